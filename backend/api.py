@@ -1,0 +1,32 @@
+"""The /api/v1 surface: the flask-smorest Api, its blueprints and the authentication gate."""
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+
+api = Api()
+
+
+def init_app(app: Flask) -> None:
+    import swagger_ui_bundle
+
+    app.config["OPENAPI_SWAGGER_UI_URL"] = "/api/v1/docs/assets/"
+    api.init_app(app)
+
+    from backend.auth.access import install_gate, public
+    from backend.auth.views import blp as auth_blp
+    from backend.elders.views import blp as elders_blp
+    from backend.plans.views import blp as plans_blp
+    from backend.providers.views import blp as providers_blp
+    from backend.regions.views import blp as regions_blp
+    from backend.tasks.views import blp as tasks_blp
+    from backend.users.views import blp as users_blp
+
+    for blueprint in (auth_blp, regions_blp, providers_blp, users_blp, elders_blp, plans_blp, tasks_blp):
+        api.register_blueprint(blueprint)
+
+    @public
+    def swagger_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_assets", swagger_assets)
+    install_gate(app)

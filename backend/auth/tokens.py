@@ -1,0 +1,40 @@
+"""Access tokens (short-lived JWTs) and opaque refresh tokens."""
+
+import hashlib
+import secrets
+from datetime import datetime
+
+import jwt
+
+ALGORITHM = "HS256"
+
+
+def encode_access_token(secret: str, *, user_id: int, role: str, device_id: str, family_id: str,
+                        now: datetime, lifetime) -> str:
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "did": device_id,
+        "fam": family_id,
+        "typ": "access",
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_access_token(secret: str, token: str) -> dict:
+    """Raises jwt.ExpiredSignatureError or jwt.InvalidTokenError."""
+    claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ"]})
+    if claims.get("typ") != "access":
+        raise jwt.InvalidTokenError("not an access token")
+    return claims
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> str:
+    # The token is 256 random bits, so a plain SHA-256 is enough to make a stolen table useless.
+    return hashlib.sha256(token.encode()).hexdigest()

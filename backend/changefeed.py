@@ -1,0 +1,81 @@
+"""The change feed: one server-side counter that orders every write phones must see.
+
+Rows that phones sync (tasks, elders, tombstones, …) carry `change_seq`. Each committing
+transaction that touched such rows takes the next counter value as its very last statement and
+stamps the rows with it. The counter row is locked from that UPDATE to the commit, so counter
+order equals commit order: a reader that sees counter value N is sure every change ≤ N is
+committed and visible. That is what lets a pull cursor never skip a change, even when writers
+commit in another order than they started.
+"""
+
+from sqlalchemy import BigInteger, Integer, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from backend.extensions import db
+
+_PENDING = "changefeed_pending"
+
+
+class SyncClock(db.Model):
+    __tablename__ = "sync_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class ChangeTracked:
+    """Mixin for rows phones sync; the commit hook stamps `change_seq`."""
+
+    change_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, index=True)
+
+
+def next_seq(session: Session) -> int:
+    """Take the next counter value; the clock row stays locked until this transaction ends."""
+    value = session.execute(
+        update(SyncClock).where(SyncClock.id == 1).values(value=SyncClock.value + 1)
+        .returning(SyncClock.value)
+    ).scalar_one_or_none()
+    if value is None:  # first write on a fresh database
+        session.add(SyncClock(id=1, value=1))
+        session.flush()
+        value = 1
+    return value
+
+
+def current_seq(session: Session) -> int:
+    return session.execute(select(SyncClock.value).where(SyncClock.id == 1)).scalar() or 0
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session, flush_context):
+    pending = session.info.setdefault(_PENDING, {})
+    for obj in session.new:
+        if isinstance(obj, ChangeTracked):
+            pending.setdefault(type(obj), set()).add(obj.id)
+    for obj in session.dirty:
+        if isinstance(obj, ChangeTracked) and session.is_modified(obj, include_collections=False):
+            pending.setdefault(type(obj), set()).add(obj.id)
+
+
+@event.listens_for(Session, "before_commit")
+def _stamp(session):
+    session.flush()
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    seq = next_seq(session)
+    for model, ids in pending.items():
+        ids = sorted(ids)
+        for start in range(0, len(ids), 500):
+            session.execute(
+                update(model).where(model.id.in_(ids[start:start + 500])).values(change_seq=seq)
+                .execution_options(synchronize_session=False)
+            )
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, previous_transaction):
+    # Only a rollback of the whole transaction drops the pending stamps; a rolled-back savepoint
+    # (one bad sync item) must not make the items committed beside it invisible to pulls.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,168 @@
+"""The `carerounds` command line: serve, demo, createuser, tasks generate, scheduler, db …"""
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from backend.extensions import db
+from schemas.vocab import ROLES
+
+
+def main():
+    from backend import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), add_version_option=False, add_default_commands=True,
+                     help="CareRounds: home and community elder-care visits, offline sync and audits.")
+    cli.main(prog_name="carerounds")
+
+
+def register_commands(app):
+    app.cli.add_command(serve)
+    app.cli.add_command(demo)
+    app.cli.add_command(createuser)
+    app.cli.add_command(tasks_group)
+    app.cli.add_command(scheduler)
+
+
+def upgrade_database() -> None:
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--demo", "with_demo", is_flag=True, help="seed the demo city first (skipped if present)")
+@with_appcontext
+def serve(host, port, workers, with_demo):
+    """Upgrade the database to head and serve the API with gunicorn, plus one scheduler process."""
+    upgrade_database()
+    if with_demo:
+        from backend.demo import seed_demo
+
+        if seed_demo():
+            click.echo(demo_logins())
+        else:
+            click.echo("Demo city already present; nothing seeded.")
+    env = dict(os.environ, CARE_INSTANCE_PATH=current_app.instance_path)
+    sched = subprocess.Popen([sys.executable, "-m", "backend.cli", "scheduler"], env=env)
+    try:
+        _run_gunicorn(host, port, workers)
+    finally:
+        sched.send_signal(signal.SIGTERM)
+        sched.wait(timeout=10)
+
+
+def _run_gunicorn(host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    instance_path = current_app.instance_path
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "sync")
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 60)
+
+        def load(self):
+            from backend import create_app
+
+            return create_app({"INSTANCE_PATH": instance_path})
+
+    click.echo(f"CareRounds on http://{host}:{port}/api/v1/docs (Ctrl-C stops)")
+    Server().run()
+
+
+@click.command()
+@with_appcontext
+def scheduler():
+    """Run the scheduled jobs (task generation, …). Start exactly one per deployment."""
+    from backend.scheduler import build_scheduler
+
+    sched = build_scheduler(current_app._get_current_object())
+    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@click.command()
+@with_appcontext
+def demo():
+    """Seed the demo city (a district, 300 elders, 43 accounts, plans, 14 days of tasks)."""
+    from backend.demo import seed_demo
+
+    upgrade_database()
+    if not seed_demo():
+        raise click.ClickException("the demo city is already seeded")
+    click.echo(demo_logins())
+
+
+def demo_logins() -> str:
+    from backend.demo import DEMO_PASSWORD
+
+    return (
+        "Demo logins (for demos only; never use these on real data), password for all: "
+        f"{DEMO_PASSWORD}\n"
+        "  admin                      administrator\n"
+        "  supervisor1, supervisor2   supervisors (district, one street)\n"
+        "  caregiver01 … caregiver30  caregivers of the two providers\n"
+        "  worker01 … worker10        community workers"
+    )
+
+
+@click.command()
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--region", "region_id", type=int, help="supervisor: region subtree root; worker: a community")
+@click.option("--provider", "provider_id", type=int, help="caregiver: the provider employing them")
+@click.option("--name", "display_name", default="", help="display name")
+@with_appcontext
+def createuser(username, password, role, region_id, provider_id, display_name):
+    """Create an account."""
+    from backend.users.models import User
+    from backend.users.services import create_user
+
+    try:
+        user = create_user(username=username, password=password, role=role, region_id=region_id,
+                           provider_id=provider_id, display_name=display_name, by=None)
+        db.session.commit()
+    except Exception as error:  # Problem carries the reason; show it as a CLI error
+        db.session.rollback()
+        raise click.ClickException(getattr(error, "problem_detail", None) or str(error)) from None
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one()
+    click.echo(f"created {user.role} {user.username} (id {user.id})")
+
+
+@click.group("tasks")
+def tasks_group():
+    """Visit tasks."""
+
+
+@tasks_group.command("generate")
+@click.option("--days", type=int, help="horizon in days (default: TASK_HORIZON_DAYS)")
+@with_appcontext
+def tasks_generate(days):
+    """Create the missing tasks of every active plan up to the horizon; safe to re-run."""
+    from backend.clock import utcnow
+    from backend.tasks.generation import generate_tasks
+
+    result = generate_tasks(now=utcnow(), horizon_days=days)
+    db.session.commit()
+    click.echo(f"{result.created} tasks created ({result.considered} plan slots considered)")
+
+
+if __name__ == "__main__":
+    main()

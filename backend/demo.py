@@ -1,0 +1,173 @@
+"""The demo city: a district with 3 streets, 12 communities, 300 elders, providers, staff and plans.
+
+Deterministic (seeded), so every demo shows the same city. For demos and drills only.
+"""
+
+import random
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from backend.clock import local_midnight, local_today, utcnow
+from backend.elders.assessment import capability_level
+from backend.elders.models import Assessment, Elder
+from backend.extensions import db
+from backend.plans.models import CarePlan, CarePlanItem, PatrolPlan
+from backend.providers.models import Provider
+from backend.regions.models import Region
+from backend.tasks.generation import ensure_service_types, generate_tasks
+from backend.users.models import User
+from backend.users.services import create_user
+
+DEMO_PASSWORD = "carerounds-demo"
+
+DISTRICT = ("清河区", "210105000000", 41.80, 123.40)
+STREETS = {
+    "长青街道": ["长青社区", "松柏社区", "桂园社区", "翠湖社区"],
+    "东湖街道": ["东湖社区", "荷花社区", "滨江社区", "望月社区"],
+    "柳林镇": ["柳林村", "前进村", "丰收村", "河湾村"],
+}
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = ["秀英", "桂英", "玉兰", "淑珍", "凤英", "建国", "国华", "德福", "振华", "淑兰", "秀兰", "志强",
+         "玉珍", "文华", "桂兰", "永福", "明", "红", "兰芳", "春生", "金凤", "长山", "福贵", "素梅"]
+ROADS = ["长青路", "松柏街", "桂园巷", "翠湖路", "东湖大街", "荷花路", "滨江路", "望月街", "柳林路", "前进路"]
+PROVIDERS = [("清河区颐康居家养老服务中心", "91210105MA0Y1A2B3C"), ("暖阳养老服务有限公司", "91210105MA0Y4D5E6F")]
+CARE_PACKAGES = [
+    ("meal", {"freq": "daily", "start": "11:00", "end": "13:00"}, 20),
+    ("cleaning", {"freq": "weekly", "weekdays": [2, 5], "start": "09:00", "end": "11:00"}, 45),
+    ("bathing", {"freq": "weekly", "weekdays": [6], "start": "14:00", "end": "16:00"}, 30),
+    ("medical", {"freq": "weekly", "weekdays": [3], "start": "15:00", "end": "17:00"}, 20),
+    ("companionship", {"freq": "weekly", "weekdays": [1, 4], "start": "16:00", "end": "17:30"}, 30),
+]
+
+
+def seed_demo(now=None) -> bool:
+    """Seed the city unless an `admin` account exists. Returns whether anything was seeded."""
+    if db.session.execute(select(User.id).where(User.username == "admin")).first():
+        return False
+    now = now or utcnow()
+    rng = random.Random(20240601)
+    ensure_service_types()
+    communities, streets, district = _regions()
+    providers = [Provider(name=name, credit_code=code, contact_phone="024-8888" + str(1000 + i),
+                          address=f"清河区{ROADS[i]}{10 + i}号", region_id=district.id)
+                 for i, (name, code) in enumerate(PROVIDERS)]
+    db.session.add_all(providers)
+    db.session.flush()
+    staff = _staff(providers, communities, streets, district)
+    today = local_today(now)
+    elders = _elders(rng, communities, today)
+    _plans(rng, elders, providers, staff, today, local_midnight(today))
+    db.session.flush()
+    generate_tasks(now=now)
+    db.session.commit()
+    return True
+
+
+def _regions():
+    name, code, _, _ = DISTRICT
+    district = _region(name, "district", None, code)
+    streets, communities = [], []
+    for s, (street_name, community_names) in enumerate(STREETS.items(), start=1):
+        street = _region(street_name, "street", district, f"{code[:6]}{s:03d}000")
+        streets.append(street)
+        for c, community_name in enumerate(community_names, start=1):
+            communities.append(_region(community_name, "community", street, f"{code[:6]}{s:03d}{c:03d}"))
+    return communities, streets, district
+
+
+def _region(name, level, parent, code):
+    region = Region(name=name, level=level, parent_id=parent.id if parent else None, code=code)
+    db.session.add(region)
+    db.session.flush()
+    region.path = (parent.path if parent else "/") + f"{region.id}/"
+    return region
+
+
+def _staff(providers, communities, streets, district):
+    def make(username, role, display_name, **scope):
+        return create_user(username=username, password=DEMO_PASSWORD, role=role, by=None,
+                           display_name=display_name, **scope)
+
+    make("admin", "admin", "系统管理员")
+    make("supervisor1", "supervisor", "民政局 督查员 周敏", region_id=district.id)
+    make("supervisor2", "supervisor", "长青街道 督查员 吴静", region_id=streets[0].id)
+    caregivers = [make(f"caregiver{i:02d}", "caregiver", f"护理员{SURNAMES[i]}{GIVEN[i % len(GIVEN)]}",
+                       provider_id=providers[0 if i <= 15 else 1].id, certificate_no=f"YL2023{i:06d}",
+                       skill_level=1 + i % 4)
+                  for i in range(1, 31)]
+    workers = []
+    for i in range(1, 11):
+        # Workers 01 and 02 each look after two communities; the rest one each.
+        mine = communities[(i - 1) * 2:(i - 1) * 2 + 2] if i <= 2 else [communities[i + 1]]
+        workers.append(make(f"worker{i:02d}", "community_worker", f"网格员{SURNAMES[-i]}{GIVEN[-i]}",
+                            community_ids=[c.id for c in mine]))
+    return {"caregivers": caregivers, "workers": workers}
+
+
+def _elders(rng, communities, today):
+    elders = []
+    for n in range(300):
+        community = communities[n % len(communities)]
+        age = rng.choice([62, 66, 70, 73, 76, 79, 81, 84, 87, 90, 93])
+        categories = set(rng.sample(["solitary", "empty_nest", "left_behind", "special_family", "low_income",
+                                     "extreme_poverty", "disabled"], k=rng.choice([0, 1, 1, 2, 2, 3])))
+        if age >= 80:
+            categories.add("advanced_age")
+        birth = date(today.year - age, rng.randint(1, 12), rng.randint(1, 28))
+        gender = rng.choice(["male", "female"])
+        risky = {"solitary", "disabled"} <= categories or ("solitary" in categories and age >= 80)
+        tier = "high" if risky else "key" if categories & {"solitary", "empty_nest", "left_behind",
+                                                            "special_family", "disabled"} else "general"
+        elder = Elder(
+            name=rng.choice(SURNAMES) + rng.choice(GIVEN), gender=gender, birth_on=birth,
+            id_card_no=_id_card(rng, birth, gender, n), phone=f"13{rng.randint(100000000, 999999999)}",
+            address=f"清河区{community.name}{rng.choice(ROADS)}{rng.randint(1, 120)}号{rng.randint(1, 6)}单元"
+                    f"{rng.randint(1, 7)}0{rng.randint(1, 4)}室",
+            lat=DISTRICT[2] + rng.uniform(-0.05, 0.05), lon=DISTRICT[3] + rng.uniform(-0.05, 0.05),
+            community_id=community.id, risk_tier=tier,
+            care_notes=rng.choice(["", "高血压，按时服药", "行动不便，需搀扶", "听力较差，请大声说话", "糖尿病，饮食清淡"]),
+            emergency_contacts=[{"name": rng.choice(SURNAMES) + rng.choice(GIVEN), "relation": "子女",
+                                 "phone": f"15{rng.randint(100000000, 999999999)}"}],
+        )
+        elder.categories = sorted(categories)
+        db.session.add(elder)
+        elders.append(elder)
+    db.session.flush()
+    for elder in elders:
+        frail = "disabled" in elder.categories
+        scores = {"self_care": rng.randint(6, 20) if frail else rng.randint(20, 32),
+                  "motion": rng.randint(2, 9) if frail else rng.randint(9, 15),
+                  "mental": rng.randint(10, 28), "perception": rng.randint(5, 15)}
+        events = rng.choice([0, 0, 0, 1, 2])
+        total, level = capability_level(**scores, care_risk_events_30d=events)
+        db.session.add(Assessment(elder_id=elder.id, assessed_on=today - timedelta(days=rng.randint(10, 200)),
+                                  total=total, level=level, care_risk_events_30d=events, **scores))
+    return elders
+
+
+def _id_card(rng, birth: date, gender: str, n: int) -> str:
+    """A well-formed 18-digit resident ID (GB 11643 check digit) for demo data."""
+    body = f"210105{birth:%Y%m%d}{n % 100:02d}{(rng.randint(0, 4) * 2 + (1 if gender == 'male' else 0))}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+    return body + check
+
+
+def _plans(rng, elders, providers, staff, today, revised_at):
+    caregivers, workers = staff["caregivers"], staff["workers"]
+    worker_of = {c.id: w for w in workers for c in w.communities}
+    for n, elder in enumerate(elders):
+        if n % 5 < 2 or "disabled" in elder.categories:  # about half the elders have a family bed
+            provider = providers[n % 2]
+            team = [c for c in caregivers if c.provider_id == provider.id]
+            plan = CarePlan(elder_id=elder.id, provider_id=provider.id, starts_on=today - timedelta(days=30),
+                            ends_on=today + timedelta(days=335), revised_at=revised_at)
+            for service, recurrence, minutes in rng.sample(CARE_PACKAGES, k=rng.choice([1, 2, 2, 3])):
+                plan.items.append(CarePlanItem(service_type=service, recurrence=recurrence,
+                                               min_duration_minutes=minutes, assignee_id=rng.choice(team).id))
+            db.session.add(plan)
+        if set(elder.categories) & {"solitary", "empty_nest", "left_behind", "special_family", "disabled"}:
+            db.session.add(PatrolPlan(elder_id=elder.id, worker_id=worker_of[elder.community_id].id,
+                                      starts_on=today - timedelta(days=30), revised_at=revised_at,
+                                      modes=["door", "phone"]))

@@ -1,0 +1,10 @@
+"""Imports every domain's models so the metadata (and Alembic) sees all tables."""
+
+from backend import changefeed  # noqa: F401
+from backend.auth import models as auth_models  # noqa: F401
+from backend.elders import models as elders_models  # noqa: F401
+from backend.plans import models as plans_models  # noqa: F401
+from backend.providers import models as providers_models  # noqa: F401
+from backend.regions import models as regions_models  # noqa: F401
+from backend.tasks import models as tasks_models  # noqa: F401
+from backend.users import models as users_models  # noqa: F401

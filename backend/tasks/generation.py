@@ -1,0 +1,117 @@
+"""Turning plans into visit tasks for a rolling horizon.
+
+Each task's `source_key` names its plan slot and plan revision, and is unique in the database:
+re-running generation inserts nothing twice (INSERT … ON CONFLICT DO NOTHING), whichever process
+runs it. A plan edit bumps the plan's revision; only slots starting after the revision took
+effect are generated for it, so tasks already started or done are never duplicated.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from backend.changefeed import next_seq
+from backend.clock import care_tz, local_today
+from backend.extensions import db
+from backend.plans.models import CarePlan, PatrolPlan, ServiceType
+from backend.tasks.models import Task
+from backend.tasks.recurrence import care_window, patrol_window, periods_overlapping, recurs_on
+
+CHUNK = 500
+
+
+@dataclass
+class GenerationResult:
+    considered: int = 0
+    created: int = 0
+
+
+def generate_tasks(*, now: datetime, horizon_days: int | None = None,
+                   care_plan_ids=None, patrol_plan_ids=None) -> GenerationResult:
+    """Create the missing tasks of active plans from today to the horizon. Caller commits."""
+    horizon_days = horizon_days or current_app.config["TASK_HORIZON_DAYS"]
+    today = local_today(now)
+    until = today + timedelta(days=horizon_days)
+    rows = list(_care_rows(today, until, care_plan_ids)) + list(_patrol_rows(today, until, patrol_plan_ids))
+    result = GenerationResult(considered=len(rows))
+    if rows:
+        seq = next_seq(db.session)
+        for row in rows:
+            row["change_seq"] = seq
+            row["created_at"] = row["updated_at"] = row["status_changed_at"] = now
+        for start in range(0, len(rows), CHUNK):
+            result.created += _insert_ignoring_existing(rows[start:start + CHUNK])
+    return result
+
+
+def _care_rows(today: date, until: date, plan_ids):
+    tz = care_tz()
+    query = select(CarePlan).where(CarePlan.status == "active", CarePlan.starts_on < until)
+    if plan_ids is not None:
+        query = query.where(CarePlan.id.in_(plan_ids))
+    for plan in db.session.execute(query).scalars():
+        first = max(today, plan.starts_on)
+        last = min(until, plan.ends_on + timedelta(days=1)) if plan.ends_on else until
+        for item in plan.items:
+            for offset in range((last - first).days):
+                day = first + timedelta(days=offset)
+                if not recurs_on(item.recurrence, day):
+                    continue
+                window = care_window(item.recurrence, day, tz)
+                if window.start < plan.revised_at:
+                    continue
+                yield {
+                    "kind": "service", "service_type": item.service_type, "elder_id": plan.elder_id,
+                    "assignee_id": item.assignee_id, "care_plan_id": plan.id, "care_plan_item_id": item.id,
+                    "patrol_plan_id": None, "window_start_at": window.start, "window_end_at": window.end,
+                    "min_duration_minutes": item.min_duration_minutes,
+                    "source_key": f"care:{item.id}:r{plan.revision}:{window.start:%Y%m%dT%H%MZ}",
+                }
+
+
+def _patrol_rows(today: date, until: date, plan_ids):
+    tz = care_tz()
+    periods = current_app.config["PATROL_FREQUENCY"]
+    query = select(PatrolPlan).where(PatrolPlan.status == "active", PatrolPlan.starts_on < until)
+    if plan_ids is not None:
+        query = query.where(PatrolPlan.id.in_(plan_ids))
+    for plan in db.session.execute(query).scalars():
+        period = periods[plan.effective_tier]
+        for first, after in periods_overlapping(period, max(today, plan.starts_on), until):
+            first = max(first, plan.starts_on)
+            if plan.ends_on:
+                after = min(after, plan.ends_on + timedelta(days=1))
+            if after <= first:
+                continue
+            window = patrol_window(first, after, tz)
+            # A new plan covers the period it starts in; a revised one takes over from the next.
+            if window.end <= plan.revised_at or (plan.revision > 1 and window.start < plan.revised_at):
+                continue
+            yield {
+                "kind": "patrol", "service_type": None, "elder_id": plan.elder_id,
+                "assignee_id": plan.worker_id, "care_plan_id": None, "care_plan_item_id": None,
+                "patrol_plan_id": plan.id, "window_start_at": window.start, "window_end_at": window.end,
+                "min_duration_minutes": 0,
+                "source_key": f"patrol:{plan.id}:r{plan.revision}:{first:%Y%m%d}",
+            }
+
+
+def _insert_ignoring_existing(rows: list[dict]) -> int:
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Task.__table__).values(rows).on_conflict_do_nothing(index_elements=["source_key"])
+    return db.session.execute(statement).rowcount
+
+
+def ensure_service_types() -> None:
+    """The built-in 10+N types exist on every database (admins add the N)."""
+    from backend.plans.models import BUILTIN_SERVICE_TYPES
+
+    have = set(db.session.execute(select(ServiceType.code)).scalars())
+    for code, zh, en, minutes in BUILTIN_SERVICE_TYPES:
+        if code not in have:
+            db.session.add(ServiceType(code=code, name_zh=zh, name_en=en, is_builtin=True,
+                                       default_min_minutes=minutes))

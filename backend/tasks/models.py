@@ -1,0 +1,87 @@
+"""Visit tasks issued from plans, and the history of their state changes."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.changefeed import ChangeTracked
+from backend.clock import care_tz
+from backend.columns import TimestampMixin, UTCDateTime, utcnow
+from backend.elders.models import Elder
+from backend.extensions import db
+from backend.users.models import User
+
+OPEN_STATUSES = ("scheduled", "in_progress")
+
+
+class Task(ChangeTracked, TimestampMixin, db.Model):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_assignee_window", "assignee_id", "window_start_at"),
+        Index("ix_tasks_status_window_end", "status", "window_end_at"),
+        Index("ix_tasks_elder_window", "elder_id", "window_start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    service_type: Mapped[str | None] = mapped_column(ForeignKey("service_types.code", ondelete="RESTRICT"))
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="RESTRICT"), nullable=False)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    care_plan_id: Mapped[int | None] = mapped_column(ForeignKey("care_plans.id", ondelete="SET NULL"), index=True)
+    care_plan_item_id: Mapped[int | None] = mapped_column(ForeignKey("care_plan_items.id", ondelete="SET NULL"))
+    patrol_plan_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_plans.id", ondelete="SET NULL"),
+                                                       index=True)
+    # What makes a generated task unique: its plan slot ("care:<item>:r<rev>:<start>",
+    # "patrol:<plan>:r<rev>:<period>") or "manual:<uuid>". Re-running generation cannot duplicate it.
+    source_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    window_start_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    window_end_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    min_duration_minutes: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    elder: Mapped[Elder] = relationship()
+    assignee: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def window_start_local(self) -> str:
+        return self.window_start_at.astimezone(care_tz()).isoformat()
+
+    @property
+    def window_end_local(self) -> str:
+        return self.window_end_at.astimezone(care_tz()).isoformat()
+
+
+class TaskEvent(db.Model):
+    """Every state change of a task: from what, to what, when, by whom or by which job."""
+
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Who or what, when not a user: "generator", "sweep", "sync", "cli", …
+    by_system: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TaskRemoval(ChangeTracked, db.Model):
+    """A task leaving a user's phone (reassigned away), so an incremental pull can say so."""
+
+    __tablename__ = "task_removals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    task: Mapped[Task] = relationship()

@@ -1,0 +1,22 @@
+"""The vocabulary of the wire contract: every enumerated value phones and clients see."""
+
+ROLES = ("admin", "supervisor", "caregiver", "community_worker")
+REGION_LEVELS = ("district", "street", "community")
+GENDERS = ("male", "female")
+ELDER_CATEGORIES = (
+    "solitary",         # 独居
+    "empty_nest",       # 空巢
+    "left_behind",      # 留守
+    "special_family",   # 计划生育特殊家庭
+    "low_income",       # 低保
+    "extreme_poverty",  # 特困
+    "advanced_age",     # 高龄 (80+)
+    "disabled",         # 失能/半失能
+)
+RISK_TIERS = ("high", "key", "general")
+PATROL_MODES = ("door", "phone")
+PATROL_PERIODS = ("week", "month", "quarter")
+PLAN_STATUSES = ("active", "ended")
+RECURRENCE_FREQS = ("daily", "weekly", "monthly")
+TASK_KINDS = ("service", "patrol")
+TASK_STATUSES = ("scheduled", "in_progress", "completed", "missed", "cancelled")
