@@ -6,6 +6,7 @@ runs it. A plan edit bumps the plan's revision; only slots starting after the re
 effect are generated for it, so tasks already started or done are never duplicated.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.changefeed import next_seq
-from backend.clock import care_tz, local_today
+from backend.clock import care_tz, local_midnight, local_today
 from backend.extensions import db
 from backend.plans.models import CarePlan, PatrolPlan, ServiceType
 from backend.tasks.models import Task
@@ -55,6 +56,7 @@ def _care_rows(today: date, until: date, plan_ids):
     for plan in db.session.execute(query).scalars():
         first = max(today, plan.starts_on)
         last = min(until, plan.ends_on + timedelta(days=1)) if plan.ends_on else until
+        kept = _kept_from_earlier_revisions(plan, first, tz) if plan.revision > 1 else Counter()
         for item in plan.items:
             for offset in range((last - first).days):
                 day = first + timedelta(days=offset)
@@ -63,6 +65,9 @@ def _care_rows(today: date, until: date, plan_ids):
                 window = care_window(item.recurrence, day, tz)
                 if window.start < plan.revised_at:
                     continue
+                if kept[item.service_type, day] > 0:  # that day's visit was already started or done
+                    kept[item.service_type, day] -= 1
+                    continue
                 yield {
                     "kind": "service", "service_type": item.service_type, "elder_id": plan.elder_id,
                     "assignee_id": item.assignee_id, "care_plan_id": plan.id, "care_plan_item_id": item.id,
@@ -70,6 +75,18 @@ def _care_rows(today: date, until: date, plan_ids):
                     "min_duration_minutes": item.min_duration_minutes,
                     "source_key": f"care:{item.id}:r{plan.revision}:{window.start:%Y%m%dT%H%MZ}",
                 }
+
+
+def _kept_from_earlier_revisions(plan: CarePlan, first: date, tz) -> Counter:
+    """How many visits per (service type, local day) earlier revisions still hold (not cancelled)."""
+    rows = db.session.execute(
+        select(Task.service_type, Task.window_start_at).where(
+            Task.care_plan_id == plan.id, Task.status != "cancelled",
+            Task.window_start_at >= local_midnight(first, tz),
+            Task.source_key.not_like(f"care:%:r{plan.revision}:%"),
+        )
+    )
+    return Counter((service, start.astimezone(tz).date()) for service, start in rows)
 
 
 def _patrol_rows(today: date, until: date, plan_ids):
@@ -103,7 +120,7 @@ def _insert_ignoring_existing(rows: list[dict]) -> int:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(Task.__table__).values(rows).on_conflict_do_nothing(index_elements=["source_key"])
-    return db.session.execute(statement).rowcount
+    return len(db.session.execute(statement.returning(Task.id)).all())
 
 
 def ensure_service_types() -> None:
