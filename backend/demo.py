@@ -32,6 +32,7 @@ GIVEN = ["秀英", "桂英", "玉兰", "淑珍", "凤英", "建国", "国华", "
          "玉珍", "文华", "桂兰", "永福", "明", "红", "兰芳", "春生", "金凤", "长山", "福贵", "素梅"]
 ROADS = ["长青路", "松柏街", "桂园巷", "翠湖路", "东湖大街", "荷花路", "滨江路", "望月街", "柳林路", "前进路"]
 PROVIDERS = [("清河区颐康居家养老服务中心", "91210105MA0Y1A2B3C"), ("暖阳养老服务有限公司", "91210105MA0Y4D5E6F")]
+CARE_NOTES = ["", "高血压，按时服药", "行动不便，需搀扶", "听力较差，请大声说话", "糖尿病，饮食清淡"]
 CARE_PACKAGES = [
     ("meal", {"freq": "daily", "start": "11:00", "end": "13:00"}, 20),
     ("cleaning", {"freq": "weekly", "weekdays": [2, 5], "start": "09:00", "end": "11:00"}, 45),
@@ -126,7 +127,7 @@ def _elders(rng, communities, today):
                     f"{rng.randint(1, 7)}0{rng.randint(1, 4)}室",
             lat=DISTRICT[2] + rng.uniform(-0.05, 0.05), lon=DISTRICT[3] + rng.uniform(-0.05, 0.05),
             community_id=community.id, risk_tier=tier,
-            care_notes=rng.choice(["", "高血压，按时服药", "行动不便，需搀扶", "听力较差，请大声说话", "糖尿病，饮食清淡"]),
+            care_notes=rng.choice(CARE_NOTES),
             emergency_contacts=[{"name": rng.choice(SURNAMES) + rng.choice(GIVEN), "relation": "子女",
                                  "phone": f"15{rng.randint(100000000, 999999999)}"}],
         )
