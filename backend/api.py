@@ -16,12 +16,16 @@ def init_app(app: Flask) -> None:
     from backend.auth.views import blp as auth_blp
     from backend.elders.views import blp as elders_blp
     from backend.plans.views import blp as plans_blp
+    from backend.plans.views import types_blp as service_types_blp
+    from backend.plates.views import blp as plates_blp
     from backend.providers.views import blp as providers_blp
     from backend.regions.views import blp as regions_blp
     from backend.tasks.views import blp as tasks_blp
     from backend.users.views import blp as users_blp
+    from backend.visits.views import blp as sync_blp
 
-    for blueprint in (auth_blp, regions_blp, providers_blp, users_blp, elders_blp, plans_blp, tasks_blp):
+    for blueprint in (auth_blp, regions_blp, providers_blp, users_blp, elders_blp, plans_blp, tasks_blp,
+                      plates_blp, sync_blp, service_types_blp):
         api.register_blueprint(blueprint)
 
     @public

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from backend.extensions import db
+from backend.plates.cli import plates_group
 from schemas.vocab import ROLES
 
 
@@ -27,6 +28,7 @@ def register_commands(app):
     app.cli.add_command(demo)
     app.cli.add_command(createuser)
     app.cli.add_command(tasks_group)
+    app.cli.add_command(plates_group)
     app.cli.add_command(scheduler)
 
 

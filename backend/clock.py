@@ -3,10 +3,15 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 
 def utcnow() -> datetime:
+    """Now, in UTC. Tests and drills may set app.config["CLOCK"] to a callable to control time."""
+    if has_app_context():
+        clock = current_app.config.get("CLOCK")
+        if clock is not None:
+            return clock()
     return datetime.now(UTC)
 
 

@@ -20,10 +20,26 @@ migrate = Migrate()
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    """SQLite: WAL for concurrent readers, foreign keys enforced, wait instead of failing on locks."""
+    """SQLite: WAL for concurrent readers, foreign keys enforced, wait instead of failing on locks.
+
+    pysqlite's own transaction handling is switched off (it never BEGINs before a SAVEPOINT, so
+    a savepoint's RELEASE would commit); _sqlite_begin below starts every transaction instead.
+    """
     if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    """SQLite: take the write lock when a transaction starts (waiting up to busy_timeout).
+
+    A deferred transaction that reads and then writes fails at once with SQLITE_BUSY if another
+    writer committed in between; IMMEDIATE waits its turn instead. Readers are not blocked (WAL).
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

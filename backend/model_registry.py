@@ -4,7 +4,9 @@ from backend import changefeed  # noqa: F401
 from backend.auth import models as auth_models  # noqa: F401
 from backend.elders import models as elders_models  # noqa: F401
 from backend.plans import models as plans_models  # noqa: F401
+from backend.plates import models as plates_models  # noqa: F401
 from backend.providers import models as providers_models  # noqa: F401
 from backend.regions import models as regions_models  # noqa: F401
 from backend.tasks import models as tasks_models  # noqa: F401
 from backend.users import models as users_models  # noqa: F401
+from backend.visits import models as visits_models  # noqa: F401

@@ -83,6 +83,31 @@ def _clean_database(app):
                     conn.execute(table.delete())
 
 
+class Clock:
+    """A controllable server clock: `clock.set(t)`, `clock.advance(minutes=5)`."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def set(self, now):
+        self.now = now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock(app, now):
+    fake = Clock(now)
+    app.config["CLOCK"] = fake
+    yield fake
+    app.config["CLOCK"] = None
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

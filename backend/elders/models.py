@@ -3,15 +3,24 @@
 from datetime import date, datetime
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, SmallInteger, String, Text,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.changefeed import ChangeTracked
 from backend.columns import TimestampMixin, UTCDateTime, utcnow
+from backend.elders.assessment import LEVEL_NAMES
 from backend.extensions import db
 from backend.regions.models import Region
-
 
 
 class ElderCategory(db.Model):
@@ -96,3 +105,7 @@ class Assessment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     elder: Mapped[Elder] = relationship(back_populates="assessments")
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]

@@ -21,6 +21,8 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
         Index("ix_tasks_assignee_window", "assignee_id", "window_start_at"),
         Index("ix_tasks_status_window_end", "status", "window_end_at"),
         Index("ix_tasks_elder_window", "elder_id", "window_start_at"),
+        # An incremental pull reads one user's changes past their cursor.
+        Index("ix_tasks_assignee_change_seq", "assignee_id", "change_seq"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,6 +79,7 @@ class TaskRemoval(ChangeTracked, db.Model):
     """A task leaving a user's phone (reassigned away), so an incremental pull can say so."""
 
     __tablename__ = "task_removals"
+    __table_args__ = (Index("ix_task_removals_user_change_seq", "user_id", "change_seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)

@@ -7,7 +7,6 @@ from backend.columns import TimestampMixin
 from backend.extensions import db
 from backend.regions.models import Region
 
-
 user_communities = Table(
     "user_communities",
     db.metadata,

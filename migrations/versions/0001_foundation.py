@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:35:55.501001
+Create Date: 2026-11-22 12:43:13.687975
 
 """
 from alembic import op
@@ -199,6 +199,33 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_care_plan_items_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_care_plan_items_plan_id'), ['plan_id'], unique=False)
 
+    op.create_table('door_plates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('elder_id', sa.Integer(), nullable=False),
+    sa.Column('plate_id', sa.String(length=16), nullable=False),
+    sa.Column('key_version', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('serial', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_reason', sa.String(length=200), nullable=True),
+    sa.Column('revoked_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name=op.f('ck_door_plates_revoked_at_iff_revoked')),
+    sa.CheckConstraint("kind IN ('static', 'dynamic')", name=op.f('ck_door_plates_kind_known')),
+    sa.CheckConstraint("status IN ('active', 'revoked')", name=op.f('ck_door_plates_status_known')),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_door_plates_elder_id_elders'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_door_plates_issued_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['revoked_by_id'], ['users.id'], name=op.f('fk_door_plates_revoked_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_door_plates')),
+    sa.UniqueConstraint('plate_id', name=op.f('uq_door_plates_plate_id')),
+    sa.UniqueConstraint('serial', name=op.f('uq_door_plates_serial'))
+    )
+    with op.batch_alter_table('door_plates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_door_plates_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index('uq_door_plates_one_active_per_elder', ['elder_id'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+
     op.create_table('patrol_plans',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('elder_id', sa.Integer(), nullable=False),
@@ -220,6 +247,24 @@ def upgrade():
     with op.batch_alter_table('patrol_plans', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_patrol_plans_elder_id'), ['elder_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_patrol_plans_worker_id'), ['worker_id'], unique=False)
+
+    op.create_table('quarantined_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_uuid', sa.String(length=64), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('device_id', sa.String(length=128), nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_quarantined_items_user_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quarantined_items'))
+    )
+    with op.batch_alter_table('quarantined_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_quarantined_items_item_uuid'), ['item_uuid'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quarantined_items_user_id'), ['user_id'], unique=False)
 
     op.create_table('refresh_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -276,6 +321,7 @@ def upgrade():
     sa.UniqueConstraint('source_key', name=op.f('uq_tasks_source_key'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_assignee_change_seq', ['assignee_id', 'change_seq'], unique=False)
         batch_op.create_index('ix_tasks_assignee_window', ['assignee_id', 'window_start_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_care_plan_id'), ['care_plan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_change_seq'), ['change_seq'], unique=False)
@@ -312,15 +358,89 @@ def upgrade():
     )
     with op.batch_alter_table('task_removals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_task_removals_change_seq'), ['change_seq'], unique=False)
+        batch_op.create_index('ix_task_removals_user_change_seq', ['user_id', 'change_seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_removals_user_id'), ['user_id'], unique=False)
+
+    op.create_table('visit_items',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('device_id', sa.String(length=128), nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('type', sa.String(length=16), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('captured_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('captured_at_corrected', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('clock_offset_seconds', sa.Float(), nullable=False),
+    sa.Column('qr_flag', sa.String(length=32), nullable=True),
+    sa.Column('plate_id', sa.Integer(), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('accuracy_m', sa.Float(), nullable=True),
+    sa.Column('distance_m', sa.Float(), nullable=True),
+    sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_visit_items_task_id_tasks'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_visit_items_user_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_visit_items'))
+    )
+    with op.batch_alter_table('visit_items', schema=None) as batch_op:
+        batch_op.create_index('ix_visit_items_device_seq', ['device_id', 'seq'], unique=False)
+        batch_op.create_index('ix_visit_items_task_type', ['task_id', 'type'], unique=False)
+        batch_op.create_index(batch_op.f('ix_visit_items_user_id'), ['user_id'], unique=False)
+
+    op.create_table('visits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('check_in_item_id', sa.String(length=36), nullable=True),
+    sa.Column('check_out_item_id', sa.String(length=36), nullable=True),
+    sa.Column('report_item_id', sa.String(length=36), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('duration_seconds', sa.Integer(), nullable=True),
+    sa.Column('is_verified', sa.Boolean(), nullable=False),
+    sa.Column('max_distance_m', sa.Float(), nullable=True),
+    sa.Column('satisfaction', sa.SmallInteger(), nullable=True),
+    sa.Column('patrol_outcome', sa.String(length=32), nullable=True),
+    sa.Column('patrol_mode', sa.String(length=8), nullable=True),
+    sa.Column('is_late_sync', sa.Boolean(), nullable=False),
+    sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('needs_review', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['check_in_item_id'], ['visit_items.id'], name=op.f('fk_visits_check_in_item_id_visit_items'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['check_out_item_id'], ['visit_items.id'], name=op.f('fk_visits_check_out_item_id_visit_items'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['report_item_id'], ['visit_items.id'], name=op.f('fk_visits_report_item_id_visit_items'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_visits_task_id_tasks'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_visits_user_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_visits')),
+    sa.UniqueConstraint('task_id', name=op.f('uq_visits_task_id'))
+    )
+    with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_visits_needs_review'), ['needs_review'], unique=False)
+        batch_op.create_index(batch_op.f('ix_visits_user_id'), ['user_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_visits_user_id'))
+        batch_op.drop_index(batch_op.f('ix_visits_needs_review'))
+
+    op.drop_table('visits')
+    with op.batch_alter_table('visit_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_visit_items_user_id'))
+        batch_op.drop_index('ix_visit_items_task_type')
+        batch_op.drop_index('ix_visit_items_device_seq')
+
+    op.drop_table('visit_items')
     with op.batch_alter_table('task_removals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_removals_user_id'))
+        batch_op.drop_index('ix_task_removals_user_change_seq')
         batch_op.drop_index(batch_op.f('ix_task_removals_change_seq'))
 
     op.drop_table('task_removals')
@@ -335,6 +455,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tasks_change_seq'))
         batch_op.drop_index(batch_op.f('ix_tasks_care_plan_id'))
         batch_op.drop_index('ix_tasks_assignee_window')
+        batch_op.drop_index('ix_tasks_assignee_change_seq')
 
     op.drop_table('tasks')
     op.drop_table('user_communities')
@@ -343,11 +464,21 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_family_id'))
 
     op.drop_table('refresh_tokens')
+    with op.batch_alter_table('quarantined_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_quarantined_items_user_id'))
+        batch_op.drop_index(batch_op.f('ix_quarantined_items_item_uuid'))
+
+    op.drop_table('quarantined_items')
     with op.batch_alter_table('patrol_plans', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_patrol_plans_worker_id'))
         batch_op.drop_index(batch_op.f('ix_patrol_plans_elder_id'))
 
     op.drop_table('patrol_plans')
+    with op.batch_alter_table('door_plates', schema=None) as batch_op:
+        batch_op.drop_index('uq_door_plates_one_active_per_elder', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+        batch_op.drop_index(batch_op.f('ix_door_plates_elder_id'))
+
+    op.drop_table('door_plates')
     with op.batch_alter_table('care_plan_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_care_plan_items_plan_id'))
         batch_op.drop_index(batch_op.f('ix_care_plan_items_assignee_id'))

@@ -1,0 +1,105 @@
+"""Registering elders, editing them under optimistic concurrency, and recording assessments.
+
+Problems raised: not_found (404) for an elder outside the caller's scope; validation_failed (422)
+for a region that is not a community, a birth date in the future or one that disagrees with the
+ID-card number, an assessment dated in the future; conflict (409) for an ID-card number another
+elder has; version_conflict (409) when an edit names a stale version.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from backend.clock import local_today
+from backend.elders.assessment import capability_level
+from backend.elders.models import Assessment, Elder
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.extensions import db
+from backend.plans.services import follow_risk_tier
+from backend.regions.models import Region
+from backend.scope import elders_clause
+from backend.users.models import User
+from schemas.elders import id_card_birth_date
+
+FIELDS = ("name", "gender", "birth_on", "id_card_no", "phone", "address", "lat", "lon", "community_id",
+          "categories", "risk_tier", "care_notes", "emergency_contacts", "is_active")
+
+
+def visible_elder(elder_id: int, *, viewer: User, for_update: bool = False) -> Elder:
+    """The elder, if the viewer's scope holds them (locked for an edit when asked); otherwise
+    not_found, so ids of other scopes leak nothing."""
+    query = select(Elder).where(Elder.id == elder_id, elders_clause(viewer))
+    if for_update:
+        query = query.with_for_update(of=Elder)
+    elder = db.session.execute(query).scalar_one_or_none()
+    if elder is None:
+        raise NotFound("elder")
+    return elder
+
+
+def create_elder(fields: dict, *, by: User, now: datetime) -> Elder:
+    elder = Elder(address="", risk_tier="general", care_notes="", emergency_contacts=[], is_active=True)
+    _apply(elder, fields, now=now)
+    return _save(elder)
+
+
+def update_elder(elder: Elder, changes: dict, *, by: User, now: datetime) -> Elder:
+    """Apply an edit made against `changes["version"]`. A new risk tier reschedules the patrol
+    plans that follow it."""
+    if changes["version"] != elder.version:
+        raise Conflict(f"elder {elder.id} is at version {elder.version}, not {changes['version']}",
+                       code="version_conflict", current_version=elder.version)
+    old_tier = elder.risk_tier
+    _apply(elder, changes, now=now)
+    # Touching the row bumps the version even when only categories (another table) changed.
+    elder.updated_at = now
+    _save(elder)
+    if elder.risk_tier != old_tier:
+        follow_risk_tier(elder, old_tier=old_tier, by=by, now=now)
+    return elder
+
+
+def add_assessment(elder: Elder, fields: dict, *, by: User, now: datetime) -> Assessment:
+    """Record a capability assessment; the server computes its total and level."""
+    if fields["assessed_on"] > local_today(now):
+        raise ValidationFailed("assessed_on", "is in the future")
+    scores = {name: fields[name] for name in ("self_care", "motion", "mental", "perception", "is_coma",
+                                              "has_dementia", "care_risk_events_30d")}
+    total, level = capability_level(**scores)
+    assessment = Assessment(elder_id=elder.id, assessed_on=fields["assessed_on"], total=total, level=level,
+                            assessor_id=by.id, created_at=now, **scores)
+    db.session.add(assessment)
+    # The latest assessment is part of the elder as phones see it: touch the row so it syncs.
+    elder.updated_at = now
+    db.session.flush()
+    db.session.expire(elder, ["assessments"])
+    return assessment
+
+
+def _apply(elder: Elder, fields: dict, *, now: datetime) -> None:
+    if "community_id" in fields:
+        region = db.session.get(Region, fields["community_id"])
+        if region is None or region.level != "community":
+            raise ValidationFailed("community_id", "must name a community")
+    for name in FIELDS:
+        if name in fields:
+            setattr(elder, name, fields[name])
+    if elder.birth_on > local_today(now):
+        raise ValidationFailed("birth_on", "is in the future")
+    if elder.id_card_no and id_card_birth_date(elder.id_card_no) != elder.birth_on:
+        field = "id_card_no" if "id_card_no" in fields else "birth_on"
+        raise ValidationFailed(field, "the ID-card number and birth_on name different birth dates")
+
+
+def _save(elder: Elder) -> Elder:
+    try:
+        with db.session.begin_nested():
+            db.session.add(elder)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict("another elder has this ID-card number") from None
+    except StaleDataError:  # another edit committed between our read and our write
+        raise Conflict(f"elder {elder.id} changed meanwhile", code="version_conflict") from None
+    return elder

@@ -1,0 +1,1 @@
+"""QR door plates (门牌二维码): issuing, revoking, printing and verifying the plates at elders' homes."""

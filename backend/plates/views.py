@@ -1,0 +1,140 @@
+"""Door plate endpoints: read, issue, revoke, the QR images, the dynamic code and the printable sheet.
+
+Admins and supervisors only (others 403); a supervisor sees the elders and communities of their
+region subtree, and anything outside it answers 404.
+"""
+
+from flask import Response, g, url_for
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from backend.auth.access import roles
+from backend.clock import utcnow
+from backend.elders.models import Elder
+from backend.errors import NotFound
+from backend.extensions import db
+from backend.plates import services
+from backend.plates.models import DoorPlate
+from backend.regions.models import Region
+from backend.scope import elders_clause, region_ids_clause
+from schemas.plates import (
+    DynamicCodeArgs,
+    DynamicCodeSchema,
+    PlateIssueSchema,
+    PlateRevokeSchema,
+    PlateSchema,
+)
+from sync.plates import qr_png, qr_svg
+
+blp = Blueprint("plates", __name__, url_prefix="/api/v1", description="QR door plates (门牌二维码)")
+
+
+@blp.get("/elders/<int:elder_id>/plate")
+@roles("admin", "supervisor")
+@blp.response(200, PlateSchema)
+def get_plate(elder_id):
+    """The elder's active plate and the string its QR code encodes."""
+    return _represent(_active_plate_of(_elder_in_scope(elder_id)))
+
+
+@blp.post("/elders/<int:elder_id>/plate")
+@roles("admin")
+@blp.arguments(PlateIssueSchema)
+@blp.response(201, PlateSchema)
+def issue_plate(args, elder_id):
+    """Issue a plate, or reissue one: the current plate is revoked and stops verifying at once."""
+    plate = services.issue_plate(_elder_in_scope(elder_id), args["kind"], by=g.user, at=utcnow())
+    db.session.commit()
+    return _represent(plate)
+
+
+@blp.post("/elders/<int:elder_id>/plate/revoke")
+@roles("admin")
+@blp.arguments(PlateRevokeSchema)
+@blp.response(200, PlateSchema)
+def revoke_plate(args, elder_id):
+    """Revoke the elder's active plate (lost, photographed, moved house); scans then answer qr_revoked."""
+    plate = _active_plate_of(_elder_in_scope(elder_id))
+    services.revoke_plate(plate, args["reason"], by=g.user, at=utcnow())
+    db.session.commit()
+    return _represent(plate)
+
+
+@blp.get("/elders/<int:elder_id>/plate.png")
+@roles("admin", "supervisor")
+@blp.response(200, content_type="image/png", description="the QR code of the static plate")
+def plate_png(elder_id):
+    payload = services.plate_payload(_static_plate_of(_elder_in_scope(elder_id)))
+    return Response(qr_png(payload), mimetype="image/png")
+
+
+@blp.get("/elders/<int:elder_id>/plate.svg")
+@roles("admin", "supervisor")
+@blp.response(200, content_type="image/svg+xml", description="the QR code of the static plate")
+def plate_svg(elder_id):
+    payload = services.plate_payload(_static_plate_of(_elder_in_scope(elder_id)))
+    return Response(qr_svg(payload), mimetype="image/svg+xml")
+
+
+@blp.get("/elders/<int:elder_id>/plate/code")
+@roles("admin")
+@blp.arguments(DynamicCodeArgs, location="query")
+@blp.response(200, DynamicCodeSchema)
+def dynamic_code(args, elder_id):
+    """What a dynamic plate's in-home device shows at `at` (default now)."""
+    plate = _active_plate_of(_elder_in_scope(elder_id))
+    if plate.kind != "dynamic":
+        raise NotFound("dynamic plate", f"elder {elder_id}'s plate is static; it has no dynamic code")
+    code = services.dynamic_code(plate, args.get("at") or utcnow())
+    return code, 200, {"Cache-Control": "no-store"}
+
+
+@blp.get("/regions/<int:community_id>/plates.pdf")
+@roles("admin", "supervisor")
+@blp.response(200, content_type="application/pdf", description="an A4 sheet of the community's plates")
+def plates_pdf(community_id):
+    """The printable sheet of a community's active static plates: QR, community, masked name, serial."""
+    community = db.session.execute(
+        select(Region).where(Region.id == community_id, Region.level == "community",
+                             region_ids_clause(g.user, Region.id))
+    ).scalar_one_or_none()
+    if community is None:
+        raise NotFound("community")
+    return Response(services.plates_sheet(community), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="plates-{community.id}.pdf"'})
+
+
+def _elder_in_scope(elder_id: int) -> Elder:
+    elder = db.session.execute(
+        select(Elder).where(Elder.id == elder_id, elders_clause(g.user))
+    ).scalar_one_or_none()
+    if elder is None:
+        raise NotFound("elder")
+    return elder
+
+
+def _active_plate_of(elder: Elder) -> DoorPlate:
+    plate = services.active_plate(elder)
+    if plate is None:
+        raise NotFound("plate", f"elder {elder.id} has no active plate")
+    return plate
+
+
+def _static_plate_of(elder: Elder) -> DoorPlate:
+    plate = _active_plate_of(elder)
+    if plate.kind != "static":
+        raise NotFound("static plate", f"elder {elder.id}'s plate is dynamic; see /plate/code")
+    return plate
+
+
+def _represent(plate: DoorPlate) -> dict:
+    """The plate with what the schema adds: its payload and image links (active static plates)."""
+    static = plate.kind == "static" and plate.status == "active"
+    fields = ("plate_id", "serial", "elder_id", "kind", "key_version", "status", "issued_at",
+              "revoked_at", "revoked_reason")
+    return {
+        **{name: getattr(plate, name) for name in fields},
+        "payload": services.plate_payload(plate) if static else None,
+        "png_url": url_for("plates.plate_png", elder_id=plate.elder_id) if static else None,
+        "svg_url": url_for("plates.plate_svg", elder_id=plate.elder_id) if static else None,
+    }

@@ -1,0 +1,39 @@
+"""Registering service providers and changing them; disabling is `is_active = False`.
+
+Problems raised: validation_failed (422) for an unknown region; conflict (409) for a name or
+unified social credit code another provider already has.
+"""
+
+from sqlalchemy.exc import IntegrityError
+
+from backend.errors import Conflict, ValidationFailed
+from backend.extensions import db
+from backend.providers.models import Provider
+from backend.regions.models import Region
+from backend.users.models import User
+
+FIELDS = ("name", "credit_code", "contact_name", "contact_phone", "address", "region_id", "is_active")
+
+
+def create_provider(fields: dict, *, by: User) -> Provider:
+    provider = Provider(is_active=True)
+    return _save(provider, fields)
+
+
+def update_provider(provider: Provider, changes: dict, *, by: User) -> Provider:
+    return _save(provider, changes)
+
+
+def _save(provider: Provider, changes: dict) -> Provider:
+    if changes.get("region_id") is not None and db.session.get(Region, changes["region_id"]) is None:
+        raise ValidationFailed("region_id", "no such region")
+    for name in FIELDS:
+        if name in changes:
+            setattr(provider, name, changes[name])
+    try:
+        with db.session.begin_nested():
+            db.session.add(provider)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict("another provider has this name or credit code") from None
+    return provider

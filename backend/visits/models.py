@@ -1,0 +1,88 @@
+"""Evidence pushed by phones: every accepted item, the visit each task adds up to, and quarantine.
+
+`visit_items` is keyed by the phone's item UUID: the primary key is what makes a push exactly
+once, across processes and hosts. Items are never updated after they are accepted; the derived
+picture of a visit (times, duration, flags) lives in `visits`, one row per task.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.columns import TimestampMixin, UTCDateTime
+from backend.extensions import db
+from backend.tasks.models import Task
+
+
+class VisitItem(db.Model):
+    __tablename__ = "visit_items"
+    __table_args__ = (
+        Index("ix_visit_items_device_seq", "device_id", "seq"),
+        Index("ix_visit_items_task_type", "task_id", "type"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the phone's UUID, canonical form
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True)
+    device_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=False)
+    # The device clock as reported, the same moved onto the server clock, and receipt time.
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    captured_at_corrected: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    clock_offset_seconds: Mapped[float] = mapped_column(Float, nullable=False)
+    qr_flag: Mapped[str | None] = mapped_column(String(32))
+    plate_id: Mapped[int | None] = mapped_column(Integer)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    flags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # SHA-256 of the canonical item JSON: a resend matches it, a reused UUID does not.
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+
+
+class Visit(TimestampMixin, db.Model):
+    """What a task's evidence adds up to: when it began and ended, for how long, and its flags."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=False, unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True)
+    check_in_item_id: Mapped[str | None] = mapped_column(ForeignKey("visit_items.id", ondelete="RESTRICT"))
+    check_out_item_id: Mapped[str | None] = mapped_column(ForeignKey("visit_items.id", ondelete="RESTRICT"))
+    report_item_id: Mapped[str | None] = mapped_column(ForeignKey("visit_items.id", ondelete="RESTRICT"))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # corrected
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # corrected
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    is_verified: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    max_distance_m: Mapped[float | None] = mapped_column(Float)
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    patrol_outcome: Mapped[str | None] = mapped_column(String(32))
+    patrol_mode: Mapped[str | None] = mapped_column(String(8))
+    is_late_sync: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    flags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, index=True)
+
+    task: Mapped[Task] = relationship()
+
+
+class QuarantinedItem(db.Model):
+    """A pushed item that could not be evidence at all; kept for audit, never applied."""
+
+    __tablename__ = "quarantined_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_uuid: Mapped[str | None] = mapped_column(String(64), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True)
+    device_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    code: Mapped[str] = mapped_column(String(32), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[dict | list | str | None] = mapped_column(JSON)

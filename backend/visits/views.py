@@ -1,0 +1,55 @@
+"""GET /sync/pull and POST /sync/push: the offline phones' only way in."""
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from backend.auth.access import roles
+from backend.clock import utcnow
+from backend.errors import Problem
+from backend.extensions import db
+from backend.visits import pull as pulling
+from backend.visits import push as pushing
+from schemas.sync import MAX_ITEMS, EnvelopeSchema, PullArgsSchema, PullResponseSchema, PushResponseSchema
+
+blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync", description="Offline sync for phones")
+
+FIELD_ROLES = ("caregiver", "community_worker")
+
+
+@blp.before_request
+def _refuse_oversized_batches():
+    """More than MAX_ITEMS items is 413 with nothing written, before any parsing of the items."""
+    if request.method == "POST" and request.endpoint == "sync.push":
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("items"), list) and len(body["items"]) > MAX_ITEMS:
+            raise Problem("payload_too_large", f"at most {MAX_ITEMS} items per push",
+                          max_items=MAX_ITEMS, max_bytes=request.max_content_length)
+
+
+@blp.get("/pull")
+@blp.arguments(PullArgsSchema, location="query")
+@blp.response(200, PullResponseSchema)
+@roles(*FIELD_ROLES)
+def pull(args):
+    """What this phone should hold: a snapshot, or the changes since `cursor`. See docs/sync-protocol.md."""
+    page = pulling.pull(user=g.user, device_id=args["device_id"], cursor=args["cursor"], limit=args["limit"],
+                        now=utcnow())
+    return {
+        "tasks": {"upserted": page.tasks_upserted, "removed": page.tasks_removed},
+        "elders": {"upserted": page.elders_upserted, "removed": page.elders_removed},
+        "cursor": page.cursor, "has_more": page.has_more, "reset": page.reset, "digest": page.digest,
+        "server_time": page.server_time,
+    }
+
+
+@blp.post("/push")
+@blp.arguments(EnvelopeSchema)
+@blp.response(200, PushResponseSchema)
+@roles(*FIELD_ROLES)
+def push(envelope):
+    """Record a batch of check-ins, check-outs, patrol reports and notes, each exactly once."""
+    outcome = pushing.push_batch(user=g.user, device_id=envelope["device_id"],
+                                 token_device_id=g.token_claims.get("did"), device_time=envelope["device_time"],
+                                 items=envelope["items"], received_at=utcnow())
+    db.session.commit()  # everything acknowledged is durable before the answer leaves
+    return {"results": outcome.results, "missing_seqs": outcome.missing_seqs, "server_time": outcome.server_time}

@@ -1,0 +1,180 @@
+"""Elder payloads and their capability assessments.
+
+Resident ID numbers (居民身份证号码) are personal data under PIPL: they go out masked
+(`1101**********1234`) unless the caller wraps the dump in `revealing_id_cards(True)`, which the
+API does for admins only. Masked is the default, so a dump nobody thought about leaks nothing.
+"""
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from schemas.common import Out, PageArgs, Strict, page_of
+from schemas.vocab import ELDER_CATEGORIES, GENDERS, RISK_TIERS
+
+# GB 11643-1999: the 18th character is a checksum of the first 17 (ISO 7064 MOD 11-2).
+ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CARD_CHECK_CHARS = "10X98765432"
+_ID_CARD_SHAPE = re.compile(r"\d{17}[\dX]")
+
+_reveal_id_cards: ContextVar[bool] = ContextVar("reveal_id_cards", default=False)
+
+
+@contextmanager
+def revealing_id_cards(reveal: bool) -> Iterator[None]:
+    """Dumps inside this block show ID numbers in full when `reveal` is true."""
+    token = _reveal_id_cards.set(reveal)
+    try:
+        yield
+    finally:
+        _reveal_id_cards.reset(token)
+
+
+def mask_id_card(value: str | None) -> str | None:
+    if not value:
+        return value
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def id_card_birth_date(value: str) -> date:
+    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+
+
+def id_card_problem(value: str) -> str | None:
+    """Why `value` is not a well-formed 18-character resident ID number, or None."""
+    if not _ID_CARD_SHAPE.fullmatch(value):
+        return "must be 18 characters: 17 digits, then a digit or X"
+    try:
+        id_card_birth_date(value)
+    except ValueError:
+        return "the birth date inside it is not a real date"
+    expected = ID_CARD_CHECK_CHARS[sum(int(d) * w for d, w in zip(value[:17], ID_CARD_WEIGHTS, strict=True)) % 11]
+    if value[17] != expected:
+        return "the check digit is wrong (GB 11643)"
+    return None
+
+
+class IdCardNo(fields.String):
+    """An 18-character resident ID number; a lower-case x check character is accepted."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        problem = id_card_problem(value)
+        if problem:
+            raise ValidationError(problem)
+        return value
+
+
+def _shown_id_card(elder) -> str | None:
+    return elder.id_card_no if _reveal_id_cards.get() else mask_id_card(elder.id_card_no)
+
+
+class AssessmentSchema(Out):
+    id = fields.Integer()
+    elder_id = fields.Integer()
+    assessed_on = fields.Date()
+    self_care = fields.Integer(metadata={"description": "0–32"})
+    motion = fields.Integer(metadata={"description": "0–15"})
+    mental = fields.Integer(metadata={"description": "0–28"})
+    perception = fields.Integer(metadata={"description": "0–15"})
+    total = fields.Integer(metadata={"description": "0–90, computed by the server"})
+    level = fields.Integer(metadata={"description": "0 intact … 4 complete loss, computed by the server"})
+    level_name = fields.String()
+    is_coma = fields.Boolean()
+    has_dementia = fields.Boolean()
+    care_risk_events_30d = fields.Integer()
+    assessor_id = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class EmergencyContactSchema(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    relation = fields.String(load_default="", validate=validate.Length(max=50))
+    phone = fields.String(required=True, validate=validate.Length(min=3, max=32))
+
+
+class ElderSchema(Out):
+    id = fields.Integer()
+    name = fields.String()
+    gender = fields.String(metadata={"enum": list(GENDERS)})
+    birth_on = fields.Date()
+    id_card_no = fields.Function(_shown_id_card, metadata={"description": "masked except for admins"})
+    phone = fields.String(allow_none=True)
+    address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    community_id = fields.Integer()
+    community_name = fields.Function(lambda e: e.community.name)
+    categories = fields.List(fields.String(validate=validate.OneOf(ELDER_CATEGORIES)))
+    risk_tier = fields.String(metadata={"enum": list(RISK_TIERS)})
+    care_notes = fields.String()
+    emergency_contacts = fields.List(fields.Nested(EmergencyContactSchema))
+    is_active = fields.Boolean()
+    latest_assessment = fields.Nested(AssessmentSchema(only=(
+        "assessed_on", "self_care", "motion", "mental", "perception", "total", "level", "level_name",
+        "is_coma", "has_dementia", "care_risk_events_30d")), allow_none=True)
+    version = fields.Integer()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class ElderListArgs(PageArgs):
+    community_id = fields.Integer(validate=validate.Range(min=1))
+    category = fields.String(validate=validate.OneOf(ELDER_CATEGORIES))
+    risk_tier = fields.String(validate=validate.OneOf(RISK_TIERS))
+    is_active = fields.Boolean()
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "name contains"})
+
+
+class _ElderFields(Strict):
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    gender = fields.String(validate=validate.OneOf(GENDERS))
+    birth_on = fields.Date()
+    id_card_no = IdCardNo(allow_none=True)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    address = fields.String(validate=validate.Length(max=300))
+    lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
+    community_id = fields.Integer(strict=True, validate=validate.Range(min=1))
+    categories = fields.List(fields.String(validate=validate.OneOf(ELDER_CATEGORIES)),
+                             validate=validate.Length(max=len(ELDER_CATEGORIES)))
+    risk_tier = fields.String(validate=validate.OneOf(RISK_TIERS))
+    care_notes = fields.String(validate=validate.Length(max=2000))
+    emergency_contacts = fields.List(fields.Nested(EmergencyContactSchema), validate=validate.Length(max=10))
+    is_active = fields.Boolean()
+
+
+class ElderCreateSchema(_ElderFields):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    gender = fields.String(required=True, validate=validate.OneOf(GENDERS))
+    birth_on = fields.Date(required=True)
+    community_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+    @validates_schema
+    def _lat_lon_together(self, data, **kwargs):
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise ValidationError("lat and lon come together", "lon" if data.get("lat") is not None else "lat")
+
+
+class ElderUpdateSchema(_ElderFields):
+    version = fields.Integer(required=True, strict=True,
+                             metadata={"description": "the version you read; a stale one answers 409"})
+
+
+class AssessmentCreateSchema(Strict):
+    assessed_on = fields.Date(required=True)
+    self_care = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=32))
+    motion = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=15))
+    mental = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=28))
+    perception = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=15))
+    is_coma = fields.Boolean(load_default=False)
+    has_dementia = fields.Boolean(load_default=False)
+    care_risk_events_30d = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=100))
+
+
+ElderPageSchema = page_of(ElderSchema)
+AssessmentPageSchema = page_of(AssessmentSchema)

@@ -1,0 +1,227 @@
+"""Wire payloads of phone sync: the push envelope and its items, push results, pull args and pages."""
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from schemas.common import Out, Strict
+from schemas.vocab import PATROL_MODES, TASK_KINDS, TASK_STATUSES
+
+ITEM_TYPES = ("check_in", "check_out", "patrol_report", "note")
+SERVICE_OUTCOMES = ("done", "refused", "not_needed")
+PATROL_OUTCOMES = ("seen_well", "seen_needs_help", "not_at_home", "no_answer", "in_hospital", "moved",
+                   "deceased")
+SEEN_OUTCOMES = ("seen_well", "seen_needs_help")
+SAFETY_STATES = ("ok", "hazard")
+CARE_RISK_EVENTS = ("fall", "choking", "self_harm", "wandering", "other")
+SIGNERS = ("elder", "family", "none")
+ITEM_STATUSES = ("accepted", "duplicate", "rejected")
+REMOVAL_REASONS = ("cancelled", "reassigned", "out_of_window", "elder_out_of_scope", "no_open_tasks")
+MAX_ITEMS = 500
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+_text = validate.Length(max=2000)
+
+
+class LocationSchema(Strict):
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    accuracy_m = fields.Float(required=True, validate=validate.Range(min=0, max=100_000))
+
+
+class EnvelopeSchema(Strict):
+    """The push body. Items stay raw dicts here: each is validated alone with validate_item."""
+
+    device_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    device_time = fields.AwareDateTime(required=True)
+    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=0, max=MAX_ITEMS))
+
+
+class PushItemSchema(Strict):
+    """Fields every item has, whatever its type."""
+
+    id = fields.UUID(required=True)
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
+    type = fields.String(required=True, validate=validate.OneOf(ITEM_TYPES))
+    task_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    captured_at = fields.AwareDateTime(required=True)
+    qr = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=256))
+    location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
+
+
+class CheckInSchema(PushItemSchema):
+    pass
+
+
+class ServiceLineSchema(Strict):
+    service_type = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    outcome = fields.String(required=True, validate=validate.OneOf(SERVICE_OUTCOMES))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def _reason_when_not_done(self, data, **kwargs):
+        if data["outcome"] != "done" and not data.get("reason"):
+            raise ValidationError("Required when the outcome is not done.", "reason")
+
+
+class SignatureSchema(Strict):
+    """Who confirmed the visit; an image, if any, is uploaded apart and matched by its hash."""
+
+    signer = fields.String(required=True, validate=validate.OneOf(SIGNERS))
+    confirmed = fields.Boolean(required=True)
+    image_sha256 = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^[0-9a-f]{64}$", error="Not a SHA-256 hex digest."))
+
+
+class CheckOutSchema(PushItemSchema):
+    services = fields.List(fields.Nested(ServiceLineSchema), required=True, validate=validate.Length(max=50))
+    satisfaction = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                  validate=validate.Range(min=1, max=5))
+    signature = fields.Nested(SignatureSchema, load_default=None, allow_none=True)
+
+
+class SafetySchema(Strict):
+    gas = fields.String(required=True, validate=validate.OneOf(SAFETY_STATES))
+    water = fields.String(required=True, validate=validate.OneOf(SAFETY_STATES))
+    electricity = fields.String(required=True, validate=validate.OneOf(SAFETY_STATES))
+
+
+class ObservationsSchema(Strict):
+    health = fields.String(load_default=None, allow_none=True, validate=_text)
+    mental_state = fields.String(load_default=None, allow_none=True, validate=_text)
+    safety = fields.Nested(SafetySchema, load_default=None, allow_none=True)  # not seen on a phone call
+    hygiene = fields.String(load_default=None, allow_none=True, validate=_text)
+    living_conditions = fields.String(load_default=None, allow_none=True, validate=_text)
+    needs = fields.String(load_default=None, allow_none=True, validate=_text)
+
+
+class CareRiskEventSchema(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(CARE_RISK_EVENTS))
+    occurred_on = fields.Date(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class PatrolReportSchema(PushItemSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(PATROL_OUTCOMES))
+    mode = fields.String(required=True, validate=validate.OneOf(PATROL_MODES))
+    observations = fields.Nested(ObservationsSchema, load_default=None, allow_none=True)
+    care_risk_events = fields.List(fields.Nested(CareRiskEventSchema), load_default=list,
+                                   validate=validate.Length(max=20))
+
+    @validates_schema
+    def _observations_when_seen(self, data, **kwargs):
+        if data["outcome"] in SEEN_OUTCOMES and not data.get("observations"):
+            raise ValidationError("Required when the elder was seen.", "observations")
+
+
+class NoteSchema(PushItemSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class PushResultSchema(Out):
+    id = fields.String()
+    status = fields.String(metadata={"enum": list(ITEM_STATUSES)})
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    flags = fields.List(fields.String())
+
+
+class PushResponseSchema(Out):
+    results = fields.List(fields.Nested(PushResultSchema))
+    missing_seqs = fields.List(fields.Integer())
+    server_time = fields.AwareDateTime()
+
+
+class PullArgsSchema(Strict):
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=1024))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
+    device_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class SyncTaskSchema(Out):
+    id = fields.Integer()
+    version = fields.Integer()
+    kind = fields.String(metadata={"enum": list(TASK_KINDS)})
+    status = fields.String(metadata={"enum": list(TASK_STATUSES)})
+    elder_id = fields.Integer()
+    service_type = fields.String(allow_none=True)
+    patrol_mode = fields.String(allow_none=True, metadata={"enum": list(PATROL_MODES)})
+    window_start_at = fields.AwareDateTime()
+    window_end_at = fields.AwareDateTime()
+    min_duration_minutes = fields.Integer()
+
+
+class SyncElderSchema(Out):
+    """What a phone needs at the door. Never the ID-card number or the birth date."""
+
+    id = fields.Integer()
+    version = fields.Integer()
+    name = fields.String()
+    gender = fields.String()
+    age = fields.Integer()
+    phone = fields.String(allow_none=True)
+    address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    community_id = fields.Integer()
+    community_name = fields.String()
+    risk_tier = fields.String()
+    categories = fields.List(fields.String())
+    capability_level = fields.Integer(allow_none=True)
+    care_notes = fields.String()
+    emergency_contacts = fields.List(fields.Dict())
+    plate_ids = fields.List(fields.String())
+
+
+class RemovalSchema(Out):
+    id = fields.Integer()
+    reason = fields.String(metadata={"enum": list(REMOVAL_REASONS)})
+
+
+class DigestSchema(Out):
+    count = fields.Integer()
+    hash = fields.String()
+
+
+def _changes_of(row_schema) -> type[Out]:
+    return Out.from_dict(
+        {
+            "upserted": fields.List(fields.Nested(row_schema)),
+            "removed": fields.List(fields.Nested(RemovalSchema)),
+        },
+        name=f"{row_schema.__name__.removesuffix('Schema')}ChangesSchema",
+    )
+
+
+class PullResponseSchema(Out):
+    tasks = fields.Nested(_changes_of(SyncTaskSchema))
+    elders = fields.Nested(_changes_of(SyncElderSchema))
+    cursor = fields.String()
+    has_more = fields.Boolean()
+    reset = fields.Boolean()
+    digest = fields.Nested(DigestSchema, allow_none=True)
+    server_time = fields.AwareDateTime()
+
+
+ITEM_SCHEMAS = {
+    "check_in": CheckInSchema(),
+    "check_out": CheckOutSchema(),
+    "patrol_report": PatrolReportSchema(),
+    "note": NoteSchema(),
+}
+envelope_schema = EnvelopeSchema()
+
+
+def validate_item(raw: object) -> tuple[dict | None, dict | None]:
+    """(data, None) for a valid item, (None, errors) otherwise; never raises for bad input.
+
+    The server calls this once per item so that one bad item is rejected alone.
+    """
+    if not isinstance(raw, dict):
+        return None, {"_schema": ["Not a valid mapping type."]}
+    item_type = raw.get("type")
+    schema = ITEM_SCHEMAS.get(item_type) if isinstance(item_type, str) else None
+    if schema is None:
+        return None, {"type": [f"Must be one of: {', '.join(ITEM_TYPES)}."]}
+    try:
+        return schema.load(raw), None
+    except ValidationError as error:
+        return None, error.normalized_messages()

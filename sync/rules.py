@@ -1,0 +1,142 @@
+"""Pure presence and clock rules the server applies to pushed items, and the flags they raise."""
+
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+# Flags: facts the server records on an accepted item. Only the two *_verified flags are good
+# news; any other flag sends the visit to the supervisors' exception queue (see REVIEW_FLAGS).
+QR_VERIFIED = "qr_verified"  # a static plate signed by us, of this task's elder
+DYNAMIC_CODE_VERIFIED = "dynamic_code_verified"  # an in-home device code current at the capture time
+QR_MISSING = "qr_missing"  # a door visit without any scan
+QR_INVALID = "qr_invalid"  # not a plate, a bad signature, or a code not current at the capture time
+QR_WRONG_ELDER = "qr_wrong_elder"  # a genuine plate, but another elder's
+QR_REVOKED = "qr_revoked"  # a genuine plate that was revoked (lost, photographed, replaced)
+OUTSIDE_GEOFENCE = "outside_geofence"
+NO_LOCATION = "no_location"
+CLOCK_SKEW = "clock_skew"  # the device clock was off by more than the threshold when it pushed
+FUTURE_CAPTURE = "future_capture"
+BEFORE_TASK_CREATED = "before_task_created"
+OUTSIDE_WINDOW = "outside_window"  # captured outside the task's time window (plus grace)
+OUT_OF_ORDER = "out_of_order"  # captured earlier than an item the device recorded before it
+TOO_SHORT = "too_short"
+CHECK_OUT_WITHOUT_CHECK_IN = "check_out_without_check_in"
+DUPLICATE_CHECK_IN = "duplicate_check_in"
+TASK_CANCELLED = "task_cancelled"
+TASK_REASSIGNED = "task_reassigned"
+LATE_SYNC = "late_sync"
+
+FLAGS = (
+    QR_VERIFIED, DYNAMIC_CODE_VERIFIED, QR_MISSING, QR_INVALID, QR_WRONG_ELDER, QR_REVOKED,
+    OUTSIDE_GEOFENCE, NO_LOCATION, CLOCK_SKEW, FUTURE_CAPTURE, BEFORE_TASK_CREATED, OUTSIDE_WINDOW,
+    OUT_OF_ORDER, TOO_SHORT, CHECK_OUT_WITHOUT_CHECK_IN, DUPLICATE_CHECK_IN, TASK_CANCELLED,
+    TASK_REASSIGNED, LATE_SYNC,
+)
+REVIEW_FLAGS = frozenset(FLAGS) - {QR_VERIFIED, DYNAMIC_CODE_VERIFIED}
+
+EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+GEOFENCE_RADIUS_M = 200
+# A fix reporting ±accuracy may be that much closer than it looks; we forgive at most 100 m of
+# it, so a useless 2 km cell-tower fix cannot make any place count as "at the door".
+ACCURACY_ALLOWANCE_CAP_M = 100
+SKEW_THRESHOLD = timedelta(minutes=10)
+FUTURE_TOLERANCE = timedelta(minutes=2)
+LATE_SYNC_AFTER = timedelta(hours=24)
+WINDOW_GRACE = timedelta(minutes=30)
+ORDER_TOLERANCE = timedelta(minutes=1)
+MISSING_SEQS_LIMIT = 1000
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres; plenty accurate at the scale of a geofence."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def geofence_flag(home_lat: float, home_lon: float, fix_lat: float, fix_lon: float, accuracy_m: float,
+                  radius_m: float = GEOFENCE_RADIUS_M) -> bool:
+    """True when the fix is outside the fence even after forgiving min(accuracy, 100 m)."""
+    allowance = min(max(accuracy_m, 0.0), ACCURACY_ALLOWANCE_CAP_M)
+    return haversine_m(home_lat, home_lon, fix_lat, fix_lon) - allowance > radius_m
+
+
+def clock_offset(server_received_at: datetime, device_time: datetime) -> timedelta:
+    """How far the device clock is behind the server's (negative: ahead), measured at push time."""
+    return server_received_at - device_time
+
+
+def corrected(captured_at: datetime, offset: timedelta) -> datetime:
+    """A device-clock time moved onto the server clock.
+
+    Assumes the device clock was not changed between capture and push; the out_of_order and
+    late_sync flags exist because that assumption can fail.
+    """
+    return captured_at + offset
+
+
+def clock_skew(offset: timedelta, threshold: timedelta = SKEW_THRESHOLD) -> bool:
+    return abs(offset) > threshold
+
+
+def future_capture(corrected_capture: datetime, server_time: datetime,
+                   tolerance: timedelta = FUTURE_TOLERANCE) -> bool:
+    return corrected_capture > server_time + tolerance
+
+
+def before_task_created(corrected_capture: datetime, task_created_at: datetime,
+                        tolerance: timedelta = FUTURE_TOLERANCE) -> bool:
+    return corrected_capture < task_created_at - tolerance
+
+
+def outside_window(corrected_capture: datetime, window_start_at: datetime, window_end_at: datetime,
+                   grace: timedelta = WINDOW_GRACE) -> bool:
+    return not window_start_at - grace <= corrected_capture <= window_end_at + grace
+
+
+def late_sync(corrected_capture: datetime, server_received_at: datetime,
+              threshold: timedelta = LATE_SYNC_AFTER) -> bool:
+    return server_received_at - corrected_capture > threshold
+
+
+def out_of_order(previous_captured_at: datetime, captured_at: datetime,
+                 tolerance: timedelta = ORDER_TOLERANCE) -> bool:
+    """An item recorded after another (higher seq) but captured clearly earlier: the clock moved."""
+    return captured_at < previous_captured_at - tolerance
+
+
+def visit_duration(check_in_captured_at: datetime, check_out_captured_at: datetime) -> timedelta:
+    """Both readings come from the same device clock, so its offset cancels out."""
+    return check_out_captured_at - check_in_captured_at
+
+
+def too_short(duration: timedelta, min_minutes: int) -> bool:
+    return duration < timedelta(minutes=min_minutes)
+
+
+def seq_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted, merged, inclusive ranges: [0, 1, 2, 5, 6] → [(0, 2), (5, 6)]."""
+    ranges: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], seq)
+        else:
+            ranges.append((seq, seq))
+    return ranges
+
+
+def missing_seqs(held: Iterable[tuple[int, int]], limit: int = MISSING_SEQS_LIMIT) -> list[int]:
+    """Seqs from 0 up to the highest held that the server does not hold, lowest first, at most `limit`.
+
+    `held` are inclusive (low, high) ranges in any order, e.g. from seq_ranges or a SQL gaps query.
+    """
+    missing: list[int] = []
+    expected = 0
+    for low, high in sorted(held):
+        gap_end = min(low, expected + limit - len(missing))
+        missing.extend(range(expected, gap_end))
+        if len(missing) >= limit:
+            break
+        expected = max(expected, high + 1)
+    return missing

@@ -1,0 +1,1 @@
+"""Unit tests of the sync package: no Flask app, no database."""

@@ -1,0 +1,257 @@
+"""Pulling tasks: snapshot, deltas by change sequence, removals with reasons, pages, resets."""
+
+import threading
+import pytest
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.tasks.models import Task
+from backend.tasks.services import cancel, reassign
+from sync.digest import task_set_digest
+from tests.conftest import PG_URL
+
+
+def _body(response):
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+class Holder:
+    """What a phone holds after applying pulls, the way the reference client does."""
+
+    def __init__(self, phone):
+        self.phone, self.tasks, self.elders, self.cursor = phone, {}, {}, None
+
+    def sync(self, limit=500):
+        pages = []
+        while True:
+            body = _body(self.phone.pull(self.cursor, limit=limit))
+            if body["reset"]:
+                self.tasks, self.elders = {}, {}
+            for row in body["tasks"]["upserted"]:
+                self.tasks[row["id"]] = row
+            for row in body["tasks"]["removed"]:
+                self.tasks.pop(row["id"], None)
+            for row in body["elders"]["upserted"]:
+                self.elders[row["id"]] = row
+            for row in body["elders"]["removed"]:
+                self.elders.pop(row["id"], None)
+            self.cursor = body["cursor"]
+            pages.append(body)
+            if not body["has_more"]:
+                # The test client shares the test's session; end its transaction as a request would,
+                # so that writers in other threads are not kept waiting on SQLite's write lock.
+                db.session.rollback()
+                return pages
+
+    def digest(self):
+        return task_set_digest((t["id"], t["version"]) for t in self.tasks.values())
+
+
+def test_the_first_pull_holds_the_window_and_only_what_a_visit_needs(field, city):
+    holder = Holder(field.phone)
+    body = holder.sync()[-1]
+    assert set(holder.tasks) == {t.id for t in field.tasks}  # yesterday through the horizon
+    elder = holder.elders[city.elder_a1.id]
+    assert elder["name"] == city.elder_a1.name and elder["plate_ids"] == [field.plate.plate_id]
+    assert "id_card_no" not in elder and "birth_on" not in elder
+    assert body["digest"] == holder.digest() and body["reset"] is False
+
+
+def test_an_empty_incremental_pull_returns_nothing_and_the_same_digest(field):
+    holder = Holder(field.phone)
+    first = holder.sync()[-1]
+    again = holder.sync()[-1]
+    assert again["tasks"] == {"upserted": [], "removed": []} and again["elders"] == {"upserted": [], "removed": []}
+    assert again["digest"] == first["digest"]
+
+
+def test_a_change_comes_down_once(field):
+    holder = Holder(field.phone)
+    holder.sync()
+    field.task.min_duration_minutes = 40
+    db.session.commit()
+    body = holder.sync()[-1]
+    assert [t["id"] for t in body["tasks"]["upserted"]] == [field.task.id]
+    assert holder.tasks[field.task.id]["min_duration_minutes"] == 40
+    assert holder.sync()[-1]["tasks"]["upserted"] == []
+
+
+def test_a_cancelled_task_is_removed_with_its_reason(field):
+    holder = Holder(field.phone)
+    holder.sync()
+    cancel(field.task, at=field.now, reason="plan_changed", by_system="test")
+    db.session.commit()
+    body = holder.sync()[-1]
+    assert body["tasks"]["removed"] == [{"id": field.task.id, "reason": "cancelled"}]
+    assert body["digest"] == holder.digest()
+
+
+def test_a_reassignment_is_a_removal_for_one_and_an_addition_for_the_other(field, city, client, login):
+    from tests.visits.conftest import Phone
+
+    mine = Holder(field.phone)
+    theirs = Holder(Phone(client, login(city.caregiver_other, device_id="phone-B"), "phone-B", field.clock))
+    mine.sync()
+    theirs.sync()
+    assert field.task.id not in theirs.tasks
+    reassign(field.task, city.caregiver_other, at=field.now, by_system="test")
+    db.session.commit()
+    assert mine.sync()[-1]["tasks"]["removed"] == [{"id": field.task.id, "reason": "reassigned"}]
+    body = theirs.sync()[-1]
+    assert [t["id"] for t in body["tasks"]["upserted"]] == [field.task.id]
+    assert city.elder_a1.id in theirs.elders
+
+
+def test_an_elder_leaves_the_phone_when_none_of_their_tasks_remain(field, city):
+    holder = Holder(field.phone)
+    holder.sync()
+    for task in field.tasks:
+        reassign(task, city.caregiver_other, at=field.now, by_system="test")
+    db.session.commit()
+    body = holder.sync()[-1]
+    assert body["elders"]["removed"] == [{"id": city.elder_a1.id, "reason": "no_open_tasks"}]
+    assert holder.tasks == {} and holder.elders == {}
+
+
+@pytest.mark.parametrize("tamper", ["forged", "foreign", "garbage"])
+def test_a_bad_cursor_answers_reset_with_a_full_snapshot(field, city, client, login, tamper):
+    from tests.visits.conftest import Phone
+
+    holder = Holder(field.phone)
+    holder.sync()
+    if tamper == "forged":
+        body, mac = holder.cursor.split(".")
+        holder.cursor = body + "." + ("A" * len(mac))
+    elif tamper == "foreign":
+        other = Holder(Phone(client, login(city.caregiver_other, device_id="phone-B"), "phone-B", field.clock))
+        other.sync()
+        holder.cursor = other.cursor
+    else:
+        holder.cursor = "not-a-cursor"
+    body = holder.sync()[0]
+    assert body["reset"] is True
+    assert {t["id"] for t in body["tasks"]["upserted"]} == {t.id for t in field.tasks}
+
+
+def test_pages_share_one_upper_bound_so_a_change_mid_pull_waits_for_the_next_pull(field):
+    holder = Holder(field.phone)
+    first = _body(field.phone.pull(limit=2))
+    assert first["has_more"] and len(first["tasks"]["upserted"]) == 2
+    field.tasks[-1].min_duration_minutes = 55  # changes while the phone is between pages
+    db.session.commit()
+    holder.cursor = first["cursor"]
+    for row in first["tasks"]["upserted"]:
+        holder.tasks[row["id"]] = row
+    holder.sync(limit=2)
+    holder.sync(limit=2)
+    assert set(holder.tasks) == {t.id for t in field.tasks}
+    assert holder.tasks[field.tasks[-1].id]["min_duration_minutes"] == 55
+
+
+def test_a_new_day_removes_tasks_that_left_the_window_and_adds_those_that_entered(field, clock):
+    from backend.tasks.generation import generate_tasks
+
+    holder = Holder(field.phone)
+    holder.sync()
+    yesterday = field.tasks[0]
+    clock.advance(days=1)
+    generate_tasks(now=clock(), horizon_days=14)
+    db.session.commit()
+    body = holder.sync()[0]
+    assert {"id": yesterday.id, "reason": "out_of_window"} in body["tasks"]["removed"]
+    assert yesterday.id not in holder.tasks
+    assert holder.sync()[-1]["digest"] == holder.digest()
+
+
+def test_concurrent_writers_never_make_a_pull_skip_a_change(field, app):
+    """Writers commit in whatever order they finish; the phone must end up with every last version."""
+    holder = Holder(field.phone)
+    task_ids = [t.id for t in field.tasks]
+    holder.sync()
+    errors = []
+
+    def writer(n):
+        try:
+            with app.app_context():
+                for round_ in range(8):
+                    task = db.session.get(Task, task_ids[(n + round_) % len(task_ids)], with_for_update=True)
+                    task.min_duration_minutes = 10 + n * 10 + round_
+                    db.session.commit()
+                db.session.remove()
+        except Exception as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        holder.sync(limit=3)
+    for t in threads:
+        t.join()
+    assert not errors
+    holder.sync()
+    db.session.expire_all()
+    current = {t.id: t.version for t in db.session.execute(select(Task)).scalars()}
+    assert {i: row["version"] for i, row in holder.tasks.items()} == current
+
+
+@pytest.mark.skipif(not PG_URL, reason="interleaved transactions need a server database")
+def test_a_transaction_that_started_first_but_commits_last_is_not_skipped(field, app):
+    """T1 writes task A and takes its change number, then stalls; T2 writes task B and commits; a
+    pull in between must not move its cursor past A."""
+    holder = Holder(field.phone)
+    holder.sync()
+    a, b = field.tasks[0].id, field.tasks[1].id
+    engine = db.engine
+    t1 = engine.connect()
+    t1_tx = t1.begin()
+    seq = next_seq_on(t1)
+    t1.execute(Task.__table__.update().where(Task.id == a).values(min_duration_minutes=77, change_seq=seq,
+                                                                     version=Task.version + 1))
+    done = threading.Event()
+
+    def t2():
+        with app.app_context():
+            task = db.session.get(Task, b)
+            task.min_duration_minutes = 88
+            db.session.commit()  # waits for T1's lock on the change counter
+            db.session.remove()
+        done.set()
+
+    thread = threading.Thread(target=t2)
+    thread.start()
+    assert not done.wait(0.5)  # T2 is queued behind T1
+    body = holder.sync()[-1]
+    assert body["tasks"]["upserted"] == []  # nothing visible yet: the cursor stays put
+    t1_tx.commit()
+    t1.close()
+    thread.join(10)
+    holder.sync()
+    assert holder.tasks[a]["min_duration_minutes"] == 77 and holder.tasks[b]["min_duration_minutes"] == 88
+
+
+def next_seq_on(connection):
+    from backend.changefeed import SyncClock
+
+    return connection.execute(SyncClock.__table__.update().where(SyncClock.id == 1)
+                              .values(value=SyncClock.value + 1).returning(SyncClock.value)).scalar_one()
+
+
+def test_only_field_roles_pull(field, city, client, login):
+    response = client.get("/api/v1/sync/pull", query_string={"device_id": "d"}, headers=login(city.admin))
+    assert response.status_code == 403
+
+
+def test_pulls_never_cost_more_than_one_delta_after_time_moves(field):
+    """A pull one hour later on the same day is an ordinary delta, not a snapshot."""
+    holder = Holder(field.phone)
+    holder.sync()
+    field.clock.advance(hours=1)
+    body = holder.sync()[-1]
+    assert body["reset"] is False and body["tasks"]["upserted"] == []
+
+
+def test_limit_out_of_range_is_422(field):
+    response = field.phone.pull(limit=5000)
+    assert response.status_code == 422 and "limit" in response.get_json()["errors"]
