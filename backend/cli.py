@@ -30,6 +30,7 @@ def register_commands(app):
     app.cli.add_command(tasks_group)
     app.cli.add_command(plates_group)
     app.cli.add_command(scheduler)
+    app.cli.add_command(sweep_command)
 
 
 def upgrade_database() -> None:
@@ -89,8 +90,11 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
 @with_appcontext
 def scheduler():
     """Run the scheduled jobs (task generation, …). Start exactly one per deployment."""
+    import logging
+
     from backend.scheduler import build_scheduler
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
     sched = build_scheduler(current_app._get_current_object())
     signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
     try:
@@ -164,6 +168,24 @@ def tasks_generate(days):
     result = generate_tasks(now=utcnow(), horizon_days=days)
     db.session.commit()
     click.echo(f"{result.created} tasks created ({result.considered} plan slots considered)")
+
+
+@click.command("sweep")
+@click.option("--now", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z",
+                                                         "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]),
+              help="run as if at this ISO-8601 time (drills and tests); without an offset, the care time zone")
+@with_appcontext
+def sweep_command(at):
+    """Run one sweep: flag late starts, mark missed tasks, open their follow-ups."""
+    from backend.clock import care_tz, utcnow
+    from backend.tasks.jobs import sweep_job
+
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=care_tz())
+    result = sweep_job(now=at or utcnow())
+    if not result.ran:
+        raise click.ClickException("another sweep is running; nothing done")
+    click.echo(f"{result.late} late, {result.missed} missed, {result.followups} follow-ups opened")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,29 @@ class Defaults:
     # Patrol frequency per risk tier: "week", "month" or "quarter".
     PATROL_FREQUENCY = {"high": "week", "key": "month", "general": "quarter"}
 
+    # Patrols have no start alert; a patrol period is missed this long after it closes.
+    PATROL_MISSED_GRACE_MINUTES = 120
+
+    # Follow-ups: how long the owner has, and who takes over when that runs out (in order).
+    # Targets: "region_supervisor" (the nearest supervisor above the elder's community).
+    FOLLOWUP_RULES = {
+        "missed_visit": {"due_minutes": 24 * 60, "escalate": [{"to": "region_supervisor", "due_minutes": 24 * 60}]},
+        "unverified_visit": {"due_minutes": 72 * 60, "escalate": [{"to": "region_supervisor", "due_minutes": 72 * 60}]},
+        "patrol_concern": {"due_minutes": 24 * 60, "escalate": [{"to": "region_supervisor", "due_minutes": 24 * 60}]},
+        "welfare_check": {"due_minutes": 24 * 60, "urgent_due_minutes": 120,
+                          "escalate": [{"to": "region_supervisor", "due_minutes": 60}]},
+        "reassessment": {"due_minutes": 7 * 24 * 60, "escalate": []},
+        "worker_pattern": {"due_minutes": 7 * 24 * 60, "escalate": [{"to": "region_supervisor", "due_minutes": 7 * 24 * 60}]},
+    }
+    # A caregiver whose missed-or-unverified share of the last 30 days passes this (over at least
+    # WORKER_PATTERN_MIN_TASKS ended tasks) gets a worker_pattern follow-up for their manager.
+    WORKER_PATTERN_THRESHOLD = 0.2
+    WORKER_PATTERN_MIN_TASKS = 10
+    # How often the scheduler sweeps and escalates.
+    SWEEP_INTERVAL_MINUTES = 5
+    # Delivery beyond the API: "log" (default) writes each notification to the log.
+    NOTIFICATION_SENDER = "log"
+
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 

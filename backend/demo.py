@@ -13,6 +13,7 @@ from backend.elders.assessment import capability_level
 from backend.elders.models import Assessment, Elder
 from backend.extensions import db
 from backend.plans.models import CarePlan, CarePlanItem, PatrolPlan
+from backend.plates.services import ensure_plates
 from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.tasks.generation import ensure_service_types, generate_tasks
@@ -59,6 +60,7 @@ def seed_demo(now=None) -> bool:
     today = local_today(now)
     elders = _elders(rng, communities, today)
     _plans(rng, elders, providers, staff, today, local_midnight(today))
+    ensure_plates(elders, at=now)  # every home gets its door plate
     db.session.flush()
     generate_tasks(now=now)
     db.session.commit()

@@ -3,6 +3,7 @@
 from backend import changefeed  # noqa: F401
 from backend.auth import models as auth_models  # noqa: F401
 from backend.elders import models as elders_models  # noqa: F401
+from backend.followups import models as followups_models  # noqa: F401
 from backend.plans import models as plans_models  # noqa: F401
 from backend.plates import models as plates_models  # noqa: F401
 from backend.providers import models as providers_models  # noqa: F401

@@ -9,7 +9,7 @@ log = logging.getLogger(__name__)
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
-    from backend.tasks.jobs import generate_tasks_job
+    from backend.tasks.jobs import generate_tasks_job, sweep_job
 
     scheduler = BlockingScheduler(timezone=app.config["CARE_TIMEZONE"])
 
@@ -26,6 +26,8 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     scheduler.add_job(in_app(generate_tasks_job), "interval",
                       minutes=app.config["TASK_GENERATION_INTERVAL_MINUTES"],
                       id="generate_tasks", max_instances=1, coalesce=True, next_run_time=_now(app))
+    scheduler.add_job(in_app(sweep_job), "interval", minutes=app.config["SWEEP_INTERVAL_MINUTES"],
+                      id="sweep", max_instances=1, coalesce=True)
     return scheduler
 
 

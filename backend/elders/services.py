@@ -2,8 +2,9 @@
 
 Problems raised: not_found (404) for an elder outside the caller's scope; validation_failed (422)
 for a region that is not a community, a birth date in the future or one that disagrees with the
-ID-card number, an assessment dated in the future; conflict (409) for an ID-card number another
-elder has; version_conflict (409) when an edit names a stale version.
+ID-card number, a move away from the patrol worker's communities, an assessment dated in the
+future; conflict (409) for an ID-card number another elder has; version_conflict (409) when an
+edit names a stale version.
 """
 
 from datetime import datetime
@@ -17,7 +18,7 @@ from backend.elders.assessment import capability_level
 from backend.elders.models import Assessment, Elder
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
-from backend.plans.services import follow_risk_tier
+from backend.plans.services import check_patrol_workers_follow, follow_risk_tier
 from backend.regions.models import Region
 from backend.scope import elders_clause
 from backend.users.models import User
@@ -47,12 +48,14 @@ def create_elder(fields: dict, *, by: User, now: datetime) -> Elder:
 
 def update_elder(elder: Elder, changes: dict, *, by: User, now: datetime) -> Elder:
     """Apply an edit made against `changes["version"]`. A new risk tier reschedules the patrol
-    plans that follow it."""
+    plans that follow it; a move to another community needs patrol workers who cover it."""
     if changes["version"] != elder.version:
         raise Conflict(f"elder {elder.id} is at version {elder.version}, not {changes['version']}",
                        code="version_conflict", current_version=elder.version)
-    old_tier = elder.risk_tier
+    old_tier, old_community = elder.risk_tier, elder.community_id
     _apply(elder, changes, now=now)
+    if elder.community_id != old_community:
+        check_patrol_workers_follow(elder)
     # Touching the row bumps the version even when only categories (another table) changed.
     elder.updated_at = now
     _save(elder)

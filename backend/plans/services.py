@@ -198,6 +198,16 @@ def follow_risk_tier(elder: Elder, *, old_tier: str, by: User, now: datetime) ->
         _revise_patrol(plan, by=by, now=now)
 
 
+def check_patrol_workers_follow(elder: Elder) -> None:
+    """An elder moving to another community keeps patrol plans only with a worker covering it."""
+    plans = db.session.execute(select(PatrolPlan).where(
+        PatrolPlan.elder_id == elder.id, PatrolPlan.status == "active")).scalars()
+    for plan in plans.all():
+        if elder.community_id not in {c.id for c in plan.worker.communities}:
+            raise ValidationFailed("community_id", f"patrol plan {plan.id}'s worker does not cover that "
+                                                   "community; give the plan another worker first")
+
+
 # ------------------------------------------------------------------ rules and helpers
 
 def _active_elder(elder_id: int) -> Elder:

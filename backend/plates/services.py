@@ -119,14 +119,13 @@ def _insert(elders: list[Elder], kind: str, *, by: User | None, at: datetime) ->
     if kind not in ("static", "dynamic"):
         raise ValueError(f"unknown plate kind {kind!r}")
     version = current_key_version()
-    plates = [DoorPlate(elder_id=e.id, plate_id=new_plate_id(), key_version=version, kind=kind,
-                        status="active", issued_at=at, issued_by_id=by.id if by else None)
+    # The serial is made from the row id, known only after the insert: a unique placeholder until then.
+    plates = [DoorPlate(elder_id=e.id, plate_id=(plate_id := new_plate_id()), serial=f"pending-{plate_id}",
+                        key_version=version, kind=kind, status="active", issued_at=at,
+                        issued_by_id=by.id if by else None)
               for e in elders]
     if not plates:
         return []
-    for plate in plates:
-        # The serial is made from the row id, known only after the insert.
-        plate.serial = "pending-" + plate.plate_id
     prefix = current_app.config.get("PLATE_SERIAL_PREFIX", "CR")
     try:
         with db.session.begin_nested():

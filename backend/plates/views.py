@@ -27,6 +27,7 @@ from schemas.plates import (
 from sync.plates import qr_png, qr_svg
 
 blp = Blueprint("plates", __name__, url_prefix="/api/v1", description="QR door plates (门牌二维码)")
+BINARY = {"type": "string", "format": "binary"}  # OpenAPI for a file body
 
 
 @blp.get("/elders/<int:elder_id>/plate")
@@ -62,7 +63,7 @@ def revoke_plate(args, elder_id):
 
 @blp.get("/elders/<int:elder_id>/plate.png")
 @roles("admin", "supervisor")
-@blp.response(200, content_type="image/png", description="the QR code of the static plate")
+@blp.response(200, BINARY, content_type="image/png", description="the QR code of the static plate")
 def plate_png(elder_id):
     payload = services.plate_payload(_static_plate_of(_elder_in_scope(elder_id)))
     return Response(qr_png(payload), mimetype="image/png")
@@ -70,7 +71,7 @@ def plate_png(elder_id):
 
 @blp.get("/elders/<int:elder_id>/plate.svg")
 @roles("admin", "supervisor")
-@blp.response(200, content_type="image/svg+xml", description="the QR code of the static plate")
+@blp.response(200, BINARY, content_type="image/svg+xml", description="the QR code of the static plate")
 def plate_svg(elder_id):
     payload = services.plate_payload(_static_plate_of(_elder_in_scope(elder_id)))
     return Response(qr_svg(payload), mimetype="image/svg+xml")
@@ -91,7 +92,7 @@ def dynamic_code(args, elder_id):
 
 @blp.get("/regions/<int:community_id>/plates.pdf")
 @roles("admin", "supervisor")
-@blp.response(200, content_type="application/pdf", description="an A4 sheet of the community's plates")
+@blp.response(200, BINARY, content_type="application/pdf", description="an A4 sheet of the community's plates")
 def plates_pdf(community_id):
     """The printable sheet of a community's active static plates: QR, community, masked name, serial."""
     community = db.session.execute(

@@ -19,3 +19,6 @@ class Provider(TimestampMixin, db.Model):
     address: Mapped[str | None] = mapped_column(String(300))
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id", ondelete="SET NULL"))
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The provider's manager (a supervisor account) owns its missed and unverified visits first.
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True, name="fk_providers_manager_id_users"))

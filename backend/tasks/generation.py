@@ -37,6 +37,7 @@ def generate_tasks(*, now: datetime, horizon_days: int | None = None,
     today = local_today(now)
     until = today + timedelta(days=horizon_days)
     rows = list(_care_rows(today, until, care_plan_ids)) + list(_patrol_rows(today, until, patrol_plan_ids))
+    _set_deadlines(rows)
     result = GenerationResult(considered=len(rows))
     if rows:
         seq = next_seq(db.session)
@@ -114,6 +115,20 @@ def _patrol_rows(today: date, until: date, plan_ids):
                 "min_duration_minutes": 0,
                 "source_key": f"patrol:{plan.id}:r{plan.revision}:{first:%Y%m%d}",
             }
+
+
+def _set_deadlines(rows: list[dict]) -> None:
+    """Late and missed deadlines from each service type's rules (patrols: the configured grace)."""
+    types = {t.code: t for t in db.session.execute(select(ServiceType)).scalars()}
+    patrol_grace = timedelta(minutes=current_app.config["PATROL_MISSED_GRACE_MINUTES"])
+    for row in rows:
+        service = types.get(row["service_type"])
+        if service is None:
+            row["late_after_at"] = None
+            row["missed_after_at"] = row["window_end_at"] + patrol_grace
+        else:
+            row["late_after_at"] = row["window_start_at"] + timedelta(minutes=service.late_start_minutes)
+            row["missed_after_at"] = row["window_end_at"] + timedelta(minutes=service.missed_grace_minutes)
 
 
 def _insert_ignoring_existing(rows: list[dict]) -> int:

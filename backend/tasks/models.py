@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.changefeed import ChangeTracked
@@ -23,6 +23,13 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
         Index("ix_tasks_elder_window", "elder_id", "window_start_at"),
         # An incremental pull reads one user's changes past their cursor.
         Index("ix_tasks_assignee_change_seq", "assignee_id", "change_seq"),
+        # The sweep reads only scheduled tasks past a deadline: partial indexes keep that cheap
+        # however many finished tasks the table holds.
+        Index("ix_tasks_scheduled_missed_after", "missed_after_at",
+              postgresql_where=text("status = 'scheduled'"), sqlite_where=text("status = 'scheduled'")),
+        Index("ix_tasks_scheduled_late_after", "late_after_at",
+              postgresql_where=text("status = 'scheduled' AND late_at IS NULL"),
+              sqlite_where=text("status = 'scheduled' AND late_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -42,6 +49,11 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
     min_duration_minutes: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # Deadlines fixed when the task is made, from its service type: a late-start alert after
+    # late_after_at, missed after missed_after_at (offline phones sync late). None: no alert.
+    late_after_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed_after_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    late_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

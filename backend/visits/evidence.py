@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from backend.extensions import db
+from backend.followups.triggers import after_late_evidence
 from backend.tasks.models import Task
 from backend.tasks.services import transition
 from backend.users.models import User
@@ -21,9 +22,10 @@ from sync import rules
 COMPLETING = {"check_out", "patrol_report"}
 
 
-def apply_item(item: VisitItem, data: dict, task: Task, *, by: User, at: datetime) -> None:
+def apply_item(item: VisitItem, data: dict, task: Task, *, by: User, at: datetime) -> Visit | None:
+    """Attach the item to its task's visit and move the task; returns the visit (None for notes)."""
     if item.type == "note":
-        return
+        return None
     visit = db.session.execute(select(Visit).where(Visit.task_id == task.id)).scalar_one_or_none()
     if visit is None:
         visit = Visit(task_id=task.id, user_id=item.user_id, flags=[])
@@ -31,6 +33,7 @@ def apply_item(item: VisitItem, data: dict, task: Task, *, by: User, at: datetim
     _attach(visit, item, data)
     _move_task(task, item, by=by, at=at)
     _recompute(visit, task, item)
+    return visit
 
 
 def _attach(visit: Visit, item: VisitItem, data: dict) -> None:
@@ -61,6 +64,7 @@ def _move_task(task: Task, item: VisitItem, *, by: User, at: datetime) -> None:
             item.flags = item.flags + [rules.LATE_SYNC]
             transition(task, "completed", at=at, by=by, by_system="sync",
                        reason="late_sync: evidence arrived after the task was marked missed")
+            after_late_evidence(task, at=at)
         return
     if item.type == "check_in" and task.status == "scheduled":
         transition(task, "in_progress", at=at, by=by, by_system="sync")

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
+from backend.followups.triggers import after_item
 from backend.plates.services import verify_presence
 from backend.tasks.models import Task, TaskRemoval
 from backend.users.models import User
@@ -137,7 +138,8 @@ class _Batch:
         item.flags = _intake_flags(item, task, presence, reassigned, self.offset, self.received_at)
         db.session.add(item)
         db.session.flush()  # the primary key decides exactly-once here
-        apply_item(item, data, task, by=self.user, at=self.received_at)
+        visit = apply_item(item, data, task, by=self.user, at=self.received_at)
+        after_item(item, data, task, visit, at=self.received_at)
         db.session.flush()
         return item
 

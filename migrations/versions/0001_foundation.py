@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:43:13.687975
+Create Date: 2026-11-22 12:52:49.977641
 
 """
 from alembic import op
@@ -95,8 +95,10 @@ def upgrade():
     sa.Column('address', sa.String(length=300), nullable=True),
     sa.Column('region_id', sa.Integer(), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('manager_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['manager_id'], ['users.id'], name='fk_providers_manager_id_users', ondelete='SET NULL', use_alter=True),
     sa.ForeignKeyConstraint(['region_id'], ['regions.id'], name=op.f('fk_providers_region_id_regions'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_providers')),
     sa.UniqueConstraint('credit_code', name=op.f('uq_providers_credit_code')),
@@ -306,6 +308,9 @@ def upgrade():
     sa.Column('min_duration_minutes', sa.SmallInteger(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('late_after_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('missed_after_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('late_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.String(length=32), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('change_seq', sa.BigInteger(), nullable=False),
@@ -327,7 +332,57 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_tasks_change_seq'), ['change_seq'], unique=False)
         batch_op.create_index('ix_tasks_elder_window', ['elder_id', 'window_start_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_patrol_plan_id'), ['patrol_plan_id'], unique=False)
+        batch_op.create_index('ix_tasks_scheduled_late_after', ['late_after_at'], unique=False, postgresql_where=sa.text("status = 'scheduled' AND late_at IS NULL"), sqlite_where=sa.text("status = 'scheduled' AND late_at IS NULL"))
+        batch_op.create_index('ix_tasks_scheduled_missed_after', ['missed_after_at'], unique=False, postgresql_where=sa.text("status = 'scheduled'"), sqlite_where=sa.text("status = 'scheduled'"))
         batch_op.create_index('ix_tasks_status_window_end', ['status', 'window_end_at'], unique=False)
+
+    op.create_table('followups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('priority', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=120), nullable=False),
+    sa.Column('elder_id', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('subject_user_id', sa.Integer(), nullable=True),
+    sa.Column('provider_id', sa.Integer(), nullable=True),
+    sa.Column('region_id', sa.Integer(), nullable=True),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('claimed_by_id', sa.Integer(), nullable=True),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('escalation_level', sa.SmallInteger(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolution_code', sa.String(length=32), nullable=True),
+    sa.Column('resolution_note', sa.Text(), nullable=True),
+    sa.Column('rescheduled_task_id', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('change_seq', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['claimed_by_id'], ['users.id'], name=op.f('fk_followups_claimed_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_followups_elder_id_elders'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_followups_owner_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_followups_provider_id_providers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['region_id'], ['regions.id'], name=op.f('fk_followups_region_id_regions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['rescheduled_task_id'], ['tasks.id'], name=op.f('fk_followups_rescheduled_task_id_tasks'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_followups_resolved_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['subject_user_id'], ['users.id'], name=op.f('fk_followups_subject_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_followups_task_id_tasks'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_followups')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_followups_dedupe_key'))
+    )
+    with op.batch_alter_table('followups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_followups_change_seq'), ['change_seq'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_elder_id'), ['elder_id'], unique=False)
+        batch_op.create_index('ix_followups_owner_change_seq', ['owner_id', 'change_seq'], unique=False)
+        batch_op.create_index('ix_followups_owner_status', ['owner_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_region_id'), ['region_id'], unique=False)
+        batch_op.create_index('ix_followups_status_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_task_id'), ['task_id'], unique=False)
 
     op.create_table('task_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -390,6 +445,63 @@ def upgrade():
         batch_op.create_index('ix_visit_items_task_type', ['task_id', 'type'], unique=False)
         batch_op.create_index(batch_op.f('ix_visit_items_user_id'), ['user_id'], unique=False)
 
+    op.create_table('care_risk_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('elder_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('occurred_on', sa.Date(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('visit_item_id', sa.String(length=36), nullable=True),
+    sa.Column('reported_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_care_risk_events_elder_id_elders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['visit_item_id'], ['visit_items.id'], name=op.f('fk_care_risk_events_visit_item_id_visit_items'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_care_risk_events'))
+    )
+    with op.batch_alter_table('care_risk_events', schema=None) as batch_op:
+        batch_op.create_index('ix_care_risk_events_elder_on', ['elder_id', 'occurred_on'], unique=False)
+
+    op.create_table('followup_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('followup_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('by_user_id', sa.Integer(), nullable=True),
+    sa.Column('by_system', sa.String(length=32), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['by_user_id'], ['users.id'], name=op.f('fk_followup_events_by_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['followup_id'], ['followups.id'], name=op.f('fk_followup_events_followup_id_followups'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_followup_events'))
+    )
+    with op.batch_alter_table('followup_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_followup_events_followup_id'), ['followup_id'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('event', sa.String(length=20), nullable=False),
+    sa.Column('followup_id', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=160), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_via', sa.String(length=32), nullable=True),
+    sa.Column('change_seq', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['followup_id'], ['followups.id'], name=op.f('fk_notifications_followup_id_followups'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_notifications_task_id_tasks'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notifications_change_seq'), ['change_seq'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_followup_id'), ['followup_id'], unique=False)
+        batch_op.create_index('ix_notifications_user_change_seq', ['user_id', 'change_seq'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
+
     op.create_table('visits',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.Integer(), nullable=False),
@@ -432,6 +544,21 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_visits_needs_review'))
 
     op.drop_table('visits')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
+        batch_op.drop_index('ix_notifications_user_change_seq')
+        batch_op.drop_index(batch_op.f('ix_notifications_followup_id'))
+        batch_op.drop_index(batch_op.f('ix_notifications_change_seq'))
+
+    op.drop_table('notifications')
+    with op.batch_alter_table('followup_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_followup_events_followup_id'))
+
+    op.drop_table('followup_events')
+    with op.batch_alter_table('care_risk_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_care_risk_events_elder_on')
+
+    op.drop_table('care_risk_events')
     with op.batch_alter_table('visit_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_visit_items_user_id'))
         batch_op.drop_index('ix_visit_items_task_type')
@@ -448,8 +575,20 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_task_events_task_id'))
 
     op.drop_table('task_events')
+    with op.batch_alter_table('followups', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_followups_task_id'))
+        batch_op.drop_index('ix_followups_status_due')
+        batch_op.drop_index(batch_op.f('ix_followups_region_id'))
+        batch_op.drop_index('ix_followups_owner_status')
+        batch_op.drop_index('ix_followups_owner_change_seq')
+        batch_op.drop_index(batch_op.f('ix_followups_elder_id'))
+        batch_op.drop_index(batch_op.f('ix_followups_change_seq'))
+
+    op.drop_table('followups')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_status_window_end')
+        batch_op.drop_index('ix_tasks_scheduled_missed_after', postgresql_where=sa.text("status = 'scheduled'"), sqlite_where=sa.text("status = 'scheduled'"))
+        batch_op.drop_index('ix_tasks_scheduled_late_after', postgresql_where=sa.text("status = 'scheduled' AND late_at IS NULL"), sqlite_where=sa.text("status = 'scheduled' AND late_at IS NULL"))
         batch_op.drop_index(batch_op.f('ix_tasks_patrol_plan_id'))
         batch_op.drop_index('ix_tasks_elder_window')
         batch_op.drop_index(batch_op.f('ix_tasks_change_seq'))

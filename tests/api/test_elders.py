@@ -135,3 +135,9 @@ def test_elders_filter_by_community_category_risk_tier_and_name(client, city, he
 def test_an_elder_outside_the_scope_answers_404(client, city, headers):
     response = client.get(f"/api/v1/elders/{city.elder_b1.id}", headers=headers("supervisor_in_scope"))
     assert_problem(response, 404, "not_found")
+
+
+def test_an_elder_cannot_move_away_from_their_patrol_worker(client, world, headers):
+    response = client.patch(f"/api/v1/elders/{world.elder_a1.id}",
+                            json={"community_id": world.community_a2.id, "version": 1}, headers=headers("admin"))
+    assert_problem(response, 422, "validation_failed", "community_id")

@@ -69,7 +69,8 @@ def test_uniqueness_of_a_plan_slot_is_enforced_by_the_database(city, make_care_p
     db.session.commit()
     task = db.session.execute(select(Task)).scalar_one()
     db.session.add(Task(kind="service", service_type="meal", elder_id=task.elder_id, source_key=task.source_key,
-                        window_start_at=task.window_start_at, window_end_at=task.window_end_at))
+                        window_start_at=task.window_start_at, window_end_at=task.window_end_at,
+                        missed_after_at=task.missed_after_at))
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()

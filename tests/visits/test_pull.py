@@ -1,6 +1,7 @@
 """Pulling tasks: snapshot, deltas by change sequence, removals with reasons, pages, resets."""
 
 import threading
+
 import pytest
 from sqlalchemy import select
 

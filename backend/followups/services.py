@@ -1,0 +1,84 @@
+"""Follow-up verbs: open, notify, resolve automatically. (Claim, comment, resolve, reopen and
+escalation for people live beside these; see backend/followups/actions.py.)
+
+Services add and flush; the caller commits. Opening is idempotent by dedupe key: a concurrent
+or repeated open of the same key returns the follow-up that exists.
+"""
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.extensions import db
+from backend.followups.models import Followup, FollowupEvent, Notification
+from backend.regions.models import Region
+from backend.users.models import User
+
+
+def open_followup(*, kind: str, dedupe_key: str, owner_id: int | None, at: datetime, summary: str,
+                  priority: str = "normal", elder_id: int | None = None, task_id: int | None = None,
+                  subject_user_id: int | None = None, provider_id: int | None = None,
+                  region_id: int | None = None, due_at: datetime | None = None, details: dict | None = None,
+                  by_system: str = "sync") -> Followup:
+    existing = db.session.execute(select(Followup).where(Followup.dedupe_key == dedupe_key)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    rules = current_app.config["FOLLOWUP_RULES"][kind]
+    followup = Followup(kind=kind, dedupe_key=dedupe_key, owner_id=owner_id, opened_at=at, summary=summary,
+                        priority=priority, elder_id=elder_id, task_id=task_id, subject_user_id=subject_user_id,
+                        provider_id=provider_id, region_id=region_id, details=details or {},
+                        due_at=due_at or at + timedelta(minutes=rules["due_minutes"]))
+    try:
+        with db.session.begin_nested():
+            db.session.add(followup)
+            db.session.flush()
+    except IntegrityError:  # opened by a concurrent transaction a moment ago
+        return db.session.execute(select(Followup).where(Followup.dedupe_key == dedupe_key)).scalar_one()
+    db.session.add(FollowupEvent(followup_id=followup.id, at=at, action="opened", by_system=by_system,
+                                 data={"owner_id": owner_id, "priority": priority}))
+    if owner_id is not None:
+        notify(owner_id, "assigned", at=at, followup=followup, title="新的跟进事项：" + summary,
+               step=f"{followup.escalation_level}")
+    return followup
+
+
+def notify(user_id: int, event: str, *, at: datetime, title: str, body: str = "", followup: Followup | None = None,
+           task_id: int | None = None, step: str = "0") -> None:
+    """One notification per (person, event, subject, step); repeats are ignored."""
+    subject = f"f{followup.id}" if followup is not None else f"t{task_id}"
+    key = f"{event}:{subject}:{user_id}:{step}"
+    if db.session.execute(select(Notification.id).where(Notification.dedupe_key == key)).first():
+        return
+    db.session.add(Notification(user_id=user_id, event=event, followup_id=followup.id if followup else None,
+                                task_id=task_id if task_id else (followup.task_id if followup else None),
+                                dedupe_key=key, title=title[:200], body=body, created_at=at))
+
+
+def auto_resolve(dedupe_key: str, *, code: str, at: datetime, note: str, by_system: str = "sync") -> Followup | None:
+    """Resolve an open follow-up because the facts changed (e.g. evidence arrived late)."""
+    followup = db.session.execute(select(Followup).where(Followup.dedupe_key == dedupe_key)
+                                  .with_for_update()).scalar_one_or_none()
+    if followup is None or followup.status == "resolved":
+        return followup
+    followup.status = "resolved"
+    followup.resolved_at = at
+    followup.resolution_code = code
+    followup.resolution_note = note
+    db.session.add(FollowupEvent(followup_id=followup.id, at=at, action="auto_resolved", by_system=by_system,
+                                 note=note, data={"resolution_code": code}))
+    return followup
+
+
+def region_supervisor(community_id: int | None) -> User | None:
+    """The nearest active supervisor whose subtree holds the community."""
+    if community_id is None:
+        return None
+    community = db.session.get(Region, community_id)
+    candidates = db.session.execute(
+        select(User, Region.path).join(Region, User.region_id == Region.id)
+        .where(User.role == "supervisor", User.is_active.is_(True))
+    ).all()
+    covering = [(len(path), -user.id, user) for user, path in candidates if community.path.startswith(path)]
+    return max(covering, key=lambda c: (c[0], c[1]))[2] if covering else None

@@ -1,0 +1,226 @@
+"""Shared plumbing of the sync benchmarks: a private PostgreSQL database, the real server under
+gunicorn on loopback, server-side request timings, machine facts and the result table.
+
+Nothing here touches any database but the one a benchmark names for itself, and every server
+listens on 127.0.0.1 only.
+"""
+
+import contextlib
+import glob
+import http.client
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Secrets shared by every gunicorn worker and by the seeding code (plates must verify).
+SECRETS = {
+    "CARE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
+    "CARE_TOKEN_SECRET": "bench-token-secret-0123456789abcdef0123456789",
+    "CARE_QR_SECRET": "bench-qr-secret-0123456789abcdef0123456789ab",
+}
+PASSWORD = "bench-password-123"
+WORKERS = 4  # gunicorn sync workers, for the real server and the naive endpoint alike
+
+
+# ------------------------------------------------------------------ the benchmark's own database
+
+def db_url(name: str) -> str:
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def create_database(name: str) -> str:
+    if not name.startswith("carerounds_bench"):
+        raise ValueError("benchmarks only create databases named carerounds_bench*")
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return db_url(name)
+
+
+def drop_database(name: str) -> None:
+    if not name.startswith("carerounds_bench"):
+        raise ValueError("benchmarks only drop databases named carerounds_bench*")
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_env(url: str, instance: str, **extra) -> dict:
+    env = dict(os.environ, DATABASE_URL=url, CARE_INSTANCE_PATH=instance, **SECRETS)
+    env.update({k: str(v) for k, v in extra.items()})
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def migrate(url: str, instance: str) -> None:
+    """`carerounds db upgrade` against the benchmark database."""
+    subprocess.run([sys.executable, "-m", "backend.cli", "db", "upgrade"], cwd=REPO,
+                   env=server_env(url, instance), check=True, capture_output=True, timeout=120)
+
+
+def password_hash() -> str:
+    # A cheap hash: logins are set-up, not what is measured. check_password_hash reads any method.
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+# ------------------------------------------------------------------ servers
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn with WORKERS sync workers on 127.0.0.1 and the bench timing hooks."""
+
+    def __init__(self, app: str, env: dict, log_dir: str, name: str, pythonpath: str | None = None):
+        self.port = free_port()
+        self.timing_dir = Path(log_dir) / f"timing-{name}"
+        self.timing_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(env, BENCH_TIMING_DIR=str(self.timing_dir))
+        args = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
+                "--timeout", "60", "--backlog", "2048", "-c", str(BENCH / "gunicorn_conf.py")]
+        if pythonpath:
+            args += ["--pythonpath", pythonpath]
+        self.log_path = Path(log_dir) / f"gunicorn-{name}.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(args + [app], cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
+            with contextlib.suppress(OSError):
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", path)
+                if conn.getresponse().status < 500:
+                    conn.close()
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer within {timeout}s; see {self.log_path}")
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+    def timings(self, phase: str) -> list[float]:
+        """Server-side durations (ms) of the requests sent with header X-Bench-Phase: phase."""
+        out = []
+        for path in glob.glob(str(self.timing_dir / "*.log")):
+            with open(path) as f:
+                for line in f:
+                    tag, ms = line.split()
+                    if tag == phase:
+                        out.append(float(ms))
+        return out
+
+
+def http_json(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    import json
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, (json.loads(data) if data else None)
+
+
+def login(port: int, username: str, device_id: str) -> str:
+    import json
+
+    status, body = http_json(port, "POST", "/api/v1/auth/login", json.dumps(
+        {"username": username, "password": PASSWORD, "device_id": device_id}).encode())
+    if status != 200:
+        raise RuntimeError(f"login of {username} failed: {status} {body}")
+    return body["access_token"]
+
+
+# ------------------------------------------------------------------ figures
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100); nan for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, int(-(-p * len(ordered) // 100)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def machine() -> dict:
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = "?"
+    with contextlib.suppress(OSError):
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    with psycopg.connect(ADMIN_URL) as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+    versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("flask", "sqlalchemy", "psycopg", "gunicorn"))
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram": ram, "postgresql": pg,
+            "python": platform.python_version(), "packages": versions, "kernel": platform.release()}
+
+
+def print_machine(info: dict) -> None:
+    print(f"machine: nproc={info['nproc']} cpu={info['cpu']!r} ram={info['ram']} kernel={info['kernel']}")
+    print(f"         PostgreSQL {info['postgresql']}, Python {info['python']}, {info['packages']}")
+
+
+def print_table(rows: list[tuple], headers: tuple) -> None:
+    cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in row) for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
+    print(line)
+    for n, row in enumerate(cells):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if n == 0:
+            print(line)
+    print(line)
+
+
+@contextlib.contextmanager
+def workdir(keep: bool = False):
+    path = tempfile.mkdtemp(prefix="carerounds-bench-")
+    try:
+        yield path
+    finally:
+        if not keep:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            print(f"(kept logs in {path})")

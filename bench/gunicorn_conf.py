@@ -1,0 +1,34 @@
+"""gunicorn config of the benchmarks: server-side request timing, nothing else.
+
+Each worker appends "<phase> <ms>" per request to BENCH_TIMING_DIR/<pid>.log, where phase is
+the request's X-Bench-Phase header. The time runs from gunicorn handing the parsed request to
+the app until the response has been written to the socket.
+"""
+
+import os
+import time
+
+_files = {}
+
+
+def _log():
+    pid = os.getpid()
+    if pid not in _files:
+        _files[pid] = open(os.path.join(os.environ["BENCH_TIMING_DIR"], f"{pid}.log"), "a", buffering=1)
+    return _files[pid]
+
+
+def pre_request(worker, req):
+    req._bench_t0 = time.perf_counter()
+
+
+def post_request(worker, req, environ, resp):
+    t0 = getattr(req, "_bench_t0", None)
+    if t0 is None:
+        return
+    phase = "-"
+    for name, value in req.headers:
+        if name == "X-BENCH-PHASE":
+            phase = value
+            break
+    _log().write(f"{phase} {(time.perf_counter() - t0) * 1000:.3f}\n")

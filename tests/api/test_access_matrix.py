@@ -1,0 +1,146 @@
+"""Every endpoint × every role: who may do what, and lists never show another scope's rows.
+
+Statuses: 2xx allowed, 401 anonymous, 403 forbidden by role, 404 outside the caller's scope.
+Supervisor A oversees street A (elders a1, a2); supervisor B street B (elder b1). The caregiver
+serves a1 and b1 (care plans on both); the community worker covers community a1 only.
+"""
+
+import pytest
+
+from backend.extensions import db
+from backend.tasks.models import Task
+
+ROLES = ("admin", "supervisor_in_scope", "supervisor_out_of_scope", "caregiver", "community_worker", "anonymous")
+LUNCH = {"freq": "daily", "start": "11:00", "end": "12:00"}
+
+
+def expect(admin, sup_in, sup_out, caregiver, worker):
+    return dict(zip(ROLES, (admin, sup_in, sup_out, caregiver, worker, 401), strict=True))
+
+
+EVERYONE = expect(200, 200, 200, 200, 200)
+ADMIN_ONLY = expect(200, 403, 403, 403, 403)
+ADMIN_CREATES = expect(201, 403, 403, 403, 403)
+OFFICE_READS = expect(200, 200, 200, 403, 403)
+OFFICE_READS_IN_SCOPE = expect(200, 200, 404, 403, 403)
+SCOPED_READ = expect(200, 200, 404, 200, 200)
+
+# (method, path, body, expected statuses). Paths and bodies are formatted/called with the world.
+ENDPOINTS = [
+    ("GET", "/api/v1/regions", None, EVERYONE),
+    ("GET", "/api/v1/regions/{w.community_a1.id}", None, expect(200, 200, 404, 404, 200)),
+    ("POST", "/api/v1/regions", lambda w: {"name": "新社区", "level": "community", "parent_id": w.street_a.id},
+     ADMIN_CREATES),
+    ("PATCH", "/api/v1/regions/{w.community_a1.id}", lambda w: {"name": "长青新村"}, ADMIN_ONLY),
+    ("DELETE", "/api/v1/regions/{w.spare_community.id}", None, expect(204, 403, 403, 403, 403)),
+
+    ("GET", "/api/v1/providers", None, OFFICE_READS),
+    ("GET", "/api/v1/providers/{w.provider.id}", None, OFFICE_READS),
+    ("POST", "/api/v1/providers", lambda w: {"name": "新服务站"}, ADMIN_CREATES),
+    ("PATCH", "/api/v1/providers/{w.provider.id}", lambda w: {"contact_name": "周敏"}, ADMIN_ONLY),
+
+    ("GET", "/api/v1/users", None, OFFICE_READS),
+    ("GET", "/api/v1/users/me", None, EVERYONE),
+    ("GET", "/api/v1/users/{w.worker_a.id}", None, OFFICE_READS_IN_SCOPE),
+    ("POST", "/api/v1/users", lambda w: {"username": "wk_new", "password": "long-enough-1",
+                                          "role": "community_worker", "community_ids": [w.community_a2.id]},
+     ADMIN_CREATES),
+    ("PATCH", "/api/v1/users/{w.worker_a.id}", lambda w: {"phone": "13600000000"}, ADMIN_ONLY),
+
+    ("GET", "/api/v1/elders", None, EVERYONE),
+    ("GET", "/api/v1/elders/{w.elder_a1.id}", None, SCOPED_READ),
+    ("POST", "/api/v1/elders", lambda w: {"name": "孙玉兰", "gender": "female", "birth_on": "1938-03-08",
+                                           "community_id": w.community_a1.id}, ADMIN_CREATES),
+    ("PATCH", "/api/v1/elders/{w.elder_a1.id}", lambda w: {"phone": "13500000000", "version": 1}, ADMIN_ONLY),
+    ("GET", "/api/v1/elders/{w.elder_a1.id}/assessments", None, SCOPED_READ),
+    ("POST", "/api/v1/elders/{w.elder_a1.id}/assessments",
+     lambda w: {"assessed_on": "2026-11-20", "self_care": 30, "motion": 14, "mental": 26, "perception": 14},
+     expect(201, 201, 404, 403, 403)),
+
+    ("GET", "/api/v1/service-types", None, EVERYONE),
+    ("GET", "/api/v1/service-types/meal", None, EVERYONE),
+    ("POST", "/api/v1/service-types", lambda w: {"code": "hair_cut", "name_zh": "理发", "name_en": "Haircut"},
+     ADMIN_CREATES),
+    ("PATCH", "/api/v1/service-types/meal", lambda w: {"late_start_minutes": 20}, ADMIN_ONLY),
+
+    ("GET", "/api/v1/plans/care", None, OFFICE_READS),
+    ("GET", "/api/v1/plans/care/{w.care_a.id}", None, OFFICE_READS_IN_SCOPE),
+    ("POST", "/api/v1/plans/care", lambda w: {"elder_id": w.elder_a2.id, "provider_id": w.provider.id,
+                                               "starts_on": "2026-11-23",
+                                               "items": [{"service_type": "meal", "recurrence": LUNCH}]},
+     ADMIN_CREATES),
+    ("PATCH", "/api/v1/plans/care/{w.care_a.id}", lambda w: {"ends_on": "2027-11-22"}, ADMIN_ONLY),
+    ("POST", "/api/v1/plans/care/{w.care_a.id}/end", lambda w: {"ends_on": "2026-11-30"}, ADMIN_ONLY),
+
+    ("GET", "/api/v1/plans/patrol", None, OFFICE_READS),
+    ("GET", "/api/v1/plans/patrol/{w.patrol_a.id}", None, OFFICE_READS_IN_SCOPE),
+    ("POST", "/api/v1/plans/patrol", lambda w: {"elder_id": w.elder_a1.id, "worker_id": w.worker_a.id,
+                                                 "tier": "high", "starts_on": "2026-11-23"}, ADMIN_CREATES),
+    ("PATCH", "/api/v1/plans/patrol/{w.patrol_a.id}", lambda w: {"modes": ["phone"]}, ADMIN_ONLY),
+    ("POST", "/api/v1/plans/patrol/{w.patrol_a.id}/end", lambda w: {"ends_on": "2026-12-31"}, ADMIN_ONLY),
+
+    ("GET", "/api/v1/tasks", None, EVERYONE),
+    ("GET", "/api/v1/tasks/{w.care_task_a.id}", None, expect(200, 200, 404, 200, 404)),
+]
+
+
+@pytest.fixture
+def matrix_world(world, make_region):
+    world.spare_community = make_region("待撤社区", "community", world.street_a)
+    world.care_task_a = db.session.query(Task).filter_by(care_plan_id=world.care_a.id).order_by(Task.id).first()
+    return world
+
+
+def _visible(w, role):
+    """What each role may see in lists: elder ids, region ids, user ids."""
+    a_regions = {w.district.id, w.street_a.id, w.community_a1.id, w.community_a2.id, w.spare_community.id}
+    return {
+        "supervisor_in_scope": {"elders": {w.elder_a1.id, w.elder_a2.id}, "regions": a_regions,
+                                "users": {w.supervisor_a.id, w.worker_a.id, w.caregiver.id}},
+        "supervisor_out_of_scope": {"elders": {w.elder_b1.id},
+                                    "regions": {w.district.id, w.street_b.id, w.community_b1.id},
+                                    "users": {w.supervisor_b.id, w.worker_b.id, w.caregiver.id}},
+        "caregiver": {"elders": {w.elder_a1.id, w.elder_b1.id}, "regions": set(), "users": set()},
+        "community_worker": {"elders": {w.elder_a1.id}, "regions": {w.community_a1.id}, "users": set()},
+    }.get(role)
+
+
+def _foreign_rows(path, items, w, role):
+    """Rows a list showed that lie outside the caller's scope."""
+    visible = _visible(w, role)
+    if visible is None:  # admins see everything
+        return []
+    me = getattr(w, {"caregiver": "caregiver", "community_worker": "worker_a"}.get(role, "admin")).id
+    checks = {
+        "/api/v1/regions": lambda r: r["id"] in visible["regions"],
+        "/api/v1/elders": lambda e: e["id"] in visible["elders"],
+        "/api/v1/users": lambda u: u["id"] in visible["users"],
+        "/api/v1/plans/care": lambda p: p["elder_id"] in visible["elders"],
+        "/api/v1/plans/patrol": lambda p: p["elder_id"] in visible["elders"],
+        "/api/v1/tasks": lambda t: t["elder_id"] in visible["elders"] and (
+            role.startswith("supervisor") or t["assignee_id"] == me),
+    }
+    check = checks.get(path)
+    return [item for item in items if check and not check(item)]
+
+
+@pytest.mark.parametrize("method, path, body, expected", ENDPOINTS,
+                         ids=[f"{m} {p.replace('/api/v1', '')}" for m, p, _, _ in ENDPOINTS])
+def test_role_and_scope_matrix(client, matrix_world, headers, clock, method, path, body, expected):
+    """One world per endpoint; the admin goes last, so writes allowed to others change nothing
+    the admin's own call depends on (a world per role × endpoint would take minutes)."""
+    w = matrix_world
+    url = path.format(w=w)
+    statuses, leaks = {}, {}
+    for role in reversed(ROLES):
+        response = client.open(url, method=method, json=body(w) if body else None, headers=headers(role))
+        statuses[role] = response.status_code
+        if response.status_code >= 400:
+            assert response.mimetype == "application/problem+json", (role, response.data)
+        elif method == "GET" and "items" in (response.get_json() or {}):
+            items = response.get_json()["items"]
+            leaks[role] = _foreign_rows(path, items, w, role)
+            if path == "/api/v1/elders" and role != "admin":
+                assert {e["id"] for e in items} == _visible(w, role)["elders"], role
+    assert statuses == expected
+    assert not any(leaks.values()), leaks
