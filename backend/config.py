@@ -46,7 +46,8 @@ class Defaults:
         "welfare_check": {"due_minutes": 24 * 60, "urgent_due_minutes": 120,
                           "escalate": [{"to": "region_supervisor", "due_minutes": 60}]},
         "reassessment": {"due_minutes": 7 * 24 * 60, "escalate": []},
-        "worker_pattern": {"due_minutes": 7 * 24 * 60, "escalate": [{"to": "region_supervisor", "due_minutes": 7 * 24 * 60}]},
+        "worker_pattern": {"due_minutes": 7 * 24 * 60,
+                           "escalate": [{"to": "region_supervisor", "due_minutes": 7 * 24 * 60}]},
     }
     # A caregiver whose missed-or-unverified share of the last 30 days passes this (over at least
     # WORKER_PATTERN_MIN_TASKS ended tasks) gets a worker_pattern follow-up for their manager.

@@ -48,8 +48,9 @@ def open_missed_visit_followups(*, seq: int, now: datetime) -> int:
     priority = case((Elder.risk_tier == "high", literal("high")), else_=literal("normal"))
     summary = case((Task.kind == "patrol", literal("巡访未完成")), else_=literal("上门服务未完成（漏访）"))
     rows = (
-        select(literal("missed_visit"), priority, literal("open"), literal("missed_visit:task:") + cast(Task.id, String),
-               Task.elder_id, Task.id, Task.assignee_id, CarePlan.provider_id, Elder.community_id, owner,
+        select(literal("missed_visit"), priority, literal("open"),
+               literal("missed_visit:task:") + cast(Task.id, String), Task.elder_id, Task.id, Task.assignee_id,
+               CarePlan.provider_id, Elder.community_id, owner,
                literal(now, type_=Followup.opened_at.type), literal(due, type_=Followup.due_at.type), literal(0),
                summary, literal(seq), literal(1), literal(now, type_=Followup.created_at.type),
                literal(now, type_=Followup.updated_at.type))
