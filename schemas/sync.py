@@ -14,7 +14,7 @@ SAFETY_STATES = ("ok", "hazard")
 CARE_RISK_EVENTS = ("fall", "choking", "self_harm", "wandering", "other")
 SIGNERS = ("elder", "family", "none")
 ITEM_STATUSES = ("accepted", "duplicate", "rejected")
-REMOVAL_REASONS = ("cancelled", "reassigned", "out_of_window", "elder_out_of_scope", "no_open_tasks")
+REMOVAL_REASONS = ("cancelled", "reassigned", "out_of_window", "elder_out_of_scope", "no_open_tasks", "resolved")
 MAX_ITEMS = 500
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -191,6 +191,45 @@ def _changes_of(row_schema) -> type[Out]:
     )
 
 
+class SyncFollowupSchema(Out):
+    """A follow-up the user owns, to act on offline (welfare checks carry emergency contacts)."""
+
+    id = fields.Integer()
+    version = fields.Integer()
+    kind = fields.String()
+    priority = fields.String()
+    status = fields.String()
+    elder_id = fields.Integer(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    summary = fields.String()
+    opened_at = fields.AwareDateTime()
+    due_at = fields.AwareDateTime()
+    escalation_level = fields.Integer()
+    details = fields.Dict()
+
+
+class FollowupChangesSchema(Out):
+    upserted = fields.List(fields.Nested(SyncFollowupSchema))
+    removed = fields.List(fields.Nested(RemovalSchema))
+    open_ids = fields.List(fields.Integer(), metadata={
+        "description": "every open follow-up the user owns now: drop any other the phone holds"})
+
+
+class SyncNotificationSchema(Out):
+    id = fields.Integer()
+    event = fields.String()
+    followup_id = fields.Integer(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    title = fields.String()
+    body = fields.String()
+    created_at = fields.AwareDateTime()
+    read_at = fields.AwareDateTime(allow_none=True)
+
+
+class NotificationChangesSchema(Out):
+    upserted = fields.List(fields.Nested(SyncNotificationSchema))
+
+
 class PullResponseSchema(Out):
     tasks = fields.Nested(_changes_of(SyncTaskSchema))
     elders = fields.Nested(_changes_of(SyncElderSchema))
@@ -199,6 +238,8 @@ class PullResponseSchema(Out):
     reset = fields.Boolean()
     digest = fields.Nested(DigestSchema, allow_none=True)
     server_time = fields.AwareDateTime()
+    followups = fields.Nested(FollowupChangesSchema)
+    notifications = fields.Nested(NotificationChangesSchema)
 
 
 ITEM_SCHEMAS = {

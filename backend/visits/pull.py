@@ -17,6 +17,7 @@ from backend.changefeed import current_seq
 from backend.clock import local_midnight, local_today
 from backend.elders.models import Elder
 from backend.extensions import db
+from backend.followups.models import Followup, Notification
 from backend.tasks.models import Task, TaskRemoval
 from backend.users.models import User
 from sync.cursor import AfterKey, CursorInvalid, CursorState, decode_cursor, encode_cursor, new_snapshot
@@ -34,6 +35,10 @@ class PullPage:
     reset: bool
     digest: dict
     server_time: datetime
+    followups_upserted: list
+    followups_removed: list
+    followups_open_ids: list
+    notifications_upserted: list
 
 
 def pull(*, user: User, device_id: str, cursor: str | None, limit: int, now: datetime) -> PullPage:
@@ -151,13 +156,41 @@ class _Page:
                 upserted.append(row)
                 elders.setdefault(row.elder_id, row.elder)
         elders_removed = self._elders_gone(removed, set(elders))
+        followups, notifications = self._followups_and_notifications(now)
         next_state = self._next_state(page, now)
         return PullPage(
             tasks_upserted=[task_row(t) for t in upserted], tasks_removed=removed,
             elders_upserted=elder_rows(list(elders.values())), elders_removed=elders_removed,
             cursor=encode_cursor(key, next_state), has_more=self.has_more, reset=reset,
             digest=task_set_digest(self._held_versions()), server_time=now,
+            followups_upserted=[followup_row(f) for f in followups if f.status != "resolved"],
+            followups_removed=[{"id": f.id, "reason": "resolved"} for f in followups if f.status == "resolved"],
+            followups_open_ids=self._open_followup_ids(),
+            notifications_upserted=[notification_row(n) for n in notifications],
         )
+
+    def _followups_and_notifications(self, now: datetime) -> tuple[list, list]:
+        """Follow-ups owned by the user and their notifications: small sets, sent whole on the
+        first page of a pull (snapshot: the current ones; delta: those changed in the range)."""
+        paging = self.state.paging
+        if paging.after is not None:
+            return [], []
+        followups = select(Followup).where(Followup.owner_id == self.user.id)
+        notifications = select(Notification).where(Notification.user_id == self.user.id)
+        if paging.is_snapshot:
+            followups = followups.where(Followup.status != "resolved")
+            notifications = notifications.where(or_(Notification.read_at.is_(None),
+                                                    Notification.created_at > now - NOTIFICATION_HISTORY))
+        else:
+            followups = followups.where(Followup.change_seq > self.state.seq, Followup.change_seq <= paging.seq_high)
+            notifications = notifications.where(Notification.change_seq > self.state.seq,
+                                                Notification.change_seq <= paging.seq_high)
+        return (db.session.execute(followups.order_by(Followup.id)).scalars().all(),
+                db.session.execute(notifications.order_by(Notification.id)).scalars().all())
+
+    def _open_followup_ids(self) -> list[int]:
+        return list(db.session.execute(select(Followup.id).where(
+            Followup.owner_id == self.user.id, Followup.status != "resolved").order_by(Followup.id)).scalars())
 
     def _holds(self, task: Task) -> bool:
         return task.assignee_id == self.user.id and task.window_end_at > local_midnight(self.from_on) and \
@@ -183,6 +216,27 @@ class _Page:
     def _held_versions(self):
         return db.session.execute(select(Task.id, Task.version).where(
             Task.assignee_id == self.user.id, Task.status != "cancelled", _in_window(self.from_on, self.to_on))).all()
+
+
+NOTIFICATION_HISTORY = timedelta(days=7)
+
+
+def followup_row(followup: Followup) -> dict:
+    details = dict(followup.details or {})
+    return {
+        "id": followup.id, "version": followup.version, "kind": followup.kind, "priority": followup.priority,
+        "status": followup.status, "elder_id": followup.elder_id, "task_id": followup.task_id,
+        "summary": followup.summary, "opened_at": followup.opened_at, "due_at": followup.due_at,
+        "escalation_level": followup.escalation_level, "details": details,
+    }
+
+
+def notification_row(notification: Notification) -> dict:
+    return {
+        "id": notification.id, "event": notification.event, "followup_id": notification.followup_id,
+        "task_id": notification.task_id, "title": notification.title, "body": notification.body,
+        "created_at": notification.created_at, "read_at": notification.read_at,
+    }
 
 
 def _after(model, kind: str, after: tuple):

@@ -39,6 +39,9 @@ def pull(args):
         "elders": {"upserted": page.elders_upserted, "removed": page.elders_removed},
         "cursor": page.cursor, "has_more": page.has_more, "reset": page.reset, "digest": page.digest,
         "server_time": page.server_time,
+        "followups": {"upserted": page.followups_upserted, "removed": page.followups_removed,
+                      "open_ids": page.followups_open_ids},
+        "notifications": {"upserted": page.notifications_upserted},
     }
 
 

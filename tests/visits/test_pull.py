@@ -256,3 +256,23 @@ def test_pulls_never_cost_more_than_one_delta_after_time_moves(field):
 def test_limit_out_of_range_is_422(field):
     response = field.phone.pull(limit=5000)
     assert response.status_code == 422 and "limit" in response.get_json()["errors"]
+
+
+def test_follow_ups_and_notifications_the_user_owns_come_down_with_the_pull(field, city, clock):
+    from backend.followups.services import auto_resolve, open_followup
+
+    holder = Holder(field.phone)
+    open_followup(kind="welfare_check", dedupe_key="welfare_check:test", owner_id=city.caregiver.id, at=clock(),
+                  summary="无人应答", elder_id=city.elder_a1.id, details={"emergency_contacts": [{"phone": "1"}]})
+    db.session.commit()
+    first = holder.sync()[0]
+    assert [f["kind"] for f in first["followups"]["upserted"]] == ["welfare_check"]
+    assert first["followups"]["upserted"][0]["details"]["emergency_contacts"] == [{"phone": "1"}]
+    assert [n["event"] for n in first["notifications"]["upserted"]] == ["assigned"]
+    assert len(first["followups"]["open_ids"]) == 1
+    quiet = holder.sync()[0]
+    assert quiet["followups"]["upserted"] == [] and quiet["notifications"]["upserted"] == []
+    auto_resolve("welfare_check:test", code="false_alarm", at=clock(), note="seen at the market")
+    db.session.commit()
+    after = holder.sync()[0]
+    assert after["followups"]["removed"][0]["reason"] == "resolved" and after["followups"]["open_ids"] == []
