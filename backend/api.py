@@ -15,6 +15,8 @@ def init_app(app: Flask) -> None:
     from backend.auth.access import install_gate, public
     from backend.auth.views import blp as auth_blp
     from backend.elders.views import blp as elders_blp
+    from backend.followups.views import blp as followups_blp
+    from backend.followups.views import notifications_blp
     from backend.plans.views import blp as plans_blp
     from backend.plans.views import types_blp as service_types_blp
     from backend.plates.views import blp as plates_blp
@@ -25,7 +27,7 @@ def init_app(app: Flask) -> None:
     from backend.visits.views import blp as sync_blp
 
     for blueprint in (auth_blp, regions_blp, providers_blp, users_blp, elders_blp, plans_blp, tasks_blp,
-                      plates_blp, sync_blp, service_types_blp):
+                      plates_blp, sync_blp, service_types_blp, followups_blp, notifications_blp):
         api.register_blueprint(blueprint)
 
     @public

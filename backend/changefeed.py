@@ -69,7 +69,7 @@ def _stamp(session):
         for start in range(0, len(ids), 500):
             session.execute(
                 update(model).where(model.id.in_(ids[start:start + 500])).values(change_seq=seq)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False, audit_skip=True)
             )
 
 

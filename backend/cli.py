@@ -13,6 +13,7 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.plates.cli import plates_group
 from schemas.vocab import ROLES
+from sync.client.cli import phone
 
 
 def main():
@@ -30,7 +31,11 @@ def register_commands(app):
     app.cli.add_command(tasks_group)
     app.cli.add_command(plates_group)
     app.cli.add_command(scheduler)
+    app.cli.add_command(phone)
     app.cli.add_command(sweep_command)
+    from backend.audit.cli import audit_group
+
+    app.cli.add_command(audit_group)
 
 
 def upgrade_database() -> None:

@@ -11,3 +11,5 @@ from backend.regions import models as regions_models  # noqa: F401
 from backend.tasks import models as tasks_models  # noqa: F401
 from backend.users import models as users_models  # noqa: F401
 from backend.visits import models as visits_models  # noqa: F401
+from backend.audit import models as audit_models  # noqa: F401, I001  (after the change feed: hooks run in order)
+from backend.audit import trail  # noqa: F401  (registers the audit trail's session hooks)

@@ -98,7 +98,8 @@ class Server:
         self.timing_dir.mkdir(parents=True, exist_ok=True)
         env = dict(env, BENCH_TIMING_DIR=str(self.timing_dir))
         args = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
-                "--timeout", "60", "--backlog", "2048", "-c", str(BENCH / "gunicorn_conf.py")]
+                "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048",
+                "-c", str(BENCH / "gunicorn_conf.py")]
         if pythonpath:
             args += ["--pythonpath", pythonpath]
         self.log_path = Path(log_dir) / f"gunicorn-{name}.log"
@@ -164,6 +165,53 @@ def login(port: int, username: str, device_id: str) -> str:
     if status != 200:
         raise RuntimeError(f"login of {username} failed: {status} {body}")
     return body["access_token"]
+
+
+# ------------------------------------------------------------------ CPU accounting
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds consumed so far by these processes (those still alive)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def backend_pids(url: str, database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database`, other than the one asking."""
+    with psycopg.connect(url) as conn:
+        return [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (database,))]
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy since boot, whoever used them."""
+    parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(parts) - parts[3] - parts[4]) / _TICK
+
+
+class CpuMeter:
+    """CPU seconds used by a changing set of processes between start() and stop(), and by the
+    rest of the machine (other sessions' tests, say) over the same time."""
+
+    def __init__(self, pids):
+        self.pids = pids  # a callable: the processes to account, asked at start and at stop
+
+    def start(self):
+        self.before = {pid: cpu_seconds([pid]) for pid in self.pids()}
+        self.busy0, self.t0 = machine_busy_seconds(), time.monotonic()
+
+    def stop(self):
+        pids = set(self.pids()) | set(self.before)
+        self.ours = sum(cpu_seconds([pid]) - self.before.get(pid, 0.0) for pid in pids)
+        self.elapsed = time.monotonic() - self.t0
+        self.machine = machine_busy_seconds() - self.busy0
+        return self
 
 
 # ------------------------------------------------------------------ figures

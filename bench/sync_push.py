@@ -19,6 +19,7 @@ Every load loop is bounded by its pool of prebuilt batches and by a deadline.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import math
@@ -293,37 +294,51 @@ class Clients:
     def __init__(self, specs, batch_size, dup_share, now, url):
         ctx = mp.get_context("fork")
         self.pipes, self.procs = [], []
-        for n in range(CLIENT_PROCS):
+        procs = min(CLIENT_PROCS, len(specs))
+        for n in range(procs):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=client_main, args=(child, specs[n::CLIENT_PROCS], batch_size, dup_share, now,
-                                                         url), daemon=True)
+            proc = ctx.Process(target=client_main, args=(child, specs[n::procs], batch_size, dup_share, now, url),
+                               daemon=True)
             proc.start()
             self.pipes.append(parent)
             self.procs.append(proc)
         self.batches = sum(pipe.recv()[1] for pipe in self.pipes)
 
-    def run(self, kind, warmup, measure, **args):
+    def run(self, kind, warmup, measure, cpu_pids, **args):
+        """One phase: every client process starts at the same instant and stops sending at the
+        deadline. CPU is accounted for `cpu_pids()` (server workers and their PostgreSQL backends)."""
+        meter = benchlib.CpuMeter(cpu_pids)
+        client_pids = [proc.pid for proc in self.procs]
+        clients = benchlib.CpuMeter(lambda: [pid for pid in client_pids if pid not in meter.before])
+        meter.start()
+        clients.start()
         start_at = time.monotonic() + 0.5
         stop_at = start_at + warmup + measure
         for pipe in self.pipes:
             pipe.send((kind, dict(args, start_at=start_at, stop_at=stop_at)))
         parts = [pipe.recv() for pipe in self.pipes]
+        meter.stop()
+        clients.stop()
+        meter.others = meter.machine - meter.ours - clients.ours
         records = [r for part in parts for r in part["records"]]
         exhausted = [t for part in parts for t in part["exhausted"]]
-        return Phase(kind, records, start_at + warmup, min([stop_at] + exhausted), exhausted)
+        return Phase(kind, records, start_at + warmup, min([stop_at] + exhausted), exhausted, meter)
 
     def close(self):
         for pipe in self.pipes:
-            pipe.send(("quit",))
+            with contextlib.suppress(OSError):
+                pipe.send(("quit",))
         for proc in self.procs:
             proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
 
 
 class Phase:
     """The records of one phase: (done_at, items, new, duplicate, rejected, verified, http_status,
-    latency, duplicates_sent) per batch, and the measuring window."""
+    latency, duplicates_sent) per batch, the measuring window and the CPU it cost."""
 
-    def __init__(self, kind, records, w0, w1, exhausted):
+    def __init__(self, kind, records, w0, w1, exhausted, meter):
         self.kind, self.records, self.w0, self.w1, self.exhausted = kind, records, w0, w1, exhausted
         inside = [r for r in records if w0 <= r[0] < w1]
         self.seconds = max(w1 - w0, 1e-9)
@@ -333,6 +348,10 @@ class Phase:
         self.totals = [sum(r[i] for r in records) for i in range(1, 6)] + [sum(r[8] for r in records)]
         self.http_errors = Counter(r[6] for r in records if r[6] != 200)
         self.latencies = [r[7] * 1000 for r in inside]
+        # CPU milliseconds per item offered (new or resent), over the whole phase.
+        self.cpu_ms_per_item = 1000 * meter.ours / max(1, self.totals[0])
+        self.others_cpus = max(0.0, meter.others / meter.elapsed)  # neither the server nor the load generator
+        self.meter = meter
 
 
 # ------------------------------------------------------------------ checks
@@ -429,8 +448,7 @@ def main() -> int:
     info = benchlib.machine()
     benchlib.print_machine(info)
     url = benchlib.create_database(DB_NAME)
-    servers = []
-    clients = None
+    servers, clients = [], None
     try:
         with benchlib.workdir(args.keep_logs) as work:
             instance = os.path.join(work, "instance")
@@ -438,11 +456,12 @@ def main() -> int:
             benchlib.migrate(url, instance)
             now = datetime.now(UTC)
             specs = seed(url, args.phones, args.tasks_per_phone, now)
-            print(f"seeded {args.phones} phones × {args.tasks_per_phone} tasks in {time.monotonic() - t:.1f}s")
+            print(f"seeded {args.phones} phones x {args.tasks_per_phone} tasks in {time.monotonic() - t:.1f}s")
             env = benchlib.server_env(url, instance)
             real = Server("backend:create_app()", env, work, "real")
+            servers.append(real)
             naive = Server("naive_app:create()", env, work, "naive", pythonpath=str(benchlib.BENCH))
-            servers += [real, naive]
+            servers.append(naive)
             real.wait_ready("/api/v1/openapi.json")
             naive.wait_ready("/ready")
             tokens = {spec["device_id"]: benchlib.login(real.port, spec["username"], spec["device_id"])
@@ -450,61 +469,32 @@ def main() -> int:
             t = time.monotonic()
             clients = Clients(specs, 100, 0.05, now, url)
             print(f"built {clients.batches:,} batches of 100 items in {time.monotonic() - t:.1f}s; "
-                  f"{args.phones} phones over {CLIENT_PROCS} client processes, gunicorn {benchlib.WORKERS} "
-                  "sync workers each")
+                  f"{args.phones} phones over {len(clients.procs)} client processes; gunicorn {benchlib.WORKERS} "
+                  "sync workers")
 
             def checkpoint():
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute("CHECKPOINT")
 
+            def pids(*owners):
+                return lambda: [pid for owner in owners for pid in owner()] + benchlib.backend_pids(url, DB_NAME)
+
+            client_pids = [proc.pid for proc in clients.procs]
             checkpoint()
-            bare = clients.run("bare", args.warmup, args.ref_seconds)
+            bare = clients.run("bare", args.warmup, args.ref_seconds, pids(lambda: client_pids))
             checkpoint()
-            naive_phase = clients.run("naive", args.warmup, args.ref_seconds, port=naive.port, tokens=tokens)
+            naive_phase = clients.run("naive", args.warmup, args.ref_seconds, pids(naive.worker_pids),
+                                      port=naive.port, tokens=tokens)
             checkpoint()
-            profiling = []
-            if args.profile:
-                profiling = profile_workers(real, args.warmup + args.seconds, Path(work))
-            real_phase = clients.run("real", args.warmup, args.seconds, port=real.port, tokens=tokens)
+            profiling = profile_workers(real, args.warmup + args.seconds, Path(work)) if args.profile else []
+            real_phase = clients.run("real", args.warmup, args.seconds, pids(real.worker_pids),
+                                     port=real.port, tokens=tokens)
             for proc in profiling:
                 proc.wait(timeout=60)
-            server_ms = real.timings("real")
-            naive_ms = naive.timings("naive")
-
-            print()
-            for phase in (bare, naive_phase, real_phase):
-                items, new, dup, rej, verified, dup_sent = phase.totals
-                note = f", pool exhausted after {phase.seconds:.1f}s" if phase.exhausted else ""
-                print(f"  {phase.kind:5}: {len(phase.records):,} batches, {items:,} items: {new:,} new, {dup:,} "
-                      f"duplicate ({dup_sent:,} resent), {rej} rejected, HTTP errors {dict(phase.http_errors)}"
-                      f"{note}; batch latency p50 {benchlib.percentile(phase.latencies, 50):.1f} ms, "
-                      f"p99 {benchlib.percentile(phase.latencies, 99):.1f} ms (client)")
-            print(f"  server time per batch: real p50 {benchlib.percentile(server_ms, 50):.1f} ms "
-                  f"p99 {benchlib.percentile(server_ms, 99):.1f} ms; naive p50 "
-                  f"{benchlib.percentile(naive_ms, 50):.1f} ms p99 {benchlib.percentile(naive_ms, 99):.1f} ms")
-            problems = check_database(url, real_phase)
-            for problem in problems:
-                print(f"  CHECK FAILED: {problem}")
+            report(url, bare, naive_phase, real_phase, real.timings("real"), naive.timings("naive"), args)
             if args.profile:
                 summarize_profile(Path(work))
-
-            rate = real_phase.rate_verified
-            ratio_naive = rate / naive_phase.rate_new if naive_phase.rate_new else math.nan
-            ratio_bare = rate / bare.rate_new if bare.rate_new else math.nan
-            verdict = "PASS" if not problems else "FAIL (checks)"
-            print()
-            benchlib.print_table([
-                ("real push: verified check-ins accepted/s", f"{rate:,.0f}", "", "", f">= {TARGET_RATE:,}/s",
-                 verdict if rate >= TARGET_RATE and not problems else "FAIL"),
-                ("  (all items answered/s, incl. resends)", f"{real_phase.rate_items:,.0f}", "", "", "", ""),
-                ("bare INSERT .. ON CONFLICT, 100-row tx, 4 conns", f"{bare.rate_new:,.0f}", "new rows/s", "", "", ""),
-                ("naive endpoint, 4 sync workers", f"{naive_phase.rate_new:,.0f}", "new rows/s", "", "", ""),
-                ("ratio real / naive endpoint", f"{ratio_naive:.3f}", f"{naive_phase.rate_new:,.0f}", "",
-                 f">= {TARGET_RATIO}", "PASS" if ratio_naive >= TARGET_RATIO else "FAIL"),
-                ("ratio real / bare insert", f"{ratio_bare:.3f}", f"{bare.rate_new:,.0f}", "", "(reported)", ""),
-            ], ("figure", "value", "reference", "", "target", "result"))
-            print(f"measured {args.seconds:g}s real, {args.ref_seconds:g}s per reference, after {args.warmup:g}s "
-                  f"warm-up each; whole run {time.monotonic() - started:.0f}s")
+            print(f"whole run {time.monotonic() - started:.0f}s")
     finally:
         if clients:
             clients.close()
@@ -512,6 +502,46 @@ def main() -> int:
             server.stop()
         benchlib.drop_database(DB_NAME)
     return 0
+
+
+def report(url, bare, naive_phase, real_phase, server_ms, naive_ms, args) -> None:
+    print()
+    for phase in (bare, naive_phase, real_phase):
+        items, new, dup, rej, verified, dup_sent = phase.totals
+        note = f", pool exhausted after {phase.seconds:.1f}s" if phase.exhausted else ""
+        print(f"  {phase.kind:5}: {len(phase.records):,} batches, {items:,} items: {new:,} new, {dup:,} duplicate "
+              f"({dup_sent:,} resent), {rej} rejected, HTTP errors {dict(phase.http_errors)}{note}")
+        print(f"         batch latency (client) p50 {benchlib.percentile(phase.latencies, 50):.1f} ms, "
+              f"p99 {benchlib.percentile(phase.latencies, 99):.1f} ms; CPU {phase.cpu_ms_per_item:.3f} ms per item "
+              f"({'client + postgres' if phase.kind == 'bare' else 'gunicorn workers + postgres'}); "
+              f"other load on the machine {phase.others_cpus:.2f} CPUs")
+    print(f"  server time per batch (gunicorn hooks): real p50 {benchlib.percentile(server_ms, 50):.1f} ms, "
+          f"p99 {benchlib.percentile(server_ms, 99):.1f} ms; naive p50 {benchlib.percentile(naive_ms, 50):.1f} ms, "
+          f"p99 {benchlib.percentile(naive_ms, 99):.1f} ms")
+    problems = check_database(url, real_phase)
+    for problem in problems:
+        print(f"  CHECK FAILED: {problem}")
+    rate = real_phase.rate_verified
+    ratio_naive = rate / naive_phase.rate_new if naive_phase.rate_new else math.nan
+    ratio_bare = rate / bare.rate_new if bare.rate_new else math.nan
+    cost_ratio = naive_phase.cpu_ms_per_item / real_phase.cpu_ms_per_item if real_phase.cpu_ms_per_item else math.nan
+    print()
+    benchlib.print_table([
+        ("real push: verified check-ins accepted/s", f"{rate:,.0f}", "", "", f">= {TARGET_RATE:,}",
+         "PASS" if rate >= TARGET_RATE and not problems else "FAIL"),
+        ("  all items answered/s (incl. 5% resends)", f"{real_phase.rate_items:,.0f}", "", "", "", ""),
+        ("bare INSERT..ON CONFLICT, 100-row tx, 4 conns", f"{bare.rate_new:,.0f}", "", "", "", ""),
+        ("naive endpoint, same gunicorn settings", f"{naive_phase.rate_new:,.0f}", "", "", "", ""),
+        ("real / naive endpoint", f"{rate:,.0f}", f"{naive_phase.rate_new:,.0f}", f"{ratio_naive:.3f}",
+         f">= {TARGET_RATIO}", "PASS" if ratio_naive >= TARGET_RATIO else "FAIL"),
+        ("real / bare insert", f"{rate:,.0f}", f"{bare.rate_new:,.0f}", f"{ratio_bare:.3f}", "reported", ""),
+        ("CPU ms per item: real vs naive", f"{real_phase.cpu_ms_per_item:.3f}",
+         f"{naive_phase.cpu_ms_per_item:.3f}", f"{cost_ratio:.3f}", "reported", ""),
+        ("server checks (responses vs database)", "ok" if not problems else f"{len(problems)} failed", "", "",
+         "all ok", "PASS" if not problems else "FAIL"),
+    ], ("figure", "value", "reference", "ratio", "target", "result"))
+    print(f"measured {args.seconds:g}s (real) and {args.ref_seconds:g}s (each reference) after {args.warmup:g}s "
+          f"of warm-up; {args.phones} phones, 100-item batches, 5% resent")
 
 
 if __name__ == "__main__":

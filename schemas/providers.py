@@ -17,6 +17,7 @@ class ProviderSchema(Out):
     contact_phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     region_id = fields.Integer(allow_none=True)
+    manager_id = fields.Integer(allow_none=True, metadata={"description": "the supervisor owning its follow-ups"})
     is_active = fields.Boolean()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
@@ -34,6 +35,8 @@ class ProviderUpdateSchema(Strict):
     contact_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     region_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
+    manager_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1),
+                                metadata={"description": "a supervisor account"})
     is_active = fields.Boolean()
 
 

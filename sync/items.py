@@ -41,6 +41,7 @@ def judge_qr(keys: Keys, qr: str | None, *, elder_id: int, corrected_capture: da
 
     The signature is checked before the lookup so that forged ids never reach the database.
     """
+    qr = qr.strip() if qr else qr  # scanners may add a trailing newline
     if not qr:
         return QrVerdict(rules.QR_MISSING)
     try:

@@ -8,7 +8,7 @@ event row. Notifications tell each person who must act; phones get both through 
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.changefeed import ChangeTracked
@@ -24,6 +24,11 @@ class Followup(ChangeTracked, TimestampMixin, db.Model):
         Index("ix_followups_owner_status", "owner_id", "status"),
         Index("ix_followups_status_due", "status", "due_at"),
         Index("ix_followups_owner_change_seq", "owner_id", "change_seq"),
+        # Escalation reads only unresolved follow-ups past due that still need a step or a word:
+        # a partial index keeps that cheap however many are resolved or already reported overdue.
+        Index("ix_followups_escalation_due", "due_at",
+              postgresql_where=text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL"),
+              sqlite_where=text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -43,6 +48,9 @@ class Followup(ChangeTracked, TimestampMixin, db.Model):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     escalation_level: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
+    # Set when the owner was told it is overdue with no escalation step left; cleared whenever
+    # due_at moves (reopen), so the escalation job stops reading it until then.
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
     details: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -79,7 +87,12 @@ class Notification(ChangeTracked, db.Model):
     """One event for one person who must act: assigned, escalated, overdue, late start, …"""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_change_seq", "user_id", "change_seq"),)
+    __table_args__ = (
+        Index("ix_notifications_user_change_seq", "user_id", "change_seq"),
+        # Delivery reads only what has not gone out yet.
+        Index("ix_notifications_undelivered", "id", postgresql_where=text("delivered_at IS NULL"),
+              sqlite_where=text("delivered_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)

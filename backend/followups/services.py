@@ -1,5 +1,6 @@
-"""Follow-up verbs: open, notify, resolve automatically. (Claim, comment, resolve, reopen and
-escalation for people live beside these; see backend/followups/actions.py.)
+"""Follow-up verbs: open, notify, resolve automatically; who sees which follow-up; read state of
+notifications. (Claim, comment, resolve and reopen live in backend/followups/actions.py, escalation
+in backend/followups/escalation.py.)
 
 Services add and flush; the caller commits. Opening is idempotent by dedupe key: a concurrent
 or repeated open of the same key returns the follow-up that exists.
@@ -8,12 +9,14 @@ or repeated open of the same key returns the follow-up that exists.
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.followups.models import Followup, FollowupEvent, Notification
+from backend.providers.models import Provider
 from backend.regions.models import Region
+from backend.scope import region_ids_clause
 from backend.users.models import User
 
 
@@ -82,3 +85,57 @@ def region_supervisor(community_id: int | None) -> User | None:
     ).all()
     covering = [(len(path), -user.id, user) for user, path in candidates if community.path.startswith(path)]
     return max(covering, key=lambda c: (c[0], c[1]))[2] if covering else None
+
+
+def due_minutes(followup: Followup) -> int:
+    """How long the first owner has: the kind's rule, shorter for an urgent welfare check."""
+    rules = current_app.config["FOLLOWUP_RULES"][followup.kind]
+    if followup.priority == "urgent" and "urgent_due_minutes" in rules:
+        return rules["urgent_due_minutes"]
+    return rules["due_minutes"]
+
+
+def followups_clause(user: User):
+    """Follow-ups a user may see: admins all; supervisors their region subtree (and, for follow-ups
+    with no community such as worker patterns, those of providers in it) plus their own; field
+    staff only those they own."""
+    if user.role == "admin":
+        return true()
+    if user.role != "supervisor":
+        return Followup.owner_id == user.id
+    mine = (Followup.owner_id == user.id) | (Followup.claimed_by_id == user.id)
+    if user.region_id is None:
+        return mine
+    providers = select(Provider.id).where(region_ids_clause(user, Provider.region_id))
+    return (mine | region_ids_clause(user, Followup.region_id)
+            | (Followup.region_id.is_(None) & Followup.provider_id.in_(providers)))
+
+
+def is_visible(followup: Followup, user: User) -> bool:
+    return db.session.execute(select(Followup.id).where(Followup.id == followup.id,
+                                                        followups_clause(user))).first() is not None
+
+
+def supervises(followup: Followup, user: User) -> bool:
+    """An admin, or a supervisor whose scope holds the follow-up."""
+    if user.role == "admin":
+        return True
+    return user.role == "supervisor" and is_visible(followup, user)
+
+
+def mark_read(notification: Notification, *, at: datetime) -> Notification:
+    if notification.read_at is None:
+        notification.read_at = at
+    return notification
+
+
+def mark_all_read(user: User, *, at: datetime) -> int:
+    """Mark every unread notification of the user read; phones see it on their next pull.
+
+    Row by row through the ORM, so the change number is taken at commit, after the row locks,
+    in the same order as every other writer (never the other way round, which could deadlock)."""
+    unread = db.session.execute(select(Notification).where(Notification.user_id == user.id,
+                                                            Notification.read_at.is_(None))).scalars().all()
+    for notification in unread:
+        notification.read_at = at
+    return len(unread)

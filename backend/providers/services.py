@@ -1,7 +1,7 @@
 """Registering service providers and changing them; disabling is `is_active = False`.
 
-Problems raised: validation_failed (422) for an unknown region; conflict (409) for a name or
-unified social credit code another provider already has.
+Problems raised: validation_failed (422) for an unknown region or a manager who is not an active
+supervisor; conflict (409) for a name or unified social credit code another provider already has.
 """
 
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,8 @@ from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.users.models import User
 
-FIELDS = ("name", "credit_code", "contact_name", "contact_phone", "address", "region_id", "is_active")
+FIELDS = ("name", "credit_code", "contact_name", "contact_phone", "address", "region_id", "manager_id",
+          "is_active")
 
 
 def create_provider(fields: dict, *, by: User) -> Provider:
@@ -27,6 +28,10 @@ def update_provider(provider: Provider, changes: dict, *, by: User) -> Provider:
 def _save(provider: Provider, changes: dict) -> Provider:
     if changes.get("region_id") is not None and db.session.get(Region, changes["region_id"]) is None:
         raise ValidationFailed("region_id", "no such region")
+    if changes.get("manager_id") is not None:
+        manager = db.session.get(User, changes["manager_id"])
+        if manager is None or manager.role != "supervisor" or not manager.is_active:
+            raise ValidationFailed("manager_id", "must be an active supervisor")
     for name in FIELDS:
         if name in changes:
             setattr(provider, name, changes[name])

@@ -37,7 +37,7 @@ def generate_tasks(*, now: datetime, horizon_days: int | None = None,
     today = local_today(now)
     until = today + timedelta(days=horizon_days)
     rows = list(_care_rows(today, until, care_plan_ids)) + list(_patrol_rows(today, until, patrol_plan_ids))
-    _set_deadlines(rows)
+    set_deadlines(rows)
     result = GenerationResult(considered=len(rows))
     if rows:
         seq = next_seq(db.session)
@@ -117,7 +117,7 @@ def _patrol_rows(today: date, until: date, plan_ids):
             }
 
 
-def _set_deadlines(rows: list[dict]) -> None:
+def set_deadlines(rows: list[dict]) -> None:
     """Late and missed deadlines from each service type's rules (patrols: the configured grace)."""
     types = {t.code: t for t in db.session.execute(select(ServiceType)).scalars()}
     patrol_grace = timedelta(minutes=current_app.config["PATROL_MISSED_GRACE_MINUTES"])

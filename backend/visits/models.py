@@ -86,3 +86,24 @@ class QuarantinedItem(db.Model):
     code: Mapped[str] = mapped_column(String(32), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
     payload: Mapped[dict | list | str | None] = mapped_column(JSON)
+
+
+class PushReceipt(db.Model):
+    """One row per push request: what arrived, from which device, and what it was answered.
+
+    Duplicates write no evidence, but the fact that a phone resent them is history auditors
+    want to see, so each receipt lists the ids it answered `duplicate` and `rejected`.
+    """
+
+    __tablename__ = "push_receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True)
+    device_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    device_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    accepted: Mapped[int] = mapped_column(Integer, nullable=False)
+    duplicates: Mapped[int] = mapped_column(Integer, nullable=False)
+    rejected: Mapped[int] = mapped_column(Integer, nullable=False)
+    duplicate_ids: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    task_ids: Mapped[list] = mapped_column(JSON, nullable=False, default=list)

@@ -20,7 +20,7 @@ from backend.plates.services import verify_presence
 from backend.tasks.models import Task, TaskRemoval
 from backend.users.models import User
 from backend.visits.evidence import apply_item
-from backend.visits.models import QuarantinedItem, VisitItem
+from backend.visits.models import PushReceipt, QuarantinedItem, VisitItem
 from schemas.sync import validate_item
 from sync import rules
 from sync.items import item_fingerprint
@@ -62,7 +62,18 @@ def push_batch(*, user: User, device_id: str, token_device_id: str | None, devic
                 "device_not_bound", "this device is not the one the user signed in on")))
             continue
         results.append(batch.push_one(raw))
+    _record_receipt(user, device_id, device_time, received_at, items, results)
     return PushOutcome(results, missing_seqs(device_id), received_at)
+
+
+def _record_receipt(user, device_id, device_time, received_at, items, results) -> None:
+    task_ids = sorted({raw["task_id"] for raw in items if isinstance(raw, dict) and type(raw.get("task_id")) is int})
+    db.session.add(PushReceipt(
+        user_id=user.id, device_id=device_id, device_time=device_time, received_at=received_at,
+        accepted=sum(r.status == "accepted" for r in results), duplicates=sum(r.status == "duplicate" for r in results),
+        rejected=sum(r.status == "rejected" for r in results),
+        duplicate_ids=[r.id for r in results if r.status == "duplicate"], task_ids=task_ids[:1000],
+    ))
 
 
 class _Batch:

@@ -12,18 +12,20 @@ import time
 import unicodedata
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import click
 
-from schemas.sync import CARE_RISK_EVENTS, PATROL_OUTCOMES, SERVICE_OUTCOMES, SIGNERS
 from sync.client.api import ApiError, HttpRequest, NetworkError, UrllibTransport
+from sync.client.cli_record import RECORDING
 from sync.client.client import AuthRequired, DigestMismatch, PhoneClient
 from sync.client.store import Store
+from sync.rules import DYNAMIC_CODE_VERIFIED, QR_VERIFIED
 
 CARE_TZ = ZoneInfo("Asia/Shanghai")  # the protocol's care time zone (docs/sync-protocol.md, 1)
 DEFAULT_STORE = "~/.carerounds-phone.sqlite3"
-OBSERVATIONS = ("health", "mental_state", "hygiene", "living_conditions", "needs")
+VERIFIED = {QR_VERIFIED, DYNAMIC_CODE_VERIFIED}
 
 # Seams for tests and drills: how to reach a server URL, the device clock, and how to wait.
 make_transport = UrllibTransport
@@ -39,7 +41,14 @@ class Phone:
 
     def __init__(self, path: str):
         self.path = os.path.abspath(os.path.expanduser(path))
-        self.store = Store(self.path)
+
+    @cached_property
+    def store(self) -> Store:  # opened on first use, so `--help` creates no file
+        return Store(self.path)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
 
     def client(self, server: str | None = None) -> PhoneClient:
         server = server or self.store.get("server")
@@ -61,8 +70,9 @@ class Phone:
             raise click.ClickException(f"task {task_id} is not on this phone: run `carerounds phone pull`, "
                                        "then `carerounds phone tasks`")
         if kind and task["kind"] != kind:
-            other = "patrol" if task["kind"] == "patrol" else "check-in / check-out"
-            raise click.ClickException(f"task {task_id} is a {task['kind']} task: use `carerounds phone {other}`")
+            other = "`carerounds phone patrol`" if task["kind"] == "patrol" else \
+                "`carerounds phone check-in` and `check-out`"
+            raise click.ClickException(f"task {task_id} is a {task['kind']} task: use {other}")
         return task
 
     def elder(self, elder_id: int) -> dict:
@@ -81,7 +91,7 @@ def talking_to_server(phone: Phone):
     except AuthRequired as error:
         raise click.ClickException(f"not signed in ({error}): run `carerounds phone login`") from None
     except NetworkError as error:
-        pending = len(phone.store.pending(10_000))
+        pending = len(phone.store.pending(100_000))
         raise click.ClickException(f"cannot reach {phone.store.get('server')} ({error}); "
                                    f"{pending} recorded items stay safe in the outbox") from None
     except ApiError as error:
@@ -105,7 +115,7 @@ def phone(ctx, store_path):
     Record check-ins, check-outs, patrols and notes with the network off; push them later.
     """
     ctx.obj = Phone(store_path)
-    ctx.call_on_close(ctx.obj.store.close)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @phone.command()
@@ -117,11 +127,14 @@ def phone(ctx, store_path):
 def login(phone, server, username, password, device_id):
     """Sign in; the tokens are kept in the store."""
     store = phone.store
+    server = server or store.get("server")
+    if not server:
+        raise click.UsageError("--server is required the first time")
     held = store.get("device_id")
     if device_id and held and device_id != held and store.get("next_seq"):
         raise click.ClickException(f"this store belongs to device {held}, which has recorded items; "
                                    "use another --store for another device")
-    pending = len(store.pending(10_000))
+    pending = len(store.pending(100_000))
     if pending and store.get("username") not in (None, username):
         raise click.ClickException(f"{pending} items recorded by {store.get('username')} are not pushed yet: "
                                    "push them first, or use another --store")
@@ -130,7 +143,7 @@ def login(phone, server, username, password, device_id):
     client = phone.client(server)
     with talking_to_server(phone):
         user = client.login(username, password)["user"]
-    for key, value in (("server", server or store.get("server")), ("username", username), ("role", user["role"])):
+    for key, value in (("server", server), ("username", username), ("role", user["role"])):
         store.put(key, value)
     click.echo(f"Signed in as {user['display_name'] or username} ({user['role']}) on device {client.device_id}.")
 
@@ -174,7 +187,8 @@ def tasks(phone, today):
                                    ": run `carerounds phone pull`")
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell + " " * (width - _width(cell)) for cell, width in zip(row, widths)).rstrip())
+        cells = (cell + " " * (width - _width(cell)) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())
 
 
 def _width(text: str) -> int:
@@ -182,151 +196,23 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def location_options(command):
-    for name, helptext in (("--accuracy", "GPS accuracy radius in metres"), ("--lon", "GPS longitude"),
-                           ("--lat", "GPS latitude")):
-        command = click.option(name, type=float, default=10.0 if name == "--accuracy" else None,
-                               show_default=name == "--accuracy", help=helptext)(command)
-    return command
-
-
-def _location(lat, lon, accuracy) -> dict | None:
-    if (lat is None) != (lon is None):
-        raise click.UsageError("give --lat and --lon together")
-    return None if lat is None else {"lat": lat, "lon": lon, "accuracy_m": accuracy}
-
-
-def _check_qr(phone: Phone, task: dict, qr: str | None) -> None:
-    """Warn, never block, when the scan is missing or is not this elder's plate (protocol 7.4)."""
-    if not qr:
-        click.echo("warning: no plate scanned; the server will flag this visit qr_missing", err=True)
-        return
-    plate_ids = phone.elder(task["elder_id"]).get("plate_ids") or []
-    parts = qr.strip().split(".")
-    if len(parts) < 2 or parts[1] not in plate_ids:
-        click.echo(f"warning: that code is not a plate of this elder (their plates: {', '.join(plate_ids) or 'none'}); "
-                   "recorded anyway, the server decides", err=True)
-
-
-def _recorded(phone: Phone, record, what: str) -> None:
-    try:
-        item_id = record(phone.recorder())
-    except ValueError as error:
-        raise click.ClickException(f"not recorded: {error}") from None
-    pending = len(phone.store.pending(10_000))
-    click.echo(f"Recorded {what} ({item_id}); {pending} items waiting for `carerounds phone push`.")
-
-
-@phone.command("check-in")
-@click.argument("task_id", type=int)
-@click.option("--qr", help="the string scanned from the door plate")
-@location_options
-@pass_phone
-def check_in(phone, task_id, qr, lat, lon, accuracy):
-    """Record arriving at the elder's home (works offline)."""
-    task = phone.task(task_id, "service")
-    _check_qr(phone, task, qr)
-    location = _location(lat, lon, accuracy)
-    _recorded(phone, lambda c: c.record_check_in(task_id, qr=qr, location=location), f"check-in on task {task_id}")
-
-
-def _service_line(text: str) -> dict:
-    service_type, _, rest = text.partition(":")
-    outcome, _, reason = rest.partition(":")
-    if not service_type or outcome not in SERVICE_OUTCOMES:
-        raise click.BadParameter(f"{text!r}: expected TYPE:OUTCOME[:REASON], OUTCOME one of "
-                                 f"{', '.join(SERVICE_OUTCOMES)}", param_hint="--service")
-    if outcome != "done" and not reason:
-        raise click.BadParameter(f"{text!r}: say why the service was {outcome}", param_hint="--service")
-    return {"service_type": service_type, "outcome": outcome, "reason": reason or None}
-
-
-@phone.command("check-out")
-@click.argument("task_id", type=int)
-@click.option("--qr", help="the string scanned from the door plate")
-@click.option("--satisfaction", type=click.IntRange(1, 5), help="the elder's rating, 1–5")
-@click.option("--service", "services", multiple=True, metavar="TYPE:OUTCOME[:REASON]",
-              help="what was done, e.g. meal:done or bathing:refused:不想洗 (default: the task's service, done)")
-@click.option("--signer", type=click.Choice(SIGNERS), help="who confirmed the visit")
-@location_options
-@pass_phone
-def check_out(phone, task_id, qr, satisfaction, services, signer, lat, lon, accuracy):
-    """Record leaving, with the services done (works offline)."""
-    task = phone.task(task_id, "service")
-    lines = [_service_line(s) for s in services] or [
-        {"service_type": task["service_type"], "outcome": "done", "reason": None}]
-    _check_qr(phone, task, qr)
-    signature = {"signer": signer, "confirmed": signer != "none", "image_sha256": None} if signer else None
-    location = _location(lat, lon, accuracy)
-    _recorded(phone, lambda c: c.record_check_out(task_id, services=lines, satisfaction=satisfaction,
-                                                  signature=signature, qr=qr, location=location),
-              f"check-out on task {task_id}")
-
-
-@phone.command()
-@click.argument("task_id", type=int)
-@click.option("--outcome", required=True, type=click.Choice(PATROL_OUTCOMES))
-@click.option("--mode", required=True, type=click.Choice(("door", "phone")))
-@click.option("--qr", help="door visits: the string scanned from the door plate")
-@click.option("--health")
-@click.option("--mental-state")
-@click.option("--hygiene")
-@click.option("--living-conditions")
-@click.option("--needs")
-@click.option("--safety", metavar="GAS,WATER,ELECTRICITY", help="door visits: e.g. ok,ok,hazard")
-@click.option("--risk-event", "risk_events", multiple=True, metavar="KIND[:NOTE]",
-              help=f"a care-risk event seen, KIND one of {', '.join(CARE_RISK_EVENTS)}")
-@location_options
-@pass_phone
-def patrol(phone, task_id, outcome, mode, qr, safety, risk_events, lat, lon, accuracy, **observed):
-    """Record a patrol visit, at the door or by phone (works offline)."""
-    task = phone.task(task_id, "patrol")
-    if mode == "phone" and (qr or lat is not None or safety):
-        raise click.UsageError("a phone patrol carries no --qr, location or --safety")
-    observations = {key: observed[key] for key in OBSERVATIONS}
-    if safety:
-        states = safety.split(",")
-        if len(states) != 3 or not set(states) <= {"ok", "hazard"}:
-            raise click.BadParameter("expected three of ok|hazard, e.g. ok,ok,hazard", param_hint="--safety")
-        observations["safety"] = dict(zip(("gas", "water", "electricity"), states, strict=True))
-    seen = any(observations.values())
-    if outcome.startswith("seen_") and not seen:
-        raise click.UsageError("the elder was seen: give at least one observation (--health, --needs, ...)")
-    events = []
-    for text in risk_events:
-        kind, _, note = text.partition(":")
-        if kind not in CARE_RISK_EVENTS:
-            raise click.BadParameter(f"{kind!r} is not one of {', '.join(CARE_RISK_EVENTS)}", param_hint="--risk-event")
-        events.append({"kind": kind, "occurred_on": None, "note": note or None})
-    if mode == "door":
-        _check_qr(phone, task, qr)
-    location = _location(lat, lon, accuracy)
-    _recorded(phone, lambda c: c.record_patrol_report(
-        task_id, outcome=outcome, mode=mode, observations=observations if seen else None,
-        care_risk_events=events or None, qr=qr, location=location), f"{mode} patrol on task {task_id}")
-
-
-@phone.command()
-@click.argument("task_id", type=int)
-@click.argument("text")
-@pass_phone
-def note(phone, task_id, text):
-    """Record a free-text note on a task (works offline)."""
-    phone.task(task_id)
-    _recorded(phone, lambda c: c.record_note(task_id, text), f"note on task {task_id}")
-
-
 @phone.command()
 @pass_phone
 def push(phone):
-    """Send the outbox; each item is stored on the server exactly once."""
+    """Send the outbox; each item is stored on the server exactly once. Shows what it flagged."""
+    sending = {item["id"]: item for item in phone.store.pending(100_000)}
     with talking_to_server(phone):
         summary = phone.client().push()
     line = f"{summary.accepted} accepted, {summary.duplicate} duplicate, {summary.rejected} rejected"
     phone.store.put("last_push", json.dumps({"at": device_clock().isoformat(), "summary": line}))
     click.echo(f"Pushed: {line}" + (f"; {summary.requeued} resent at the server's request" if summary.requeued else ""))
-    for result in summary.rejections:
-        click.echo(f"  rejected {result['id']}: {result['code']} {result.get('message') or ''}".rstrip())
+    for row in phone.store.outbox():
+        item, result = sending.get(row["id"]), row["result"] or {}
+        what = f"{item['type']} on task {item['task_id']}" if item else ""
+        if item and result.get("status") == "rejected":
+            click.echo(f"  rejected {what}: {result['code']} {result.get('message') or ''}".rstrip())
+        elif item and set(result.get("flags") or ()) - VERIFIED:  # a supervisor will look at these
+            click.echo(f"  flagged  {what}: {', '.join(result['flags'])}")
 
 
 @phone.command()
@@ -370,14 +256,19 @@ def plate(phone, elder_id):
             raise ApiError(answer.status, answer.body, answer.headers)
         return answer.body or {}
 
-    try:
-        with talking_to_server(phone):
+    with talking_to_server(phone):
+        try:
             body = client._authorized(fetch)
-    except click.ClickException as error:
-        if "403" in error.message:
-            error.message = (f"signed in as a {phone.store.get('role')}: only administrators and supervisors "
-                             "may read door plates; sign in as one with another --store (demo: admin)")
-        raise
+        except ApiError as error:
+            if error.status != 403:
+                raise
+            raise click.ClickException(
+                f"signed in as a {phone.store.get('role')}: only administrators and supervisors may read door "
+                "plates; sign in as one with another --store (demo: admin), or ask one for the payload") from None
     if not body.get("payload"):
         raise click.ClickException(f"elder {elder_id}'s plate is dynamic: its code changes on the in-home device")
     click.echo(body["payload"])
+
+
+for _command in RECORDING:
+    phone.add_command(_command)

@@ -124,12 +124,13 @@ def _foreign_rows(path, items, w, role):
     return [item for item in items if check and not check(item)]
 
 
-@pytest.mark.parametrize("method, path, body, expected", ENDPOINTS,
-                         ids=[f"{m} {p.replace('/api/v1', '')}" for m, p, _, _ in ENDPOINTS])
-def test_role_and_scope_matrix(client, matrix_world, headers, clock, method, path, body, expected):
-    """One world per endpoint; the admin goes last, so writes allowed to others change nothing
-    the admin's own call depends on (a world per role × endpoint would take minutes)."""
-    w = matrix_world
+READS = [e for e in ENDPOINTS if e[0] == "GET"]
+WRITES = [e for e in ENDPOINTS if e[0] != "GET"]
+
+
+def _call_as_every_role(client, headers, w, method, path, body):
+    """Status per role, and the foreign rows each list showed. The admin goes last, so writes
+    allowed to others change nothing the admin's own call depends on."""
     url = path.format(w=w)
     statuses, leaks = {}, {}
     for role in reversed(ROLES):
@@ -139,8 +140,28 @@ def test_role_and_scope_matrix(client, matrix_world, headers, clock, method, pat
             assert response.mimetype == "application/problem+json", (role, response.data)
         elif method == "GET" and "items" in (response.get_json() or {}):
             items = response.get_json()["items"]
-            leaks[role] = _foreign_rows(path, items, w, role)
+            if _foreign_rows(path, items, w, role):
+                leaks[role] = _foreign_rows(path, items, w, role)
             if path == "/api/v1/elders" and role != "admin":
                 assert {e["id"] for e in items} == _visible(w, role)["elders"], role
+    return statuses, leaks
+
+
+def test_every_read_answers_each_role_by_scope_and_lists_leak_nothing(client, matrix_world, headers, clock):
+    """Reads change nothing, so one world serves them all; every mismatch is reported at once."""
+    wrong, leaks = {}, {}
+    for method, path, body, expected in READS:
+        statuses, leaked = _call_as_every_role(client, headers, matrix_world, method, path, body)
+        wrong.update({(path, role): (status, expected[role]) for role, status in statuses.items()
+                      if status != expected[role]})
+        leaks.update({(path, role): rows for role, rows in leaked.items()})
+    assert wrong == {}, "(path, role): (status, expected)"
+    assert leaks == {}
+
+
+@pytest.mark.parametrize("method, path, body, expected", WRITES,
+                         ids=[f"{m} {p.replace('/api/v1', '')}" for m, p, _, _ in WRITES])
+def test_every_write_answers_each_role_as_allowed(client, matrix_world, headers, clock, method, path, body,
+                                                  expected):
+    statuses, _ = _call_as_every_role(client, headers, matrix_world, method, path, body)
     assert statuses == expected
-    assert not any(leaks.values()), leaks

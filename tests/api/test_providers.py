@@ -34,3 +34,12 @@ def test_supervisors_read_providers_and_field_staff_may_not(client, city, header
     assert client.get("/api/v1/providers", headers=headers("supervisor_in_scope")).get_json()["meta"]["total"] == 2
     for role in ("caregiver", "community_worker"):
         assert_problem(client.get("/api/v1/providers", headers=headers(role)), 403, "forbidden")
+
+
+def test_a_provider_manager_must_be_an_active_supervisor(client, city, headers):
+    h = headers("admin")
+    url = f"/api/v1/providers/{city.provider.id}"
+    assert_problem(client.patch(url, json={"manager_id": city.caregiver.id}, headers=h), 422, "validation_failed",
+                   "manager_id")
+    response = client.patch(url, json={"manager_id": city.supervisor_a.id}, headers=h)
+    assert response.status_code == 200 and response.get_json()["manager_id"] == city.supervisor_a.id

@@ -1,0 +1,39 @@
+"""The audit trail: one hash-chained entry per committed write transaction."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.columns import UTCDateTime
+from backend.extensions import db
+
+
+class AuditEntry(db.Model):
+    """Who wrote what, when, from which device or command. Never updated nor deleted by the app.
+
+    `hash` = SHA-256(prev_hash + canonical JSON of the entry), so editing or deleting any entry
+    breaks the chain from there on; `seq` has no gaps, so a deleted entry is noticed too.
+    """
+
+    __tablename__ = "audit_trail"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    actor: Mapped[str] = mapped_column(String(80), nullable=False)  # "user:12", "job:sweep", "cli:demo"
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(200))  # "POST /api/v1/sync/push", a command
+    changes: Mapped[list] = mapped_column(JSON, nullable=False)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditHead(db.Model):
+    """The chain's last link, locked by each writer as its last statement before commit."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)

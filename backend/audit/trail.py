@@ -1,0 +1,211 @@
+"""Recording every write into the hash-chained audit trail, and verifying the chain.
+
+Session events collect each flushed insert, update and delete (with the changed values; secrets
+redacted) and each bulk statement (the sweep's UPDATEs, generation's INSERTs), and at commit
+append one entry for the whole transaction. The entry's hash covers the previous entry's hash,
+so the chain proves order and completeness; the head row is locked as the transaction's last
+statement (after the change feed's counter, always in that order), so chain order is commit order.
+"""
+
+import hashlib
+import json
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import g, has_request_context, request
+from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from backend.audit.models import AuditEntry, AuditHead
+from backend.columns import utcnow
+
+GENESIS = "0" * 64
+_PENDING = "audit_pending"
+REDACTED = {"password_hash", "token_hash"}
+SKIP_TABLES = {"audit_trail", "audit_head", "sync_clock", "login_throttle"}
+
+# Outside requests (jobs, commands) the actor is set with `acting_as`.
+_actor: ContextVar[tuple[str, str | None] | None] = ContextVar("audit_actor", default=None)
+
+
+class acting_as:
+    """`with acting_as("job:sweep"): …` names the actor of writes made outside a request."""
+
+    def __init__(self, actor: str, source: str | None = None):
+        self.value = (actor, source)
+
+    def __enter__(self):
+        self.token = _actor.set(self.value)
+        return self
+
+    def __exit__(self, *exc):
+        _actor.reset(self.token)
+
+
+def _who() -> dict:
+    if has_request_context():
+        user = getattr(g, "user", None)
+        claims = getattr(g, "token_claims", None) or {}
+        return {"actor": f"user:{user.id}" if user is not None else "anonymous",
+                "user_id": user.id if user is not None else None, "device_id": claims.get("did"),
+                "source": f"{request.method} {request.path}"[:200]}
+    if _actor.get() is not None:
+        actor, source = _actor.get()
+    else:
+        import click
+
+        command = click.get_current_context(silent=True)
+        actor, source = (f"cli:{command.command_path}", None) if command else ("system", None)
+    return {"actor": actor[:80], "user_id": None, "device_id": None, "source": source}
+
+
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _row_change(obj, action: str) -> dict | None:
+    mapper = inspect(obj).mapper
+    table = mapper.persist_selectable.name
+    if table in SKIP_TABLES:
+        return None
+    state = inspect(obj)
+    key = [_plain(v) for v in (state.identity or mapper.primary_key_from_instance(obj))]
+    values = {}
+    for attr in mapper.column_attrs:
+        name = attr.key
+        if action == "update":
+            history = state.attrs[name].history
+            if not history.has_changes():
+                continue
+            value = history.added[0] if history.added else None
+        else:
+            value = getattr(obj, name, None)
+        values[name] = "[redacted]" if name in REDACTED else _plain(value)
+    if action == "update" and not values:
+        return None
+    return {"table": table, "key": key, "action": action, "values": values}
+
+
+@event.listens_for(Session, "before_flush")
+def _collect_updates_and_deletes(session, flush_context, instances):
+    # Values of updates and deletes are read before the flush expires them.
+    pending = session.info.setdefault(_PENDING, [])
+    for obj in session.dirty:
+        if session.is_modified(obj, include_collections=False):
+            change = _row_change(obj, "update")
+            if change:
+                pending.append(change)
+    for obj in session.deleted:
+        change = _row_change(obj, "delete")
+        if change:
+            pending.append(change)
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_inserts(session, flush_context):
+    pending = session.info.setdefault(_PENDING, [])
+    for obj in session.new:
+        change = _row_change(obj, "insert")
+        if change:
+            pending.append(change)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _collect_bulk(orm_execute_state):
+    statement = orm_execute_state.statement
+    if orm_execute_state.is_select or orm_execute_state.execution_options.get("audit_skip"):
+        return None
+    table = getattr(getattr(statement, "table", None), "name", None)
+    if table is None or table in SKIP_TABLES:
+        return None
+    result = orm_execute_state.invoke_statement()
+    compiled = statement.compile(dialect=orm_execute_state.session.get_bind().dialect)
+    params = compiled.params
+    params = ({k: _plain(v) for k, v in params.items() if not isinstance(v, list | tuple | dict)}
+              if len(params) <= 50 else {"count": len(params)})
+    orm_execute_state.session.info.setdefault(_PENDING, []).append({
+        "table": table, "action": "bulk_" + type(statement).__name__.lower(),
+        "statement": str(compiled)[:2000], "params": params,
+        "rows": result.rowcount if result.rowcount >= 0 else None,  # unknown until a RETURNING is read
+    })
+    return result
+
+
+@event.listens_for(Session, "before_commit")
+def _append(session):
+    session.flush()
+    changes = session.info.pop(_PENDING, None)
+    if not changes:
+        return
+    who = _who()
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                           .execution_options(audit_skip=True)).scalar_one_or_none()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    entry = {"seq": seq + 1, "at": utcnow(), **who, "changes": changes}
+    digest = entry_hash(prev, entry)
+    session.execute(insert(AuditEntry).values(**entry, prev_hash=prev, hash=digest)
+                    .execution_options(audit_skip=True))
+    if head is None:
+        session.execute(insert(AuditHead).values(id=1, seq=seq + 1, hash=digest).execution_options(audit_skip=True))
+    else:
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq + 1, hash=digest)
+                        .execution_options(audit_skip=True))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, previous_transaction):
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def entry_hash(prev_hash: str, entry: dict) -> str:
+    body = {
+        "seq": entry["seq"], "at": _plain(entry["at"]), "actor": entry["actor"], "user_id": entry["user_id"],
+        "device_id": entry["device_id"], "source": entry["source"], "changes": entry["changes"],
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    entries: int
+    broken_at: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order; the first entry whose link or content does not hold is reported."""
+    prev, expected, count = GENESIS, 1, 0
+    last_seq = 0
+    while True:
+        # Plain rows, not ORM objects: what is in the database now, whatever a session remembers.
+        rows = session.execute(select(*AuditEntry.__table__.c).where(AuditEntry.seq > last_seq)
+                               .order_by(AuditEntry.seq).limit(batch)).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected:
+                return VerifyResult(False, count, expected, f"entry {expected} is missing")
+            if row.prev_hash != prev:
+                return VerifyResult(False, count, row.seq, "its link to the previous entry is broken")
+            entry = {"seq": row.seq, "at": row.at, "actor": row.actor, "user_id": row.user_id,
+                     "device_id": row.device_id, "source": row.source, "changes": row.changes}
+            if entry_hash(prev, entry) != row.hash:
+                return VerifyResult(False, count, row.seq, "its content was changed after it was written")
+            prev, expected, count = row.hash, expected + 1, count + 1
+            last_seq = row.seq
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    if head is not None and (head.seq != count or head.hash != prev):
+        return VerifyResult(False, count, count + 1 if head.seq > count else head.seq,
+                            "the chain ends before its recorded head (entries deleted at the end)")
+    return VerifyResult(True, count)
