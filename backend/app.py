@@ -38,9 +38,23 @@ def create_app(config: dict | None = None) -> Flask:
     from backend.errors import register_error_handlers
     register_error_handlers(app)
 
+    _init_console(app)
+
     from backend.cli import register_commands
     register_commands(app)
     return app
+
+
+def _init_console(app: Flask) -> None:
+    from backend.console.i18n import select_locale
+    from backend.console.views import bp as console_bp
+    from backend.extensions import babel, csrf
+
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    app.register_blueprint(console_bp)
 
 
 def _load_environment(app: Flask) -> None:
@@ -54,6 +68,8 @@ def _load_environment(app: Flask) -> None:
             app.config[key] = env[var]
     if env.get("CARE_TASK_HORIZON_DAYS"):
         app.config["TASK_HORIZON_DAYS"] = int(env["CARE_TASK_HORIZON_DAYS"])
+    if env.get("CARE_COOKIE_SECURE"):
+        app.config["SESSION_COOKIE_SECURE"] = env["CARE_COOKIE_SECURE"] not in ("0", "false", "")
 
 
 def _resolve_database_url(app: Flask) -> None:

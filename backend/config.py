@@ -77,3 +77,10 @@ class Defaults:
         "security": [{"bearer": []}],
     }
     JSON_SORT_KEYS = False
+
+    # Console sessions: a signed cookie, never readable by scripts, sent only to this site.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set CARE_COOKIE_SECURE=1 behind HTTPS
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    BABEL_DEFAULT_LOCALE = "zh"

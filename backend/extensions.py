@@ -1,7 +1,9 @@
 """Flask extensions and the SQLAlchemy metadata they share."""
 
+from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
@@ -16,6 +18,9 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
+babel = Babel()
+# Checked explicitly by the console on its POSTs; the API authenticates with bearer tokens instead.
+csrf = CSRFProtect()
 
 
 @event.listens_for(Engine, "connect")

@@ -1,0 +1,99 @@
+"""The server-rendered console for supervisors and admins: sign-in, home, and the audit pages."""
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
+
+from backend.auth import services as auth_services
+from backend.console.i18n import remember_locale
+from backend.console.session import CONSOLE_ROLES, console_login_required, sign_in, sign_out
+from backend.errors import Problem
+from backend.extensions import csrf, db
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+
+@bp.before_request
+def _per_request():
+    # The locale and the CSRF token are per request, never inherited from an enclosing app context.
+    refresh()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    if request.method == "POST":
+        csrf.protect()
+
+
+@bp.after_request
+def _headers(response):
+    response = remember_locale(response)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'")
+    return response
+
+
+@bp.get("/login")
+def sign_in_page():
+    return render_template("console/login.html", next=_safe_next())
+
+
+@bp.post("/login")
+def sign_in_submit():
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    try:
+        pair = auth_services.login(username, password, "console", client_ip=request.remote_addr)
+    except Problem as problem:
+        db.session.rollback()
+        message = {"too_many_requests": _("Too many attempts. Try again later."),
+                   "account_disabled": _("This account is disabled.")}.get(
+            problem.problem_code, _("Wrong username or password."))
+        return render_template("console/login.html", error=message, username=username, next=_safe_next()), \
+            problem.code
+    if pair.user.role not in CONSOLE_ROLES:
+        db.session.rollback()
+        return render_template("console/login.html", error=_("The console is for supervisors and administrators."),
+                               username=username, next=_safe_next()), 403
+    db.session.rollback()  # the console keeps no refresh token: its session cookie is the credential
+    sign_in(pair.user)
+    return redirect(_safe_next() or url_for("console.home"))
+
+
+@bp.post("/logout")
+def sign_out_submit():
+    sign_out()
+    flash(_("You have signed out."))
+    return redirect(url_for("console.sign_in_page"))
+
+
+@bp.get("/")
+@console_login_required
+def home():
+    return render_template("console/home.html", pages=registered_pages())
+
+
+def _safe_next() -> str | None:
+    target = request.values.get("next") or ""
+    # Only paths inside the console: never an open redirect.
+    return target if target.startswith("/console/") and not target.startswith("//") else None
+
+
+_PAGES: list[tuple[str, str, str]] = []
+
+
+def page(endpoint: str, label: str, description: str = ""):
+    """Register a console page in the navigation (label is a msgid, translated when shown)."""
+    _PAGES.append((endpoint, label, description))
+
+
+def registered_pages():
+    return [(endpoint, label, description) for endpoint, label, description in _PAGES
+            if endpoint in current_app.view_functions]
+
+
+@bp.app_context_processor
+def _navigation():
+    return {"console_pages": registered_pages, "current_user": lambda: getattr(g, "user", None),
+            "get_locale": get_locale}
