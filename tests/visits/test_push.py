@@ -223,3 +223,26 @@ def test_the_same_batch_posted_twice_at_once_is_stored_once(field, app):
     statuses = sorted(r["status"] for answer in answers for r in answer["results"])
     assert statuses == ["accepted", "accepted", "duplicate", "duplicate"]
     assert _count(VisitItem) == 2
+
+
+def test_a_dynamic_code_verifies_at_its_time_and_a_photo_of_it_replayed_an_hour_later_does_not(field, city):
+    from backend.plates.services import dynamic_code
+
+    f = field
+    plate = issue_plate(city.elder_a1, "dynamic", by=None, at=f.now)
+    db.session.commit()
+    shown = dynamic_code(plate, f.start).payload  # what the in-home device displayed at the visit
+    live = _results(f.phone.push([f.phone.item("check_in", f.task.id, f.start, qr=shown, location=f.at_door)]))[0]
+    assert "dynamic_code_verified" in live["flags"]
+    replay_task = f.tasks[2]
+    f.clock.set(replay_task.window_start_at + timedelta(hours=1, minutes=5))
+    replayed = _results(f.phone.push([f.phone.item(
+        "check_in", replay_task.id, replay_task.window_start_at + timedelta(hours=1), qr=shown, location=f.at_door)]))[0]
+    assert replayed["status"] == "accepted" and "qr_invalid" in replayed["flags"]
+
+
+def test_a_capture_before_the_task_existed_is_flagged(field):
+    f = field
+    early = f.task.created_at - timedelta(hours=2)
+    result = _results(f.phone.push([f.phone.item("note", f.task.id, early, text="early")]))[0]
+    assert "before_task_created" in result["flags"]
