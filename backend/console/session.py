@@ -43,7 +43,7 @@ def console_login_required(view):
     def wrapper(*args, **kwargs):
         user = load_console_user()
         if user is None:
-            return redirect(url_for("console.sign_in_page", next=request.full_path))
+            return redirect(url_for("console.sign_in_page", next=request.full_path.rstrip("?")))
         g.user = user
         return view(*args, **kwargs)
     return wrapper

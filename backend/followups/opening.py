@@ -8,13 +8,13 @@ on the unique dedupe keys, so a re-run opens and notifies nothing twice.
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, String, case, cast, func, literal, null, select
+from sqlalchemy import Integer, String, case, cast, func, insert, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from backend.elders.models import Elder
 from backend.extensions import db
-from backend.followups.models import Followup, Notification
+from backend.followups.models import Followup, FollowupEvent, Notification
 from backend.plans.models import CarePlan
 from backend.providers.models import Provider
 from backend.regions.models import Region
@@ -64,18 +64,35 @@ def open_missed_visit_followups(*, seq: int, now: datetime) -> int:
     statement = _insert(Followup.__table__).from_select(columns, rows).on_conflict_do_nothing(
         index_elements=["dedupe_key"])
     opened = db.session.execute(statement).rowcount
-    _notify_owners_of_new(seq=seq, now=now, kind="missed_visit")
+    if opened:
+        _record_opened(seq=seq, now=now, kind="missed_visit")
+        _notify_owners_of_new(seq=seq, now=now, kind="missed_visit")
     return opened
+
+
+def _new_followups(*, seq: int, now: datetime, kind: str):
+    """The follow-ups of `kind` this transaction just opened (stamped `seq`, opened at `now`)."""
+    return (Followup.change_seq == seq, Followup.kind == kind, Followup.opened_at == now,
+            Followup.escalation_level == 0)
+
+
+def _record_opened(*, seq: int, now: datetime, kind: str) -> None:
+    rows = select(Followup.id, literal(now, type_=FollowupEvent.at.type), literal("opened"), literal("sweep"),
+                  literal("{}", type_=String)).where(*_new_followups(seq=seq, now=now, kind=kind))
+    statement = insert(FollowupEvent.__table__).from_select(
+        ["followup_id", "at", "action", "by_system", "data"], rows)
+    db.session.execute(statement)
 
 
 def _notify_owners_of_new(*, seq: int, now: datetime, kind: str) -> None:
     rows = (
+        # The same key services.notify() gives: "assigned:f<followup>:<user>:<escalation step>".
         select(Followup.owner_id, literal("assigned"), Followup.id, Followup.task_id,
-               literal("assigned:") + cast(Followup.id, String) + literal(":") + cast(Followup.owner_id, String),
+               literal("assigned:f") + cast(Followup.id, String) + literal(":") + cast(Followup.owner_id, String)
+               + literal(":0"),
                literal("新的跟进事项：") + Followup.summary, Followup.summary,
                literal(now, type_=Notification.created_at.type), literal(seq))
-        .where(Followup.change_seq == seq, Followup.kind == kind, Followup.owner_id.is_not(None),
-               Followup.opened_at == now)
+        .where(*_new_followups(seq=seq, now=now, kind=kind), Followup.owner_id.is_not(None))
     )
     columns = ["user_id", "event", "followup_id", "task_id", "dedupe_key", "title", "body", "created_at",
                "change_seq"]
@@ -94,7 +111,8 @@ def notify_late_starts(*, seq: int, now: datetime) -> None:
     ).where(base.c.assignee_id.is_not(None))  # a WHERE: SQLite cannot parse "FROM (…) ON CONFLICT"
     manager_rows = select(
         Provider.manager_id, literal("late_start"), cast(null(), Integer), base.c.id,
-        literal("late:") + cast(base.c.id, String) + literal(":") + cast(Provider.manager_id, String),
+        literal("late_start:t") + cast(base.c.id, String) + literal(":") + cast(Provider.manager_id, String)
+        + literal(":0"),
         title, literal("护理员尚未签到"), literal(now, type_=Notification.created_at.type), literal(seq)
     ).select_from(base).join(CarePlan, base.c.care_plan_id == CarePlan.id).join(
         Provider, CarePlan.provider_id == Provider.id).where(Provider.manager_id.is_not(None))

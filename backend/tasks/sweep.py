@@ -66,7 +66,8 @@ def sweep(*, now: datetime) -> SweepResult:
 def _take_lock() -> bool:
     if db.session.get_bind().dialect.name != "postgresql":
         return True  # SQLite: BEGIN IMMEDIATE already makes this the only writer
-    return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+    # Keyed by schema too: deployments (or test runs) sharing a database do not block each other.
+    return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key, hashtext(current_schema()))"),
                                    {"key": SWEEP_LOCK_KEY}).scalar())
 
 
