@@ -57,6 +57,9 @@ def seed_demo(now=None) -> bool:
     db.session.add_all(providers)
     db.session.flush()
     staff = _staff(providers, communities, streets, district)
+    # The first provider's missed visits go to its manager first; the second has none named, so
+    # the region's supervisor gets them at once. Both paths show in a drill.
+    providers[0].manager_id = staff["supervisor1"].id
     today = local_today(now)
     elders = _elders(rng, communities, today)
     _plans(rng, elders, providers, staff, today, local_midnight(today))
@@ -93,7 +96,7 @@ def _staff(providers, communities, streets, district):
                            display_name=display_name, **scope)
 
     make("admin", "admin", "系统管理员")
-    make("supervisor1", "supervisor", "民政局 督查员 周敏", region_id=district.id)
+    supervisor1 = make("supervisor1", "supervisor", "民政局 督查员 周敏", region_id=district.id)
     make("supervisor2", "supervisor", "长青街道 督查员 吴静", region_id=streets[0].id)
     caregivers = [make(f"caregiver{i:02d}", "caregiver", f"护理员{SURNAMES[i]}{GIVEN[i % len(GIVEN)]}",
                        provider_id=providers[0 if i <= 15 else 1].id, certificate_no=f"YL2023{i:06d}",
@@ -105,7 +108,7 @@ def _staff(providers, communities, streets, district):
         mine = communities[(i - 1) * 2:(i - 1) * 2 + 2] if i <= 2 else [communities[i + 1]]
         workers.append(make(f"worker{i:02d}", "community_worker", f"网格员{SURNAMES[-i]}{GIVEN[-i]}",
                             community_ids=[c.id for c in mine]))
-    return {"caregivers": caregivers, "workers": workers}
+    return {"caregivers": caregivers, "workers": workers, "supervisor1": supervisor1}
 
 
 def _elders(rng, communities, today):
