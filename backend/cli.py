@@ -36,6 +36,9 @@ def register_commands(app):
     from backend.audit.cli import audit_group
 
     app.cli.add_command(audit_group)
+    from backend.reviews.cli import callbacks_group
+
+    app.cli.add_command(callbacks_group)
 
 
 def upgrade_database() -> None:

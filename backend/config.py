@@ -58,6 +58,17 @@ class Defaults:
     # Delivery beyond the API: "log" (default) writes each notification to the log.
     NOTIFICATION_SENDER = "log"
 
+    # Reviews: a decision locks this many days after it was taken (Texas EVV: 95) unless an admin
+    # unlocks it. Call-backs: the share of each provider's completed visits drawn every month.
+    REVIEW_LOCK_DAYS = 95
+    CALLBACK_SHARE = 0.05
+
+    # Monthly reports: a provider whose satisfaction mean or verification rate falls below these
+    # is listed for rectification (整改), each rate judged only over at least this many visits.
+    RECTIFICATION_MIN_SATISFACTION = 4.0
+    RECTIFICATION_MIN_VERIFICATION = 0.9
+    RECTIFICATION_MIN_VISITS = 10
+
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 

@@ -36,6 +36,7 @@ CATALOG = {
     "followup_locked": (409, "跟进事项已办结并锁定", "The follow-up is resolved and locked"),
     "already_claimed": (409, "跟进事项已被他人认领", "Someone else has claimed this follow-up"),
     "not_resolved": (409, "跟进事项尚未办结", "The follow-up is not resolved"),
+    "review_not_locked": (409, "该审核结论未锁定，无需解锁", "The review decision is not locked"),
     "review_locked": (409, "审核结论已锁定，需管理员解锁", "The review decision is locked; an admin must unlock it"),
     "precondition_required": (428, "需要提供版本号", "A version is required"),
     "payload_too_large": (413, "请求体过大", "The request body is too large"),

@@ -1,6 +1,11 @@
-"""Imports every domain's models so the metadata (and Alembic) sees all tables."""
+"""Imports every domain's models so the metadata (and Alembic) sees all tables.
+
+The change feed comes first: its before-commit hook must run before the audit trail's.
+"""
 
 from backend import changefeed  # noqa: F401
+from backend.audit import models as audit_models  # noqa: F401
+from backend.audit import trail  # noqa: F401  (registers the audit trail's session hooks)
 from backend.auth import models as auth_models  # noqa: F401
 from backend.elders import models as elders_models  # noqa: F401
 from backend.followups import models as followups_models  # noqa: F401
@@ -8,8 +13,8 @@ from backend.plans import models as plans_models  # noqa: F401
 from backend.plates import models as plates_models  # noqa: F401
 from backend.providers import models as providers_models  # noqa: F401
 from backend.regions import models as regions_models  # noqa: F401
+from backend.reviews import models as reviews_models  # noqa: F401
 from backend.tasks import models as tasks_models  # noqa: F401
 from backend.users import models as users_models  # noqa: F401
+from backend.visitlog import models as visitlog_models  # noqa: F401
 from backend.visits import models as visits_models  # noqa: F401
-from backend.audit import models as audit_models  # noqa: F401, I001  (after the change feed: hooks run in order)
-from backend.audit import trail  # noqa: F401  (registers the audit trail's session hooks)

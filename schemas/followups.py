@@ -21,7 +21,7 @@ RESOLUTION_CODES = (
 )
 # What a follow-up's history records; auto_resolved is the system closing it when facts change.
 FOLLOWUP_ACTIONS = ("opened", "claimed", "commented", "escalated", "resolved", "auto_resolved", "reopened")
-NOTIFICATION_EVENTS = ("assigned", "escalated", "overdue", "reopened", "late_start")
+NOTIFICATION_EVENTS = ("assigned", "escalated", "overdue", "reopened", "late_start", "explanation_asked")
 
 _note = validate.Length(max=2000)
 

@@ -106,7 +106,8 @@ def notify_late_starts(*, seq: int, now: datetime) -> None:
     title = literal("服务已开始但尚未签到")
     assignee_rows = select(
         base.c.assignee_id, literal("late_start"), cast(null(), Integer), base.c.id,
-        literal("late:") + cast(base.c.id, String) + literal(":") + cast(base.c.assignee_id, String),
+        literal("late_start:t") + cast(base.c.id, String) + literal(":") + cast(base.c.assignee_id, String)
+        + literal(":0"),
         title, literal("请尽快签到，或说明原因"), literal(now, type_=Notification.created_at.type), literal(seq)
     ).where(base.c.assignee_id.is_not(None))  # a WHERE: SQLite cannot parse "FROM (…) ON CONFLICT"
     manager_rows = select(

@@ -33,7 +33,7 @@ def test_re_running_the_jobs_notifies_nobody_twice(missed, clock):
     assert _keys() == keys
     # the sweep caught yesterday's visit late and missed at once: a late start for the caregiver
     # and the manager, then the follow-up's assignment, escalation and overdue notice
-    assert sorted(k.split(":")[0] for k in keys) == ["assigned", "escalated", "late", "late", "overdue"]
+    assert sorted(k.split(":")[0] for k in keys) == ["assigned", "escalated", "late_start", "late_start", "overdue"]
 
 
 def test_each_person_reads_only_their_own_notifications(missed, manager, city, api):

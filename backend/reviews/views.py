@@ -1,0 +1,138 @@
+"""/reviews: the queue, decisions and their history, unlocks; /callbacks: draws, the list, outcomes.
+
+Supervisors (their region subtree) and admins only; a task, review or call-back out of scope
+answers 404.
+"""
+
+from flask import g
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from backend.auth.access import roles
+from backend.clock import utcnow
+from backend.errors import NotFound
+from backend.extensions import db
+from backend.pagination import paginate
+from backend.reviews import sampling, services
+from backend.reviews.models import Callback, CallbackDraw, Review
+from backend.scope import tasks_clause
+from backend.tasks.models import Task
+from schemas.reviews import (
+    CallbackListArgs,
+    CallbackPageSchema,
+    CallbackRecordSchema,
+    CallbackSchema,
+    DrawCreateSchema,
+    DrawResultSchema,
+    QueueArgs,
+    QueuePageSchema,
+    ReviewCreateSchema,
+    ReviewListArgs,
+    ReviewPageSchema,
+    ReviewSchema,
+    UnlockSchema,
+)
+
+blp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews", description="Reviews of visits")
+callbacks_blp = Blueprint("callbacks", __name__, url_prefix="/api/v1/callbacks",
+                          description="Phone call-backs (电话回访) to a monthly random sample of visits")
+
+
+def _task(task_id: int) -> Task:
+    task = db.session.execute(select(Task).where(Task.id == task_id, tasks_clause(g.user))).scalar_one_or_none()
+    if task is None:
+        raise NotFound("task")
+    return task
+
+
+@blp.get("/queue")
+@roles("admin", "supervisor")
+@blp.arguments(QueueArgs, location="query")
+@blp.response(200, QueuePageSchema)
+def review_queue(args):
+    """Visits needing review with no current approval or rejection, oldest first; those awaiting
+    an explanation stay, marked."""
+    query = services.review_queue(g.user, provider_id=args.get("provider_id"), flag=args.get("flag"),
+                                  date_from=args.get("date_from"), date_to=args.get("date_to"))
+    page = paginate(query, page=args["page"], per_page=args["per_page"])
+    return {**page, "items": services.queue_entries(page["items"])}
+
+
+@blp.post("")
+@roles("admin", "supervisor")
+@blp.arguments(ReviewCreateSchema)
+@blp.response(201, ReviewSchema)
+def create_review(body):
+    """Approve, reject or ask for an explanation, with a reason code of that decision."""
+    review = services.decide(_task(body["task_id"]), body["decision"], body["reason_code"], body["comment"],
+                             by=g.user, at=utcnow())
+    db.session.commit()
+    return review
+
+
+@blp.get("")
+@roles("admin", "supervisor")
+@blp.arguments(ReviewListArgs, location="query")
+@blp.response(200, ReviewPageSchema)
+def list_reviews(args):
+    """Every decision on a visit, first to last, superseded ones included."""
+    return paginate(services.history(_task(args["task_id"])), page=args["page"], per_page=args["per_page"])
+
+
+@blp.post("/<int:review_id>/unlock")
+@roles("admin")
+@blp.arguments(UnlockSchema)
+@blp.response(200, ReviewSchema)
+def unlock_review(body, review_id):
+    review = db.session.execute(select(Review).where(Review.id == review_id).with_for_update()).scalar_one_or_none()
+    if review is None:
+        raise NotFound("review")
+    services.unlock(review, body["reason"], by=g.user, at=utcnow())
+    db.session.commit()
+    return review
+
+
+@callbacks_blp.post("/draws")
+@roles("admin", "supervisor")
+@callbacks_blp.arguments(DrawCreateSchema)
+@callbacks_blp.response(200, DrawResultSchema)
+def draw_callbacks(body):
+    """Each provider's draw for an ended month: the existing one, or a new one (logged with its seed)."""
+    draws = sampling.draw_callbacks(body["month"], share=body["share"], seed=body["seed"], by=g.user, at=utcnow(),
+                                    redraw=body["redraw"], reason=body["reason"])
+    db.session.commit()
+    return {"month": body["month"], "draws": draws}
+
+
+@callbacks_blp.get("")
+@roles("admin", "supervisor")
+@callbacks_blp.arguments(CallbackListArgs, location="query")
+@callbacks_blp.response(200, CallbackPageSchema)
+def list_callbacks(args):
+    query = (select(Callback).join(CallbackDraw, Callback.draw_id == CallbackDraw.id)
+             .where(sampling.callbacks_clause(g.user))
+             .options(selectinload(Callback.draw), selectinload(Callback.task).selectinload(Task.elder)))
+    if "month" in args:
+        query = query.where(CallbackDraw.month == args["month"])
+    if "provider_id" in args:
+        query = query.where(CallbackDraw.provider_id == args["provider_id"])
+    if args.get("status"):
+        query = query.where(Callback.status.in_(args["status"]))
+    return paginate(query.order_by(CallbackDraw.month, Callback.task_id, Callback.id),
+                    page=args["page"], per_page=args["per_page"])
+
+
+@callbacks_blp.post("/<int:callback_id>")
+@roles("admin", "supervisor")
+@callbacks_blp.arguments(CallbackRecordSchema)
+@callbacks_blp.response(200, CallbackSchema)
+def record_callback(body, callback_id):
+    """The elder reached (confirming the visit or not, and their satisfaction) or unreachable."""
+    callback = db.session.execute(select(Callback).where(Callback.id == callback_id, sampling.callbacks_clause(g.user))
+                                  .with_for_update()).scalar_one_or_none()
+    if callback is None:
+        raise NotFound("callback")
+    sampling.record_callback(callback, by=g.user, at=utcnow(), **body)
+    db.session.commit()
+    return callback
