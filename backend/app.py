@@ -46,6 +46,15 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_console(app: Flask) -> None:
+    # Each page module adds its routes to the blueprint and its entry to the navigation.
+    from backend.console import (  # noqa: F401
+        pages_callbacks,
+        pages_elders,
+        pages_followups,
+        pages_reports,
+        pages_reviews,
+        pages_visits,
+    )
     from backend.console.i18n import select_locale
     from backend.console.views import bp as console_bp
     from backend.extensions import babel, csrf

@@ -59,6 +59,10 @@ def _collect(session, flush_context):
 
 @event.listens_for(Session, "before_commit")
 def _stamp(session):
+    # SQLAlchemy also fires before_commit when a savepoint is released; only the real commit
+    # may take the counter, or the lock would be held from a batch's first item to its end.
+    if session.in_nested_transaction():
+        return
     session.flush()
     pending = session.info.pop(_PENDING, None)
     if not pending:

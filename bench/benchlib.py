@@ -70,8 +70,10 @@ def server_env(url: str, instance: str, **extra) -> dict:
 
 def migrate(url: str, instance: str) -> None:
     """`carerounds db upgrade` against the benchmark database."""
-    subprocess.run([sys.executable, "-m", "backend.cli", "db", "upgrade"], cwd=REPO,
-                   env=server_env(url, instance), check=True, capture_output=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "backend.cli", "db", "upgrade"], cwd=REPO,
+                          env=server_env(url, instance), capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        raise RuntimeError(f"`carerounds db upgrade` failed:\n{done.stderr[-3000:]}")
 
 
 def password_hash() -> str:
@@ -79,6 +81,33 @@ def password_hash() -> str:
     from werkzeug.security import generate_password_hash
 
     return generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+# The task columns the seeds fill (community_id and provider_id where the schema has them).
+SEEDED_TASK_COLUMNS = {
+    "id", "kind", "service_type", "elder_id", "assignee_id", "source_key", "window_start_at", "window_end_at",
+    "min_duration_minutes", "status", "status_changed_at", "late_after_at", "missed_after_at", "version",
+    "change_seq", "created_at", "updated_at", "community_id", "provider_id",
+}
+
+
+def optional_columns(cur, table: str, wanted: dict[str, str]) -> tuple[str, str]:
+    """The (column list, value list) SQL fragments for those of `wanted` (column → SQL value) that
+    `table` has, for columns other work may have added. Fails clearly on a required column the
+    seed does not know, rather than with a constraint error."""
+    cur.execute("SELECT column_name, is_nullable = 'YES' OR column_default IS NOT NULL "
+                "FROM information_schema.columns WHERE table_name = %s AND table_schema = current_schema()", (table,))
+    columns = dict(cur.fetchall())
+    present = {name: value for name, value in wanted.items() if name in columns}
+    return "".join(f", {name}" for name in present), "".join(f", {value}" for value in present.values())
+
+
+def check_required(cur, table: str, known: set[str]) -> None:
+    cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s AND is_nullable = 'NO' "
+                "AND column_default IS NULL AND table_schema = current_schema()", (table,))
+    unknown = {row[0] for row in cur.fetchall()} - known
+    if unknown:
+        raise RuntimeError(f"{table} has required columns the benchmark seed does not fill: {sorted(unknown)}")
 
 
 # ------------------------------------------------------------------ servers
@@ -125,6 +154,8 @@ class Server:
         return [int(p) for p in out.stdout.split()]
 
     def stop(self) -> None:
+        if self.log.closed:
+            return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

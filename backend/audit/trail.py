@@ -141,6 +141,8 @@ def _collect_bulk(orm_execute_state):
 
 @event.listens_for(Session, "before_commit")
 def _append(session):
+    if session.in_nested_transaction():  # a savepoint being released, not the commit
+        return
     session.flush()
     changes = session.info.pop(_PENDING, None)
     if not changes:

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.changefeed import next_seq
 from backend.clock import care_tz, local_midnight, local_today
+from backend.elders.models import Elder
 from backend.extensions import db
 from backend.plans.models import CarePlan, PatrolPlan, ServiceType
 from backend.tasks.models import Task
@@ -38,6 +39,7 @@ def generate_tasks(*, now: datetime, horizon_days: int | None = None,
     until = today + timedelta(days=horizon_days)
     rows = list(_care_rows(today, until, care_plan_ids)) + list(_patrol_rows(today, until, patrol_plan_ids))
     set_deadlines(rows)
+    _set_communities(rows)
     result = GenerationResult(considered=len(rows))
     if rows:
         seq = next_seq(db.session)
@@ -72,7 +74,8 @@ def _care_rows(today: date, until: date, plan_ids):
                 yield {
                     "kind": "service", "service_type": item.service_type, "elder_id": plan.elder_id,
                     "assignee_id": item.assignee_id, "care_plan_id": plan.id, "care_plan_item_id": item.id,
-                    "patrol_plan_id": None, "window_start_at": window.start, "window_end_at": window.end,
+                    "patrol_plan_id": None, "provider_id": plan.provider_id,
+                    "window_start_at": window.start, "window_end_at": window.end,
                     "min_duration_minutes": item.min_duration_minutes,
                     "source_key": f"care:{item.id}:r{plan.revision}:{window.start:%Y%m%dT%H%MZ}",
                 }
@@ -111,7 +114,8 @@ def _patrol_rows(today: date, until: date, plan_ids):
             yield {
                 "kind": "patrol", "service_type": None, "elder_id": plan.elder_id,
                 "assignee_id": plan.worker_id, "care_plan_id": None, "care_plan_item_id": None,
-                "patrol_plan_id": plan.id, "window_start_at": window.start, "window_end_at": window.end,
+                "patrol_plan_id": plan.id, "provider_id": None,
+                "window_start_at": window.start, "window_end_at": window.end,
                 "min_duration_minutes": 0,
                 "source_key": f"patrol:{plan.id}:r{plan.revision}:{first:%Y%m%d}",
             }
@@ -129,6 +133,17 @@ def set_deadlines(rows: list[dict]) -> None:
         else:
             row["late_after_at"] = row["window_start_at"] + timedelta(minutes=service.late_start_minutes)
             row["missed_after_at"] = row["window_end_at"] + timedelta(minutes=service.missed_grace_minutes)
+
+
+def _set_communities(rows: list[dict]) -> None:
+    """Each task carries its elder's community (for the visit log's scope), read in chunks."""
+    elder_ids = sorted({row["elder_id"] for row in rows})
+    community = {}
+    for start in range(0, len(elder_ids), CHUNK * 10):
+        community.update(db.session.execute(select(Elder.id, Elder.community_id)
+                                            .where(Elder.id.in_(elder_ids[start:start + CHUNK * 10]))).all())
+    for row in rows:
+        row["community_id"] = community[row["elder_id"]]
 
 
 def _insert_ignoring_existing(rows: list[dict]) -> int:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.changefeed import ChangeTracked
@@ -10,9 +10,22 @@ from backend.clock import care_tz
 from backend.columns import TimestampMixin, UTCDateTime, utcnow
 from backend.elders.models import Elder
 from backend.extensions import db
+from backend.plans.models import CarePlan
 from backend.users.models import User
 
 OPEN_STATUSES = ("scheduled", "in_progress")
+
+
+def _elder_community(context):
+    elder_id = context.get_current_parameters()["elder_id"]
+    return context.connection.execute(select(Elder.community_id).where(Elder.id == elder_id)).scalar()
+
+
+def _plan_provider(context):
+    plan_id = context.get_current_parameters().get("care_plan_id")
+    if plan_id is None:
+        return None
+    return context.connection.execute(select(CarePlan.provider_id).where(CarePlan.id == plan_id)).scalar()
 
 
 class Task(ChangeTracked, TimestampMixin, db.Model):
@@ -21,6 +34,13 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
         Index("ix_tasks_assignee_window", "assignee_id", "window_start_at"),
         Index("ix_tasks_status_window_end", "status", "window_end_at"),
         Index("ix_tasks_elder_window", "elder_id", "window_start_at"),
+        # The visit log pages by (window_start_at, id), narrowed by community or provider. On
+        # PostgreSQL the window index also carries the usual filters, so a page of a broad scope
+        # is read from the index alone however many rows the filters skip.
+        Index("ix_tasks_window_start", "window_start_at", "id",
+              postgresql_include=["community_id", "status", "kind", "provider_id", "assignee_id"]),
+        Index("ix_tasks_community_window", "community_id", "window_start_at", "id"),
+        Index("ix_tasks_provider_window", "provider_id", "window_start_at", "id"),
         # An incremental pull reads one user's changes past their cursor.
         Index("ix_tasks_assignee_change_seq", "assignee_id", "change_seq"),
         # The sweep reads only scheduled tasks past a deadline: partial indexes keep that cheap
@@ -41,6 +61,13 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
     care_plan_item_id: Mapped[int | None] = mapped_column(ForeignKey("care_plan_items.id", ondelete="SET NULL"))
     patrol_plan_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_plans.id", ondelete="SET NULL"),
                                                        index=True)
+    # Copied when the task is made, so the visit log filters and scopes without joins: the elder's
+    # community at that time (where the visit takes place) and the care plan's provider (None for
+    # patrols). Generation sets both in bulk; any other insert gets them from these defaults.
+    community_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="RESTRICT"), nullable=False,
+                                              default=_elder_community)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id", ondelete="RESTRICT"),
+                                                    default=_plan_provider)
     # What makes a generated task unique: its plan slot ("care:<item>:r<rev>:<start>",
     # "patrol:<plan>:r<rev>:<period>") or "manual:<uuid>". Re-running generation cannot duplicate it.
     source_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)

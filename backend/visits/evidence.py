@@ -22,14 +22,21 @@ from sync import rules
 COMPLETING = {"check_out", "patrol_report"}
 
 
-def apply_item(item: VisitItem, data: dict, task: Task, *, by: User, at: datetime) -> Visit | None:
-    """Attach the item to its task's visit and move the task; returns the visit (None for notes)."""
+def apply_item(item: VisitItem, data: dict, task: Task, *, by: User, at: datetime,
+               visits: dict[int, Visit] | None = None) -> Visit | None:
+    """Attach the item to its task's visit and move the task; returns the visit (None for notes).
+
+    `visits` are the batch's visits by task id, loaded once; a new visit is added to it.
+    """
     if item.type == "note":
         return None
-    visit = db.session.execute(select(Visit).where(Visit.task_id == task.id)).scalar_one_or_none()
+    visit = visits.get(task.id) if visits is not None else \
+        db.session.execute(select(Visit).where(Visit.task_id == task.id)).scalar_one_or_none()
     if visit is None:
         visit = Visit(task_id=task.id, user_id=item.user_id, flags=[])
         db.session.add(visit)
+        if visits is not None:
+            visits[task.id] = visit
     _attach(visit, item, data)
     _move_task(task, item, by=by, at=at)
     _recompute(visit, task, item)

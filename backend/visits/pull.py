@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, false, or_, select, tuple_
+from sqlalchemy.orm import selectinload
 
 from backend.changefeed import current_seq
 from backend.clock import local_midnight, local_today
@@ -44,13 +45,14 @@ class PullPage:
 def pull(*, user: User, device_id: str, cursor: str | None, limit: int, now: datetime) -> PullPage:
     key = current_app.config["TOKEN_SECRET"].encode()
     from_on, to_on = phone_window(now)
-    reset = False
     state = None
     if cursor:
         try:
             state = decode_cursor(key, cursor, user_id=user.id, device_id=device_id, now=now)
         except CursorInvalid:
-            reset = True
+            state = None
+    # A snapshot's first page says reset: the phone replaces whatever it held (its outbox stays).
+    reset = state is None
     if state is None:
         state = new_snapshot(user_id=user.id, device_id=device_id, from_on=from_on, to_on=to_on,
                              seq_high=current_seq(db.session), now=now)
@@ -90,14 +92,15 @@ class _Page:
                                    _in_window(self.from_on, self.to_on), Task.change_seq <= paging.seq_high)
         if paging.after:
             query = query.where(tuple_(Task.change_seq, Task.id) > (paging.after.change_seq, paging.after.id))
-        rows = db.session.execute(query.order_by(Task.change_seq, Task.id).limit(self.limit + 1)).scalars().all()
+        rows = db.session.execute(query.options(*_WITH_ELDER).order_by(Task.change_seq, Task.id)
+                                  .limit(self.limit + 1)).scalars().all()
         self.changes = [((t.change_seq, "task", t.id), "task", t) for t in rows]
 
     def delta(self) -> None:
         paging, low = self.state.paging, self.state.seq
         after = paging.after.as_tuple() if paging.after else None
-        tasks = self._range(select(Task).where(Task.assignee_id == self.user.id), Task, low, paging.seq_high, after,
-                            "task")
+        tasks = self._range(select(Task).where(Task.assignee_id == self.user.id).options(*_WITH_ELDER), Task, low,
+                            paging.seq_high, after, "task")
         removals = self._range(select(TaskRemoval).where(TaskRemoval.user_id == self.user.id), TaskRemoval, low,
                                paging.seq_high, after, "task_removal")
         held_elders = select(Task.elder_id).where(Task.assignee_id == self.user.id, Task.status != "cancelled",
@@ -127,7 +130,7 @@ class _Page:
             self.extra_tasks = db.session.execute(select(Task).where(
                 Task.assignee_id == self.user.id, Task.status != "cancelled", Task.change_seq <= self.state.seq,
                 Task.window_start_at >= local_midnight(old_to + timedelta(days=1)),
-                _in_window(self.from_on, self.to_on))).scalars().all()
+                _in_window(self.from_on, self.to_on)).options(*_WITH_ELDER)).scalars().all()
 
     # ---------------------------------------------------------------- answering
     def finish(self, key: bytes, now: datetime, reset: bool) -> PullPage:
@@ -219,6 +222,8 @@ class _Page:
 
 
 NOTIFICATION_HISTORY = timedelta(days=7)
+# Upserted tasks carry their elder: load elders (and communities) in one query per page, not one each.
+_WITH_ELDER = (selectinload(Task.elder).joinedload(Elder.community),)
 
 
 def followup_row(followup: Followup) -> dict:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from backend.extensions import db
 from backend.followups.triggers import after_item
@@ -20,7 +21,7 @@ from backend.plates.services import verify_presence
 from backend.tasks.models import Task, TaskRemoval
 from backend.users.models import User
 from backend.visits.evidence import apply_item
-from backend.visits.models import PushReceipt, QuarantinedItem, VisitItem
+from backend.visits.models import PushReceipt, QuarantinedItem, Visit, VisitItem
 from schemas.sync import validate_item
 from sync import rules
 from sync.items import item_fingerprint
@@ -80,6 +81,7 @@ class _Batch:
     def __init__(self, user: User, device_id: str, received_at: datetime, offset):
         self.user, self.device_id, self.received_at, self.offset = user, device_id, received_at, offset
         self.tasks: dict[int, Task] = {}
+        self.visits: dict[int, Visit] = {}
         self.held: dict[str, VisitItem] = {}
         self.reassigned_away: set[int] = set()
 
@@ -88,9 +90,13 @@ class _Batch:
         task_ids = sorted({raw.get("task_id") for raw in items if isinstance(raw, dict)
                            and isinstance(raw.get("task_id"), int) and not isinstance(raw.get("task_id"), bool)})
         if task_ids:
-            query = select(Task).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update()
+            query = select(Task).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update() \
+                .options(selectinload(Task.elder))
             self.tasks = {t.id: t for t in db.session.execute(query.execution_options(populate_existing=True))
                           .scalars()}
+            # Held here so the identity map keeps them: items of one visit meet in one batch.
+            self.visits = {v.task_id: v for v in db.session.execute(
+                select(Visit).where(Visit.task_id.in_(task_ids))).scalars()}
             self.reassigned_away = set(db.session.execute(
                 select(TaskRemoval.task_id).where(TaskRemoval.user_id == self.user.id,
                                                   TaskRemoval.task_id.in_(task_ids))).scalars())
@@ -149,7 +155,7 @@ class _Batch:
         item.flags = _intake_flags(item, task, presence, reassigned, self.offset, self.received_at)
         db.session.add(item)
         db.session.flush()  # the primary key decides exactly-once here
-        visit = apply_item(item, data, task, by=self.user, at=self.received_at)
+        visit = apply_item(item, data, task, by=self.user, at=self.received_at, visits=self.visits)
         after_item(item, data, task, visit, at=self.received_at)
         db.session.flush()
         return item

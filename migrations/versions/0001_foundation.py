@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:03:41.875925
+Create Date: 2026-11-22 13:53:25.110141
 
 """
 from alembic import op
@@ -205,6 +205,27 @@ def upgrade():
     with op.batch_alter_table('assessments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assessments_elder_id'), ['elder_id'], unique=False)
 
+    op.create_table('callback_draws',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.Column('round', sa.SmallInteger(), nullable=False),
+    sa.Column('seed', sa.BigInteger(), nullable=False),
+    sa.Column('share', sa.Float(), nullable=False),
+    sa.Column('population', sa.Integer(), nullable=False),
+    sa.Column('population_digest', sa.String(length=64), nullable=False),
+    sa.Column('drawn_task_ids', sa.JSON(), nullable=False),
+    sa.Column('drawn_by_id', sa.Integer(), nullable=True),
+    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['drawn_by_id'], ['users.id'], name=op.f('fk_callback_draws_drawn_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_callback_draws_provider_id_providers'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback_draws')),
+    sa.UniqueConstraint('month', 'provider_id', 'round', name=op.f('uq_callback_draws_month_provider_id_round'))
+    )
+    with op.batch_alter_table('callback_draws', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_draws_provider_id'), ['provider_id'], unique=False)
+
     op.create_table('care_plan_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('plan_id', sa.Integer(), nullable=False),
@@ -247,6 +268,20 @@ def upgrade():
     with op.batch_alter_table('door_plates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_door_plates_elder_id'), ['elder_id'], unique=False)
         batch_op.create_index('uq_door_plates_one_active_per_elder', ['elder_id'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+
+    op.create_table('export_logs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('format', sa.String(length=8), nullable=False),
+    sa.Column('filters', sa.JSON(), nullable=False),
+    sa.Column('row_count', sa.Integer(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_export_logs_user_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_export_logs'))
+    )
+    with op.batch_alter_table('export_logs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_export_logs_user_id'), ['user_id'], unique=False)
 
     op.create_table('patrol_plans',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -339,6 +374,8 @@ def upgrade():
     sa.Column('care_plan_id', sa.Integer(), nullable=True),
     sa.Column('care_plan_item_id', sa.Integer(), nullable=True),
     sa.Column('patrol_plan_id', sa.Integer(), nullable=True),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('provider_id', sa.Integer(), nullable=True),
     sa.Column('source_key', sa.String(length=120), nullable=False),
     sa.Column('window_start_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('window_end_at', sa.DateTime(timezone=True), nullable=False),
@@ -356,8 +393,10 @@ def upgrade():
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_tasks_assignee_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['care_plan_id'], ['care_plans.id'], name=op.f('fk_tasks_care_plan_id_care_plans'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['care_plan_item_id'], ['care_plan_items.id'], name=op.f('fk_tasks_care_plan_item_id_care_plan_items'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['community_id'], ['regions.id'], name=op.f('fk_tasks_community_id_regions'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_tasks_elder_id_elders'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['patrol_plan_id'], ['patrol_plans.id'], name=op.f('fk_tasks_patrol_plan_id_patrol_plans'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_tasks_provider_id_providers'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['service_type'], ['service_types.code'], name=op.f('fk_tasks_service_type_service_types'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tasks')),
     sa.UniqueConstraint('source_key', name=op.f('uq_tasks_source_key'))
@@ -367,11 +406,14 @@ def upgrade():
         batch_op.create_index('ix_tasks_assignee_window', ['assignee_id', 'window_start_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_care_plan_id'), ['care_plan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_change_seq'), ['change_seq'], unique=False)
+        batch_op.create_index('ix_tasks_community_window', ['community_id', 'window_start_at', 'id'], unique=False)
         batch_op.create_index('ix_tasks_elder_window', ['elder_id', 'window_start_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_patrol_plan_id'), ['patrol_plan_id'], unique=False)
+        batch_op.create_index('ix_tasks_provider_window', ['provider_id', 'window_start_at', 'id'], unique=False)
         batch_op.create_index('ix_tasks_scheduled_late_after', ['late_after_at'], unique=False, postgresql_where=sa.text("status = 'scheduled' AND late_at IS NULL"), sqlite_where=sa.text("status = 'scheduled' AND late_at IS NULL"))
         batch_op.create_index('ix_tasks_scheduled_missed_after', ['missed_after_at'], unique=False, postgresql_where=sa.text("status = 'scheduled'"), sqlite_where=sa.text("status = 'scheduled'"))
         batch_op.create_index('ix_tasks_status_window_end', ['status', 'window_end_at'], unique=False)
+        batch_op.create_index('ix_tasks_window_start', ['window_start_at', 'id'], unique=False, postgresql_include=['community_id', 'status', 'kind', 'provider_id', 'assignee_id'])
 
     op.create_table('followups',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -484,6 +526,29 @@ def upgrade():
         batch_op.create_index('ix_visit_items_task_type', ['task_id', 'type'], unique=False)
         batch_op.create_index(batch_op.f('ix_visit_items_user_id'), ['user_id'], unique=False)
 
+    op.create_table('callbacks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('draw_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('is_confirmed', sa.Boolean(), nullable=True),
+    sa.Column('satisfaction', sa.SmallInteger(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('attempts', sa.SmallInteger(), nullable=False),
+    sa.Column('called_by_id', sa.Integer(), nullable=True),
+    sa.Column('called_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('followup_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['called_by_id'], ['users.id'], name=op.f('fk_callbacks_called_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['draw_id'], ['callback_draws.id'], name=op.f('fk_callbacks_draw_id_callback_draws'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['followup_id'], ['followups.id'], name=op.f('fk_callbacks_followup_id_followups'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_callbacks_task_id_tasks'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callbacks')),
+    sa.UniqueConstraint('draw_id', 'task_id', name=op.f('uq_callbacks_draw_id_task_id'))
+    )
+    with op.batch_alter_table('callbacks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callbacks_draw_id'), ['draw_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callbacks_task_id'), ['task_id'], unique=False)
+
     op.create_table('care_risk_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('elder_id', sa.Integer(), nullable=False),
@@ -574,6 +639,31 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_visits_needs_review'), ['needs_review'], unique=False)
         batch_op.create_index(batch_op.f('ix_visits_user_id'), ['user_id'], unique=False)
 
+    op.create_table('reviews',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('visit_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.String(length=24), nullable=False),
+    sa.Column('reason_code', sa.String(length=32), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('superseded_by_id', sa.Integer(), nullable=True),
+    sa.Column('unlocked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('unlocked_by_id', sa.Integer(), nullable=True),
+    sa.Column('unlock_reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_reviews_decided_by_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['superseded_by_id'], ['reviews.id'], name=op.f('fk_reviews_superseded_by_id_reviews'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_reviews_task_id_tasks'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['unlocked_by_id'], ['users.id'], name=op.f('fk_reviews_unlocked_by_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_reviews_visit_id_visits'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews')),
+    sa.UniqueConstraint('task_id', 'seq', name=op.f('uq_reviews_task_id_seq'))
+    )
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reviews_task_id'), ['task_id'], unique=False)
+
     # Foreign keys that close a cycle between tables come last.
     with op.batch_alter_table('providers', schema=None) as batch_op:
         batch_op.create_foreign_key('fk_providers_manager_id_users', 'users', ['manager_id'], ['id'], ondelete='SET NULL')
@@ -584,6 +674,10 @@ def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('providers', schema=None) as batch_op:
         batch_op.drop_constraint('fk_providers_manager_id_users', type_='foreignkey')
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reviews_task_id'))
+
+    op.drop_table('reviews')
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_visits_user_id'))
         batch_op.drop_index(batch_op.f('ix_visits_needs_review'))
@@ -605,6 +699,11 @@ def downgrade():
         batch_op.drop_index('ix_care_risk_events_elder_on')
 
     op.drop_table('care_risk_events')
+    with op.batch_alter_table('callbacks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_callbacks_task_id'))
+        batch_op.drop_index(batch_op.f('ix_callbacks_draw_id'))
+
+    op.drop_table('callbacks')
     with op.batch_alter_table('visit_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_visit_items_user_id'))
         batch_op.drop_index('ix_visit_items_task_type')
@@ -633,11 +732,14 @@ def downgrade():
 
     op.drop_table('followups')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_window_start', postgresql_include=['community_id', 'status', 'kind', 'provider_id', 'assignee_id'])
         batch_op.drop_index('ix_tasks_status_window_end')
         batch_op.drop_index('ix_tasks_scheduled_missed_after', postgresql_where=sa.text("status = 'scheduled'"), sqlite_where=sa.text("status = 'scheduled'"))
         batch_op.drop_index('ix_tasks_scheduled_late_after', postgresql_where=sa.text("status = 'scheduled' AND late_at IS NULL"), sqlite_where=sa.text("status = 'scheduled' AND late_at IS NULL"))
+        batch_op.drop_index('ix_tasks_provider_window')
         batch_op.drop_index(batch_op.f('ix_tasks_patrol_plan_id'))
         batch_op.drop_index('ix_tasks_elder_window')
+        batch_op.drop_index('ix_tasks_community_window')
         batch_op.drop_index(batch_op.f('ix_tasks_change_seq'))
         batch_op.drop_index(batch_op.f('ix_tasks_care_plan_id'))
         batch_op.drop_index('ix_tasks_assignee_window')
@@ -664,6 +766,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_patrol_plans_elder_id'))
 
     op.drop_table('patrol_plans')
+    with op.batch_alter_table('export_logs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_export_logs_user_id'))
+
+    op.drop_table('export_logs')
     with op.batch_alter_table('door_plates', schema=None) as batch_op:
         batch_op.drop_index('uq_door_plates_one_active_per_elder', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
         batch_op.drop_index(batch_op.f('ix_door_plates_elder_id'))
@@ -674,6 +780,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_care_plan_items_assignee_id'))
 
     op.drop_table('care_plan_items')
+    with op.batch_alter_table('callback_draws', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_callback_draws_provider_id'))
+
+    op.drop_table('callback_draws')
     with op.batch_alter_table('assessments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessments_elder_id'))
 

@@ -1,5 +1,6 @@
 """The four HTTP calls a phone makes, over an injectable transport (stdlib urllib by default)."""
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -71,12 +72,15 @@ class UrllibTransport:
             headers["Content-Type"] = "application/json"
         http_request = urllib.request.Request(url, data=data, method=request.method, headers=headers)
         try:
-            with urllib.request.urlopen(http_request, timeout=self.timeout) as answer:
-                return HttpResponse(answer.status, _json(answer.read()), dict(answer.headers))
-        except urllib.error.HTTPError as error:  # an answer, only not a 2xx one
-            return HttpResponse(error.code, _json(error.read()), dict(error.headers or {}))
-        except (urllib.error.URLError, OSError) as error:
-            raise NetworkError(str(error)) from error
+            try:
+                with urllib.request.urlopen(http_request, timeout=self.timeout) as answer:
+                    return HttpResponse(answer.status, _json(answer.read()), dict(answer.headers))
+            except urllib.error.HTTPError as error:  # an answer, only not a 2xx one
+                return HttpResponse(error.code, _json(error.read()), dict(error.headers or {}))
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            # HTTPException: a body cut off mid-answer (IncompleteRead) or a garbled status line. The
+            # server may well have acted, so this is a lost answer to resend, never a crash.
+            raise NetworkError(str(error) or type(error).__name__) from error
 
 
 def _json(raw: bytes) -> dict | None:

@@ -96,8 +96,9 @@ def talking_to_server(phone: Phone):
                                    f"{pending} recorded items stay safe in the outbox") from None
     except ApiError as error:
         detail = error.problem.get("detail") or error.problem.get("title") or ""
-        raise click.ClickException(f"the server answered {error.status} {error.code}: {detail}".rstrip(": ")) \
-            from None
+        hint = "; run `carerounds phone login`" if error.code in ("invalid_token", "unauthorized") else ""
+        raise click.ClickException(f"the server answered {error.status} {error.code}: {detail}".rstrip(": ")
+                                   + hint) from None
     except DigestMismatch as error:
         raise click.ClickException(f"{error}; please report this to support") from None
 

@@ -48,6 +48,7 @@ def test_an_intact_chain_verifies(city):
 
 
 def test_an_entry_edited_behind_the_apps_back_is_caught(city):
+    _more_writes(city)
     entries = _entries()
     seq = entries[len(entries) // 2].seq
     db.session.execute(text("UPDATE audit_trail SET actor = 'user:999' WHERE seq = :seq"), {"seq": seq})
@@ -56,7 +57,14 @@ def test_an_entry_edited_behind_the_apps_back_is_caught(city):
     assert not result.ok and result.broken_at == seq and "changed" in result.reason
 
 
+def _more_writes(city, n=4):
+    for i in range(n):
+        city.provider.contact_phone = f"024-0000{i}"
+        db.session.commit()
+
+
 def test_a_deleted_entry_is_caught(city):
+    _more_writes(city)
     seq = _entries()[2].seq
     db.session.execute(text("DELETE FROM audit_trail WHERE seq = :seq"), {"seq": seq})
     db.session.commit()
@@ -65,10 +73,20 @@ def test_a_deleted_entry_is_caught(city):
 
 
 def test_entries_cut_off_the_end_are_caught(city):
+    _more_writes(city)
     last = _entries()[-1]
     db.session.execute(text("DELETE FROM audit_trail WHERE seq = :seq"), {"seq": last.seq})
     db.session.commit()
     assert not verify_chain(db.session).ok
+
+
+def test_one_transaction_makes_one_entry_however_many_savepoints_it_released(city):
+    before = len(_entries())
+    for i in range(3):
+        with db.session.begin_nested():
+            city.provider.contact_phone = f"025-0000{i}"
+    db.session.commit()
+    assert len(_entries()) == before + 1
 
 
 def test_the_verify_command_reports_clean_and_broken(app, city):

@@ -125,3 +125,17 @@ def test_an_oversized_batch_is_refused_413_and_the_client_halves_it_until_it_fit
     assert all(row["status"] == "acked" for row in phone.store.outbox())
     db.session.expire_all()
     assert sorted(db.session.execute(select(VisitItem.id)).scalars()) == sorted(recorded)
+
+
+def test_a_body_over_two_mebibytes_is_refused_413_and_the_client_halves_it(make_phone, round_of_visits, transport):
+    phone = make_phone(batch_size=270)  # under the item limit; 270 notes of 8 KB are over the byte limit
+    phone.login("cg1", PASSWORD)
+    long_note = "\U00020000" * 2000  # a CJK Extension B character: four bytes in UTF-8
+    recorded = [phone.record_note(round_of_visits[0].task.id, long_note) for _ in range(270)]
+
+    summary = phone.push()
+
+    assert summary.accepted == 270
+    assert [(e.status, e.code, len(e.request.body["items"])) for e in transport.sent(PUSH)] == \
+        [(413, "payload_too_large", 270), (200, None, 135), (200, None, 135)]
+    assert count(VisitItem) == len(recorded)

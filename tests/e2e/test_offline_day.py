@@ -102,3 +102,28 @@ def test_a_community_workers_patrols_by_door_and_by_phone_complete_their_tasks(c
     assert (at_door.patrol_mode, at_door.patrol_outcome, at_door.is_verified) == ("door", "seen_well", True)
     assert (by_phone.patrol_mode, by_phone.patrol_outcome, by_phone.is_verified) == ("phone", "seen_needs_help",
                                                                                      False)
+
+
+def test_work_recorded_on_a_task_reassigned_meanwhile_is_still_pushed_and_flagged(round_of_visits, make_phone, city,
+                                                                                  transport, clock):
+    from backend.tasks.services import reassign
+
+    stop = round_of_visits[0]
+    phone = make_phone()
+    phone.login("cg1", PASSWORD)
+    phone.pull()
+    clock.set(stop.task.window_start_at + timedelta(minutes=5))
+    transport.offline = True
+    item_id = phone.record_check_in(stop.task.id, qr=stop.qr, location=stop.at_door)
+    reassign(db.session.get(Task, stop.task.id), city.caregiver_other, at=clock(), by_system="test")
+    db.session.commit()  # the office moved the visit while the phone was out of reach
+
+    transport.offline = False
+    phone.pull()
+    assert stop.task.id not in {task["id"] for task in phone.store.rows("tasks")}
+    summary = phone.push()
+
+    assert summary.accepted == 1
+    result = phone.store.outbox()[0]["result"]
+    assert result["id"] == item_id and "task_reassigned" in result["flags"]
+    assert count(VisitItem, VisitItem.task_id == stop.task.id) == 1

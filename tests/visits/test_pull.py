@@ -56,7 +56,7 @@ def test_the_first_pull_holds_the_window_and_only_what_a_visit_needs(field, city
     elder = holder.elders[city.elder_a1.id]
     assert elder["name"] == city.elder_a1.name and elder["plate_ids"] == [field.plate.plate_id]
     assert "id_card_no" not in elder and "birth_on" not in elder
-    assert body["digest"] == holder.digest() and body["reset"] is False
+    assert body["digest"] == holder.digest() and body["reset"] is True  # a first pull is a snapshot
 
 
 def test_an_empty_incremental_pull_returns_nothing_and_the_same_digest(field):

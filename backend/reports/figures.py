@@ -1,0 +1,221 @@
+"""The monthly figures as a handful of GROUP BY queries, portable between SQLite and PostgreSQL.
+
+A task belongs to a month when its window starts in it (local midnights of the care time zone).
+A region reaches its subtree through the materialised path of the elder's community; "per
+region" means the requested region's direct children, which with the fixed three levels is the
+community's street (district reports) or the community itself (street reports).
+
+Definitions (also served in every report as `definitions`):
+- planned: tasks of the month not cancelled. completed / missed / cancelled: tasks in that status
+  when the report is made (a late-synced visit has moved its task from missed to completed).
+- completed_on_time: completed, and the visit began (check-in, or the patrol report when there was
+  no check-in; server-corrected time) inside the task window, start and end included.
+- late_synced: completed visits whose evidence arrived after the task had been marked missed.
+- verification_rate: verified completed visits / completed visits, where verified (visits.is_verified)
+  means a valid QR or dynamic code scanned, no invalid one, and no GPS fix outside the geofence.
+- mean duration vs minimum (per service type): over completed visits with a measured duration,
+  the mean duration in minutes beside the mean of those tasks' minimum durations; short_visits
+  counts the visits below their task's minimum.
+- satisfaction_mean and satisfaction_low_share (ratings ≤ 2): over completed visits with a rating.
+- followups_opened / followups_resolved: opened / resolved in the month. followups_overdue: still
+  unresolved at the month's end with a due time before it. A follow-up counts where its community
+  lies; worker-pattern follow-ups, which have none, are in no region's figures.
+- patrol_coverage: active elders of the region who are solitary, empty-nest or left-behind and had
+  at least one completed patrol (door or phone) in the month, over all such elders (target 100%).
+- per provider: service tasks through their care plan's provider (patrols have none).
+- per caregiver: by the task's assignee, service and patrol tasks alike.
+- rectification (整改): providers whose satisfaction mean or verification rate, as reported, is
+  below its configured threshold, each judged only over at least RECTIFICATION_MIN_VISITS visits.
+
+Each query returns one row per group of additive sums; services.py adds groups up and divides.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, case, exists, func, or_, select, text
+
+from backend.elders.models import Elder, ElderCategory
+from backend.extensions import db
+from backend.followups.models import Followup
+from backend.plans.models import CarePlan
+from backend.regions.models import Region
+from backend.tasks.models import Task
+from backend.visits.models import Visit
+
+COVERAGE_CATEGORIES = ("solitary", "empty_nest", "left_behind")
+LOW_SATISFACTION = 2
+
+DEFINITIONS = {
+    "month": "A task belongs to the month in which its window starts, in the care time zone.",
+    "planned": "Tasks of the month that were not cancelled.",
+    "completed": "Tasks completed (late-synced ones included).",
+    "completed_on_time": "Completed tasks whose visit began (check-in, or the patrol report without one; "
+                         "server-corrected time) inside the task window, start and end included.",
+    "late_synced": "Completed visits whose evidence arrived after the task had been marked missed.",
+    "missed": "Tasks marked missed and still missed when the report is made.",
+    "cancelled": "Tasks cancelled.",
+    "verification_rate": "Verified completed visits / completed visits; verified = a valid QR or dynamic code "
+                         "scanned, no invalid one, and no GPS fix outside the geofence.",
+    "mean_duration_minutes": "Per service type, over completed visits with a measured duration: the mean "
+                             "duration; mean_min_duration_minutes is the mean of those tasks' minimums and "
+                             "short_visits counts visits below their minimum.",
+    "satisfaction_mean": "Mean rating (1-5) over completed visits with a rating.",
+    "satisfaction_low_share": f"Share of those ratings at or below {LOW_SATISFACTION}.",
+    "followups_opened": "Follow-ups opened in the month, counted in the community they belong to.",
+    "followups_resolved": "Follow-ups resolved in the month.",
+    "followups_overdue": "Follow-ups unresolved at the end of the month whose due time was before it.",
+    "patrol_coverage": "Active solitary, empty-nest or left-behind elders of the region with at least one "
+                       "completed patrol (door or phone) in the month, over all such elders; the national "
+                       "target is 100%.",
+    "providers": "Service tasks by their care plan's provider; patrols have no provider.",
+    "caregivers": "Tasks by their assignee, service and patrol alike.",
+    "rectification": "Providers whose satisfaction mean or verification rate, as reported (rates to 4 "
+                     "decimals, means to 2), falls below its threshold; each is judged only over at least "
+                     "min_visits rated or completed visits.",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """The month as UTC instants: [start, end), and each local day's start (len = days + 1)."""
+
+    first_day: date
+    start: datetime
+    end: datetime
+    day_starts: tuple[datetime, ...]
+
+
+def prepare() -> None:
+    """Run once per report, inside its transaction. PostgreSQL's JIT spends about half a second
+    compiling each of these large aggregations, more than it saves; SET LOCAL ends with the transaction."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
+def _count(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _sum(condition, value):
+    return func.sum(case((condition, value), else_=0))
+
+
+def _child_of(region: Region):
+    """The column naming the requested region's child that holds a community row of `Region`."""
+    return Region.parent_id if region.level == "district" else Region.id
+
+
+def _in_region(region: Region):
+    return Region.path.startswith(region.path, autoescape=True)
+
+
+def _in_month(period: Period):
+    return and_(Task.window_start_at >= period.start, Task.window_start_at < period.end)
+
+
+def visit_groups(region: Region, period: Period) -> list[dict]:
+    """One scan of the month's tasks and visits, summed per (child region, provider, assignee,
+    kind, service type): every visit figure of the report rolls up from these rows."""
+    completed = Task.status == "completed"
+    timed = and_(completed, Visit.duration_seconds.is_not(None))
+    rated = and_(completed, Visit.satisfaction.is_not(None))
+    query = (
+        select(
+            _child_of(region).label("region_id"),
+            CarePlan.provider_id.label("provider_id"),
+            Task.assignee_id.label("assignee_id"),
+            Task.kind.label("kind"),
+            Task.service_type.label("service_type"),
+            _count(Task.status != "cancelled").label("planned"),
+            _count(completed).label("completed"),
+            _count(and_(completed, Visit.started_at >= Task.window_start_at,
+                        Visit.started_at <= Task.window_end_at)).label("completed_on_time"),
+            _count(and_(completed, Visit.is_late_sync.is_(True))).label("late_synced"),
+            _count(Task.status == "missed").label("missed"),
+            _count(Task.status == "cancelled").label("cancelled"),
+            _count(and_(completed, Visit.is_verified.is_(True))).label("verified"),
+            _count(timed).label("timed"),
+            _sum(timed, Visit.duration_seconds).label("duration_seconds"),
+            _sum(timed, Task.min_duration_minutes).label("min_duration_minutes"),
+            _count(and_(timed, Visit.duration_seconds < Task.min_duration_minutes * 60)).label("short_visits"),
+            _count(rated).label("satisfaction_rated"),
+            _sum(rated, Visit.satisfaction).label("satisfaction_sum"),
+            _count(and_(rated, Visit.satisfaction <= LOW_SATISFACTION)).label("satisfaction_low"),
+        )
+        .select_from(Task)
+        .join(Elder, Elder.id == Task.elder_id)
+        .join(Region, Region.id == Elder.community_id)
+        .outerjoin(Visit, Visit.task_id == Task.id)
+        .outerjoin(CarePlan, CarePlan.id == Task.care_plan_id)
+        .where(_in_month(period), _in_region(region))
+        .group_by(_child_of(region), CarePlan.provider_id, Task.assignee_id, Task.kind, Task.service_type)
+    )
+    return _rows(query)
+
+
+def daily_groups(region: Region, period: Period) -> list[dict]:
+    """Planned and completed tasks per local day of the month (day 1 … 31)."""
+    day = case(*[(Task.window_start_at < boundary, number)
+                 for number, boundary in enumerate(period.day_starts[1:], start=1)])
+    tasks = (
+        select(day.label("day"), Task.status.label("status"))
+        .join(Elder, Elder.id == Task.elder_id)
+        .join(Region, Region.id == Elder.community_id)
+        .where(_in_month(period), _in_region(region))
+        .subquery()
+    )
+    # Grouped outside the subquery: PostgreSQL will not match a GROUP BY expression that carries
+    # bound parameters to the same expression in the select list.
+    query = (
+        select(tasks.c.day, _count(tasks.c.status != "cancelled").label("planned"),
+               _count(tasks.c.status == "completed").label("completed"))
+        .group_by(tasks.c.day)
+    )
+    return _rows(query)
+
+
+def coverage_groups(region: Region, period: Period) -> list[dict]:
+    """In-scope elders and those of them patrolled at least once in the month, per child region."""
+    in_scope = exists().where(ElderCategory.elder_id == Elder.id, ElderCategory.category.in_(COVERAGE_CATEGORIES))
+    # Not correlated: the month's completed patrols are read once and hashed, rather than every
+    # in-scope elder's tasks of the month looked up one elder at a time.
+    patrolled = Elder.id.in_(select(Task.elder_id).where(Task.kind == "patrol", Task.status == "completed",
+                                                          _in_month(period)))
+    query = (
+        select(_child_of(region).label("region_id"), func.count().label("in_scope_elders"),
+               _count(patrolled).label("in_scope_elders_visited"))
+        .select_from(Elder)
+        .join(Region, Region.id == Elder.community_id)
+        .where(Elder.is_active.is_(True), _in_region(region), in_scope)
+        .group_by(_child_of(region))
+    )
+    return _rows(query)
+
+
+def followup_groups(region: Region, period: Period) -> list[dict]:
+    """Follow-ups opened, resolved and overdue, per (child region, provider)."""
+    unresolved_at_end = or_(Followup.resolved_at.is_(None), Followup.resolved_at >= period.end)
+    query = (
+        select(
+            _child_of(region).label("region_id"),
+            Followup.provider_id.label("provider_id"),
+            _count(Followup.opened_at >= period.start).label("followups_opened"),
+            _count(and_(Followup.resolved_at >= period.start, Followup.resolved_at < period.end))
+            .label("followups_resolved"),
+            _count(and_(unresolved_at_end, Followup.due_at < period.end)).label("followups_overdue"),
+        )
+        .select_from(Followup)
+        .join(Region, Region.id == Followup.region_id)
+        .where(_in_region(region), Followup.opened_at < period.end,
+               or_(Followup.resolved_at.is_(None), Followup.resolved_at >= period.start))
+        .group_by(_child_of(region), Followup.provider_id)
+    )
+    return _rows(query)
+
+
+def _rows(query) -> list[dict]:
+    # PostgreSQL sums integers into bigint or numeric; the report wants plain ints.
+    return [{key: int(value) if value is not None and not isinstance(value, str) else value
+             for key, value in row.items()}
+            for row in db.session.execute(query).mappings()]

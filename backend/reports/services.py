@@ -1,0 +1,197 @@
+"""The monthly report of a region: figures per region, provider, service type, caregiver and day,
+and the providers to be listed for rectification (整改).
+
+The SQL lives in figures.py; here the grouped sums are added up per dimension and turned into
+rates and means. Nothing here loops over visits, only over already grouped rows.
+"""
+
+from calendar import monthrange
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from backend.clock import local_midnight
+from backend.extensions import db
+from backend.plans.models import ServiceType
+from backend.providers.models import Provider
+from backend.regions.models import Region
+from backend.reports import figures
+from backend.users.models import User
+
+VISIT_SUMS = ("planned", "completed", "completed_on_time", "late_synced", "missed", "cancelled", "verified",
+              "timed", "duration_seconds", "min_duration_minutes", "short_visits", "satisfaction_rated",
+              "satisfaction_sum", "satisfaction_low")
+FOLLOWUP_SUMS = ("followups_opened", "followups_resolved", "followups_overdue")
+COVERAGE_SUMS = ("in_scope_elders", "in_scope_elders_visited")
+PATROL_COVERAGE_TARGET = 1.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_satisfaction: float
+    min_verification: float
+    min_visits: int
+
+    @classmethod
+    def from_config(cls, config) -> "Thresholds":
+        return cls(config["RECTIFICATION_MIN_SATISFACTION"], config["RECTIFICATION_MIN_VERIFICATION"],
+                   config["RECTIFICATION_MIN_VISITS"])
+
+
+def month_period(first_day: date) -> figures.Period:
+    """The month starting `first_day`, bounded by local midnights of the care time zone."""
+    days = monthrange(first_day.year, first_day.month)[1]
+    starts = tuple(local_midnight(first_day + timedelta(days=n)) for n in range(days + 1))
+    return figures.Period(first_day=first_day, start=starts[0], end=starts[-1], day_starts=starts)
+
+
+def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds: Thresholds | None = None) -> dict:
+    """Every figure of `region` for the month starting `first_day`, as plain data for any format."""
+    thresholds = thresholds or Thresholds.from_config(current_app.config)
+    period = month_period(first_day)
+    figures.prepare()
+    visits = figures.visit_groups(region, period)
+    followups = figures.followup_groups(region, period)
+    coverage = figures.coverage_groups(region, period)
+    daily = {row["day"]: row for row in figures.daily_groups(region, period)}
+
+    by_region = _merge(_add_up(visits, "region_id", VISIT_SUMS), _add_up(followups, "region_id", FOLLOWUP_SUMS),
+                       _add_up(coverage, "region_id", COVERAGE_SUMS))
+    by_provider = _merge(_add_up(visits, "provider_id", VISIT_SUMS),
+                         _add_up(followups, "provider_id", FOLLOWUP_SUMS))
+    by_provider.pop(None, None)
+    total = _merge(_add_up(visits, None, VISIT_SUMS), _add_up(followups, None, FOLLOWUP_SUMS),
+                   _add_up(coverage, None, COVERAGE_SUMS))[None]
+    services = _add_up([row for row in visits if row["kind"] == "service"], "service_type", VISIT_SUMS)
+    caregivers = _add_up(visits, "assignee_id", VISIT_SUMS)
+    caregivers.pop(None, None)
+
+    providers = _names(Provider, by_provider)
+    provider_rows = [{"provider_id": pid, "name": providers.get(pid, ""), **_visit_figures(sums)}
+                     for pid, sums in sorted(by_provider.items(), key=lambda item: providers.get(item[0], ""))]
+    return {
+        "region": {"id": region.id, "name": region.name, "level": region.level},
+        "month": first_day.strftime("%Y-%m"),
+        "period": {"start_at": period.start, "end_at": period.end,
+                   "time_zone": current_app.config["CARE_TIMEZONE"]},
+        "generated_at": now,
+        "definitions": figures.DEFINITIONS,
+        "thresholds": {"min_satisfaction": thresholds.min_satisfaction,
+                       "min_verification": thresholds.min_verification, "min_visits": thresholds.min_visits},
+        "patrol_coverage_target": PATROL_COVERAGE_TARGET,
+        "total": _region_figures(region, total),
+        "regions": [_region_figures(child, by_region.get(child.id, {})) for child in _children(region)],
+        "providers": provider_rows,
+        "service_types": _service_type_rows(services),
+        "caregivers": _caregiver_rows(caregivers),
+        "daily": [{"date": first_day + timedelta(days=n - 1),
+                   "planned": daily.get(n, {}).get("planned", 0),
+                   "completed": daily.get(n, {}).get("completed", 0)}
+                  for n in range(1, len(period.day_starts))],
+        "rectification": rectification_list(provider_rows, thresholds),
+    }
+
+
+def rectification_list(providers: list[dict], thresholds: Thresholds) -> list[dict]:
+    """Providers below a threshold, with which ones they failed; a rate counts only over enough visits."""
+    listed = []
+    for row in providers:
+        failed = []
+        if _below(row["satisfaction_mean"], row["satisfaction_rated"], thresholds.min_satisfaction, thresholds):
+            failed.append("satisfaction")
+        if _below(row["verification_rate"], row["completed"], thresholds.min_verification, thresholds):
+            failed.append("verification")
+        if failed:
+            listed.append({key: row[key] for key in ("provider_id", "name", "completed", "verification_rate",
+                                                     "satisfaction_rated", "satisfaction_mean")} | {"failed": failed})
+    return listed
+
+
+def _below(value: float | None, over: int, threshold: float, thresholds: Thresholds) -> bool:
+    return value is not None and over >= max(thresholds.min_visits, 1) and value < threshold
+
+
+def _add_up(rows: list[dict], key: str | None, names: tuple[str, ...]) -> dict:
+    """Sum `names` over the grouped rows per value of `key` (None: one group of everything)."""
+    out: dict = defaultdict(lambda: dict.fromkeys(names, 0))
+    for row in rows:
+        sums = out[row[key] if key else None]
+        for name in names:
+            sums[name] += row[name]
+    return dict(out)
+
+
+def _merge(*groups: dict) -> dict:
+    merged: dict = defaultdict(dict)
+    for group in groups:
+        for key, sums in group.items():
+            merged[key].update(sums)
+    merged.setdefault(None, {})
+    return dict(merged)
+
+
+def _ratio(part: int, whole: int, digits: int = 4) -> float | None:
+    return round(part / whole, digits) if whole else None
+
+
+def _visit_figures(sums: dict) -> dict:
+    get = lambda name: sums.get(name, 0)  # noqa: E731
+    return {
+        "planned": get("planned"), "completed": get("completed"), "completed_on_time": get("completed_on_time"),
+        "late_synced": get("late_synced"), "missed": get("missed"), "cancelled": get("cancelled"),
+        "verified": get("verified"), "verification_rate": _ratio(get("verified"), get("completed")),
+        "satisfaction_rated": get("satisfaction_rated"),
+        "satisfaction_mean": _ratio(get("satisfaction_sum"), get("satisfaction_rated"), 2),
+        "satisfaction_low": get("satisfaction_low"),
+        "satisfaction_low_share": _ratio(get("satisfaction_low"), get("satisfaction_rated")),
+        "followups_opened": get("followups_opened"), "followups_resolved": get("followups_resolved"),
+        "followups_overdue": get("followups_overdue"),
+    }
+
+
+def _region_figures(region: Region, sums: dict) -> dict:
+    in_scope, visited = sums.get("in_scope_elders", 0), sums.get("in_scope_elders_visited", 0)
+    return {"region_id": region.id, "name": region.name, "level": region.level, **_visit_figures(sums),
+            "in_scope_elders": in_scope, "in_scope_elders_visited": visited,
+            "patrol_coverage": _ratio(visited, in_scope)}
+
+
+def _service_type_rows(services: dict) -> list[dict]:
+    names = {t.code: t.name_zh for t in db.session.execute(
+        select(ServiceType).where(ServiceType.code.in_([code for code in services if code]))).scalars()}
+    return [{"service_type": code, "name": names.get(code, code), "completed": sums["completed"],
+             "timed": sums["timed"],
+             "mean_duration_minutes": _ratio(sums["duration_seconds"], sums["timed"] * 60, 2),
+             "mean_min_duration_minutes": _ratio(sums["min_duration_minutes"], sums["timed"], 2),
+             "short_visits": sums["short_visits"]}
+            for code, sums in sorted(services.items(), key=lambda item: item[0] or "") if code]
+
+
+def _caregiver_rows(caregivers: dict) -> list[dict]:
+    users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(list(caregivers)))).scalars()}
+    rows = []
+    for user_id, sums in caregivers.items():
+        user = users.get(user_id)
+        counts = _visit_figures(sums)
+        rows.append({"user_id": user_id, "name": (user.display_name or user.username) if user else "",
+                     "role": user.role if user else None, "provider_id": user.provider_id if user else None,
+                     **{key: counts[key] for key in (
+                         "planned", "completed", "completed_on_time", "late_synced", "missed", "verified",
+                         "verification_rate", "satisfaction_rated", "satisfaction_mean",
+                         "satisfaction_low_share")}})
+    return sorted(rows, key=lambda row: (row["name"], row["user_id"]))
+
+
+def _children(region: Region) -> list[Region]:
+    if region.level == "community":
+        return []
+    return list(db.session.execute(
+        select(Region).where(Region.parent_id == region.id).order_by(Region.name, Region.id)).scalars())
+
+
+def _names(model, ids) -> dict:
+    ids = [i for i in ids if i is not None]
+    return {id_: name for id_, name in db.session.execute(select(model.id, model.name).where(model.id.in_(ids)))}

@@ -1,0 +1,70 @@
+"""GET /reports/monthly: a region's monthly figures as JSON, CSV, XLSX or a printable PDF.
+
+Admins any region, supervisors regions inside their subtree (anything else answers 404);
+caregivers and community workers 403.
+"""
+
+from flask import Response, g
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from backend.auth.access import roles
+from backend.clock import utcnow
+from backend.errors import NotFound
+from backend.extensions import db
+from backend.regions.models import Region
+from backend.reports import pdf, render, services
+from backend.scope import region_ids_clause
+from schemas.reports import MonthlyReportArgs, MonthlyReportSchema
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Monthly reports (月报)")
+BINARY = {"type": "string", "format": "binary"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.get("/monthly")
+@roles("admin", "supervisor")
+@blp.arguments(MonthlyReportArgs, location="query")
+@blp.response(200, MonthlyReportSchema)
+def monthly(args):
+    """Figures per child region, provider, service type, caregiver and day; the rectification list."""
+    return _report(args)
+
+
+@blp.get("/monthly.csv")
+@roles("admin", "supervisor")
+@blp.arguments(MonthlyReportArgs, location="query")
+@blp.response(200, BINARY, content_type="text/csv", description="every table of the report, one after another")
+def monthly_csv(args):
+    return _file(args, render.to_csv, "text/csv; charset=utf-8", "csv")
+
+
+@blp.get("/monthly.xlsx")
+@roles("admin", "supervisor")
+@blp.arguments(MonthlyReportArgs, location="query")
+@blp.response(200, BINARY, content_type=XLSX, description="a sheet per table of the report")
+def monthly_xlsx(args):
+    return _file(args, render.to_xlsx, XLSX, "xlsx")
+
+
+@blp.get("/monthly.pdf")
+@roles("admin", "supervisor")
+@blp.arguments(MonthlyReportArgs, location="query")
+@blp.response(200, BINARY, content_type="application/pdf", description="the printable A4 report with charts")
+def monthly_pdf(args):
+    return _file(args, pdf.to_pdf, "application/pdf", "pdf")
+
+
+def _report(args) -> dict:
+    region = db.session.execute(
+        select(Region).where(Region.id == args["region"], region_ids_clause(g.user, Region.id))
+    ).scalar_one_or_none()
+    if region is None:
+        raise NotFound("region")
+    return services.monthly_report(region, args["month"], now=utcnow())
+
+
+def _file(args, write, mimetype: str, extension: str) -> Response:
+    name = f"report-{args['region']}-{args['month']:%Y-%m}.{extension}"
+    return Response(write(_report(args)), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

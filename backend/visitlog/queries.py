@@ -1,0 +1,222 @@
+"""The visit log in SQL: one row per task that came due, with its evidence, scoped, filtered and keyset-paged.
+
+A page is found on `tasks` alone, by (window_start_at, id) through indexes that lead with the
+window start or with the denormalised community or provider, then joined to its evidence and names;
+follow-ups come in a second query for the page's ids. Scope and the region filter become a list of
+community ids read first, so the planner sees real values rather than a subquery.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Text, cast, func, literal, select, tuple_
+from sqlalchemy.orm import aliased
+
+from backend.clock import local_midnight
+from backend.elders.models import Elder
+from backend.errors import NotFound, ValidationFailed
+from backend.extensions import db
+from backend.followups.models import Followup
+from backend.plans.models import ServiceType
+from backend.providers.models import Provider
+from backend.regions.models import Region
+from backend.scope import region_ids_clause
+from backend.tasks.models import Task
+from backend.users.models import User
+from backend.visits.models import Visit, VisitItem
+
+EXPORT_BATCH = 2000
+# Made once: building aliases per query costs more than the query itself.
+_CHECK_IN, _CHECK_OUT = aliased(VisitItem, name="check_in"), aliased(VisitItem, name="check_out")
+_COMMUNITY, _STREET = aliased(Region, name="community"), aliased(Region, name="street")
+# Only tasks with a visit can match: a missed task is neither verified nor unverified.
+VERIFICATION = {"verified": (Visit.is_verified, True), "unverified": (Visit.is_verified, False),
+                "needs_review": (Visit.needs_review, True)}
+
+
+@dataclass(frozen=True)
+class Filters:
+    region_id: int | None = None
+    provider_id: int | None = None
+    caregiver_id: int | None = None
+    elder_id: int | None = None
+    service_type: str | None = None
+    kind: str | None = None
+    status: tuple[str, ...] = ()
+    flag: str | None = None
+    verification: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    descending: bool = True
+
+    @classmethod
+    def from_args(cls, args: dict) -> "Filters":
+        return cls(region_id=args.get("region_id"), provider_id=args.get("provider_id"),
+                   caregiver_id=args.get("caregiver_id"), elder_id=args.get("elder_id"),
+                   service_type=args.get("service_type"), kind=args.get("kind"),
+                   status=tuple(args.get("status") or ()), flag=args.get("flag"),
+                   verification=args.get("verification"),
+                   date_from=args.get("date_from"), date_to=args.get("date_to"),
+                   descending=args.get("sort", "-window_start_at").startswith("-"))
+
+
+@dataclass(frozen=True)
+class Cursor:
+    start: datetime
+    id: int
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    body = json.dumps([cursor.start.isoformat(), cursor.id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> Cursor:
+    """Problems: validation_failed naming `cursor` when it is not one of ours."""
+    try:
+        start, task_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        start = datetime.fromisoformat(start)
+        if start.tzinfo is None or type(task_id) is not int:
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed("cursor", "malformed cursor; pass next_cursor from the previous page") from None
+    return Cursor(start, task_id)
+
+
+def visit_page(user: User, filters: Filters, *, now: datetime, after: Cursor | None, limit: int) -> dict:
+    rows = visit_rows(user, filters, now=now, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(Cursor(rows[-1]["window_start_at"], rows[-1]["id"])) if more else None
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+def iter_visit_rows(user: User, filters: Filters, *, now: datetime, batch: int | None = None) -> Iterator[dict]:
+    """Every row of the filtered view, in keyset batches: memory stays flat however many there are."""
+    batch = batch or EXPORT_BATCH
+    after = None
+    while True:
+        rows = visit_rows(user, filters, now=now, after=after, limit=batch)
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = Cursor(rows[-1]["window_start_at"], rows[-1]["id"])
+
+
+def visit_row(user: User, task_id: int) -> dict | None:
+    """One task's row if the user may see it, due or not."""
+    rows = visit_rows(user, Filters(), now=None, after=None, limit=1, task_id=task_id)
+    return rows[0] if rows else None
+
+
+def visit_rows(user: User, filters: Filters, *, now: datetime | None, after: Cursor | None, limit: int,
+               task_id: int | None = None) -> list[dict]:
+    """Problems: not_found when the region filter names no region."""
+    page = _page_query(user, filters, now=now, after=after, limit=limit, task_id=task_id).subquery("page")
+    check_in, check_out, community, street = _CHECK_IN, _CHECK_OUT, _COMMUNITY, _STREET
+    order = (page.c.window_start_at.desc(), page.c.id.desc()) if filters.descending \
+        else (page.c.window_start_at, page.c.id)
+    query = (
+        select(
+            Task.id, Task.kind, Task.service_type, ServiceType.name_zh.label("service_name"), Task.elder_id,
+            Elder.name.label("elder_name"), Task.assignee_id.label("caregiver_id"),
+            func.coalesce(func.nullif(User.display_name, ""), User.username).label("caregiver_name"),
+            Visit.user_id.label("performed_by_id"), Task.provider_id, Provider.name.label("provider_name"),
+            Task.community_id, community.name.label("community_name"), street.name.label("street_name"),
+            Task.window_start_at, Task.window_end_at, Task.status,
+            check_in.captured_at.label("check_in_at"), check_in.captured_at_corrected.label("check_in_at_corrected"),
+            check_out.captured_at.label("check_out_at"),
+            check_out.captured_at_corrected.label("check_out_at_corrected"),
+            Visit.duration_seconds, Visit.is_verified, check_in.qr_flag.label("check_in_qr"),
+            check_out.qr_flag.label("check_out_qr"), Visit.max_distance_m.label("distance_m"), Visit.flags,
+            Visit.is_late_sync, Visit.satisfaction, Visit.patrol_outcome, Visit.patrol_mode, Visit.needs_review,
+        )
+        .select_from(page)
+        .join(Task, Task.id == page.c.id)
+        .join(Elder, Elder.id == Task.elder_id)
+        .join(community, community.id == Task.community_id)
+        .outerjoin(street, street.id == community.parent_id)
+        .outerjoin(ServiceType, ServiceType.code == Task.service_type)
+        .outerjoin(User, User.id == Task.assignee_id)
+        .outerjoin(Provider, Provider.id == Task.provider_id)
+        .outerjoin(Visit, Visit.task_id == Task.id)
+        .outerjoin(check_in, check_in.id == Visit.check_in_item_id)
+        .outerjoin(check_out, check_out.id == func.coalesce(Visit.check_out_item_id, Visit.report_item_id))
+        .order_by(*order)
+    )
+    rows = [dict(row._mapping) for row in db.session.execute(query)]
+    followups = _followups_of([row["id"] for row in rows])
+    for row in rows:
+        row["flags"] = row["flags"] or []
+        row["followups"] = followups.get(row["id"], [])
+    return rows
+
+
+def _page_query(user: User, filters: Filters, *, now, after: Cursor | None, limit: int, task_id: int | None):
+    query = select(Task.id, Task.window_start_at)
+    communities = _communities(user, filters.region_id)
+    if communities is not None:
+        query = query.where(Task.community_id.in_(communities))
+    if task_id is not None:
+        query = query.where(Task.id == task_id)
+    if now is not None:
+        query = query.where(Task.window_start_at <= now)  # came due: future tasks are not visits yet
+    for column, value in ((Task.provider_id, filters.provider_id), (Task.assignee_id, filters.caregiver_id),
+                          (Task.elder_id, filters.elder_id), (Task.service_type, filters.service_type),
+                          (Task.kind, filters.kind)):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.status:
+        query = query.where(Task.status.in_(filters.status))
+    if filters.date_from:
+        query = query.where(Task.window_start_at >= local_midnight(filters.date_from))
+    if filters.date_to:
+        query = query.where(Task.window_start_at < local_midnight(filters.date_to + timedelta(days=1)))
+    # Evidence filters are correlated scalar subqueries on purpose: the planner cannot turn them
+    # into a join driven from `visits` (it misjudges LIKE on JSON text badly), so a page is still
+    # read in window order and stops at `limit`, looking up each candidate's visit by task id.
+    if filters.flag:
+        # Flags come from a fixed vocabulary and are stored as a JSON list of strings, so the quoted
+        # name matches exactly one flag, on both databases. A position test rather than LIKE: for
+        # LIKE '%…%' PostgreSQL guesses almost no match and sorts the whole scope instead.
+        flags = select(cast(Visit.flags, Text)).where(Visit.task_id == Task.id).scalar_subquery()
+        position = func.strpos if db.session.get_bind().dialect.name == "postgresql" else func.instr
+        query = query.where(position(flags, f'"{filters.flag}"') > 0)
+    if filters.verification:
+        column, wanted = VERIFICATION[filters.verification]
+        query = query.where(select(column).where(Visit.task_id == Task.id).scalar_subquery() == wanted)
+    key = tuple_(Task.window_start_at, Task.id)
+    if after is not None:
+        bound = tuple_(literal(after.start, Task.window_start_at.type), literal(after.id))
+        query = query.where(key < bound if filters.descending else key > bound)
+    if filters.descending:
+        return query.order_by(Task.window_start_at.desc(), Task.id.desc()).limit(limit)
+    return query.order_by(Task.window_start_at, Task.id).limit(limit)
+
+
+def _communities(user: User, region_id: int | None) -> list[int] | None:
+    """The community ids the user may see within the region filter; None when nothing narrows."""
+    if user.role == "admin" and region_id is None:
+        return None
+    query = select(Region.id).where(Region.level == "community", region_ids_clause(user, Region.id))
+    if region_id is not None:
+        region = db.session.get(Region, region_id)
+        if region is None:
+            raise NotFound("region")
+        query = query.where(Region.path.startswith(region.path))
+    return list(db.session.execute(query).scalars())
+
+
+def _followups_of(task_ids: list[int]) -> dict[int, list[dict]]:
+    found: dict[int, list[dict]] = {}
+    if not task_ids:
+        return found
+    query = select(Followup.task_id, Followup.id, Followup.kind, Followup.status) \
+        .where(Followup.task_id.in_(task_ids)).order_by(Followup.id)
+    for task_id, followup_id, kind, status in db.session.execute(query):
+        found.setdefault(task_id, []).append({"id": followup_id, "kind": kind, "status": status})
+    return found
