@@ -9,8 +9,9 @@ or repeated open of the same key returns the follow-up that exists.
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, true
+from sqlalchemy import event, select, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from backend.extensions import db
 from backend.followups.models import Followup, FollowupEvent, Notification
@@ -75,16 +76,31 @@ def auto_resolve(dedupe_key: str, *, code: str, at: datetime, note: str, by_syst
 
 
 def region_supervisor(community_id: int | None) -> User | None:
-    """The nearest active supervisor whose subtree holds the community."""
+    """The nearest active supervisor whose subtree holds the community.
+
+    Remembered for the rest of the transaction (a push batch asks once per community, not once
+    per item); the cache goes with the session's transaction.
+    """
     if community_id is None:
         return None
-    community = db.session.get(Region, community_id)
-    candidates = db.session.execute(
-        select(User, Region.path).join(Region, User.region_id == Region.id)
-        .where(User.role == "supervisor", User.is_active.is_(True))
-    ).all()
-    covering = [(len(path), -user.id, user) for user, path in candidates if community.path.startswith(path)]
-    return max(covering, key=lambda c: (c[0], c[1]))[2] if covering else None
+    cache = db.session.info.setdefault("region_supervisor", {})
+    if community_id not in cache:
+        community = db.session.get(Region, community_id)
+        ancestors = [int(part) for part in community.path.strip("/").split("/") if part]
+        candidates = db.session.execute(
+            select(User, Region.path).join(Region, User.region_id == Region.id)
+            .where(User.role == "supervisor", User.is_active.is_(True), Region.id.in_(ancestors))
+        ).all()
+        covering = [(len(path), -user.id, user) for user, path in candidates]
+        cache[community_id] = max(covering, key=lambda c: (c[0], c[1]))[2].id if covering else None
+    supervisor_id = cache[community_id]
+    return db.session.get(User, supervisor_id) if supervisor_id is not None else None
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_supervisors(session, transaction):
+    if transaction.parent is None:
+        session.info.pop("region_supervisor", None)
 
 
 def due_minutes(followup: Followup) -> int:

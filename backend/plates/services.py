@@ -192,17 +192,25 @@ def plates_sheet(community: Region) -> bytes:
 
 # ------------------------------------------------------------------ presence
 
-def verify_presence(qr: str | None, elder_id: int, captured_at: datetime) -> PresenceResult:
+def plates_of(elder_ids) -> dict:
+    """Every plate (active or revoked) of these elders by plate_id, for verify_presence(known=…)."""
+    rows = db.session.execute(select(DoorPlate.plate_id, DoorPlate.id, DoorPlate.elder_id, DoorPlate.kind,
+                                     DoorPlate.status).where(DoorPlate.elder_id.in_(list(elder_ids))))
+    return {row.plate_id: row for row in rows}
+
+
+def verify_presence(qr: str | None, elder_id: int, captured_at: datetime, known: dict | None = None) -> PresenceResult:
     """Check a scanned string against the task's elder at the (corrected) capture time.
 
     The rules are sync.items.judge_qr's: the signature is checked first, without the database, so
     garbage and forgeries cost nothing; a genuine payload then takes one lookup by the unique
-    plate_id. Reads only, never writes.
+    plate_id — none when `known` (from plates_of, for a whole push batch) already holds it.
+    Reads only, never writes.
     """
     found: dict[str, int] = {}
 
     def lookup(plate_id: str) -> PlateRecord | None:
-        row = db.session.execute(
+        row = (known or {}).get(plate_id) or db.session.execute(
             select(DoorPlate.id, DoorPlate.elder_id, DoorPlate.kind, DoorPlate.status)
             .where(DoorPlate.plate_id == plate_id)
         ).first()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from backend.extensions import db
 from backend.followups.triggers import after_item
-from backend.plates.services import verify_presence
+from backend.plates.services import plates_of, verify_presence
 from backend.tasks.models import Task, TaskRemoval
 from backend.users.models import User
 from backend.visits.evidence import apply_item
@@ -82,6 +82,7 @@ class _Batch:
         self.user, self.device_id, self.received_at, self.offset = user, device_id, received_at, offset
         self.tasks: dict[int, Task] = {}
         self.visits: dict[int, Visit] = {}
+        self.plates: dict = {}
         self.held: dict[str, VisitItem] = {}
         self.reassigned_away: set[int] = set()
 
@@ -97,6 +98,7 @@ class _Batch:
             # Held here so the identity map keeps them: items of one visit meet in one batch.
             self.visits = {v.task_id: v for v in db.session.execute(
                 select(Visit).where(Visit.task_id.in_(task_ids))).scalars()}
+            self.plates = plates_of({t.elder_id for t in self.tasks.values()})
             self.reassigned_away = set(db.session.execute(
                 select(TaskRemoval.task_id).where(TaskRemoval.user_id == self.user.id,
                                                   TaskRemoval.task_id.in_(task_ids))).scalars())
@@ -141,7 +143,7 @@ class _Batch:
         if data["type"] == "patrol_report" and task.kind != "patrol":
             raise Rejected("wrong_task_kind", f"task {task.id} is a service task, not a patrol")
         corrected = rules.corrected(data["captured_at"], self.offset)
-        presence = _presence(data, task, corrected)
+        presence = _presence(data, task, corrected, self.plates)
         item = VisitItem(
             id=str(data["id"]), user_id=self.user.id, device_id=self.device_id, seq=data["seq"],
             type=data["type"], task_id=task.id, captured_at=data["captured_at"],
@@ -154,7 +156,7 @@ class _Batch:
             item.accuracy_m = data["location"]["accuracy_m"]
         item.flags = _intake_flags(item, task, presence, reassigned, self.offset, self.received_at)
         db.session.add(item)
-        db.session.flush()  # the primary key decides exactly-once here
+        db.session.flush()  # the primary key decides exactly-once here (and the visit refers to it)
         visit = apply_item(item, data, task, by=self.user, at=self.received_at, visits=self.visits)
         after_item(item, data, task, visit, at=self.received_at)
         db.session.flush()
@@ -186,11 +188,11 @@ class _Presence:
     plate_id: int | None
 
 
-def _presence(data: dict, task: Task, corrected: datetime) -> _Presence:
+def _presence(data: dict, task: Task, corrected: datetime, plates: dict) -> _Presence:
     """QR verdict for items that claim presence at the door; none for notes and phone patrols."""
     if data["type"] == "note" or (data["type"] == "patrol_report" and data.get("mode") == "phone"):
         return _Presence(None, None)
-    result = verify_presence(data.get("qr"), task.elder_id, corrected)
+    result = verify_presence(data.get("qr"), task.elder_id, corrected, known=plates)
     return _Presence(result.flags[0] if result.flags else None, result.plate_id)
 
 
