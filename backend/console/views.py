@@ -1,10 +1,18 @@
-"""The server-rendered console for supervisors and admins: sign-in, home, and the audit pages."""
+"""The server-rendered console for supervisors and admins: sign-in, home, navigation and error pages.
+
+The pages themselves live in pages_*.py, one module per concept; each registers its routes on
+`bp` and its place in the navigation with `page()`. backend/app.py imports them.
+"""
+
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 
 from backend.auth import services as auth_services
+from backend.console.display import FILTERS, problem_message, template_helpers
 from backend.console.i18n import remember_locale
 from backend.console.session import CONSOLE_ROLES, console_login_required, sign_in, sign_out
 from backend.errors import Problem
@@ -80,20 +88,45 @@ def _safe_next() -> str | None:
     return target if target.startswith("/console/") and not target.startswith("//") else None
 
 
-_PAGES: list[tuple[str, str, str]] = []
+_PAGES: list[tuple[int, str, str, str]] = []
 
 
-def page(endpoint: str, label: str, description: str = ""):
-    """Register a console page in the navigation (label is a msgid, translated when shown)."""
-    _PAGES.append((endpoint, label, description))
+def page(endpoint: str, label: str, description: str = "", *, order: int = 100):
+    """Register a console page in the navigation (label is a msgid, translated when shown);
+    `order` places it, lowest first."""
+    _PAGES.append((order, endpoint, label, description))
 
 
 def registered_pages():
-    return [(endpoint, label, description) for endpoint, label, description in _PAGES
+    return [(endpoint, label, description) for _order, endpoint, label, description in sorted(_PAGES)
             if endpoint in current_app.view_functions]
 
 
 @bp.app_context_processor
 def _navigation():
     return {"console_pages": registered_pages, "current_user": lambda: getattr(g, "user", None),
-            "get_locale": get_locale}
+            "get_locale": get_locale, "lang_url": _lang_url, **template_helpers()}
+
+
+def _lang_url(code: str) -> str:
+    """This page again in another language (a POST's page falls back to its GET address)."""
+    args = request.args.copy()
+    args["lang"] = code
+    return request.path + "?" + urlencode(list(args.items(multi=True)))
+
+
+for _name, _filter in FILTERS.items():
+    bp.add_app_template_filter(_filter, _name)
+
+
+@bp.errorhandler(Problem)
+def _problem_page(problem: Problem):
+    db.session.rollback()
+    return render_template("console/error.html", message=problem_message(problem), status=problem.code), \
+        problem.code
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_page(error: CSRFError):
+    return render_template("console/error.html", status=400,
+                           message=_("The form has expired. Go back, reload the page and try again.")), 400
