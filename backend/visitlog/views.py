@@ -14,6 +14,7 @@ from backend.clock import care_tz, utcnow
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.tasks.models import Task
+from backend.users.models import User
 from backend.visitlog import export, queries, services
 from schemas.visitlog import VisitFilterArgs, VisitHistorySchema, VisitListArgs, VisitPageSchema
 
@@ -71,11 +72,17 @@ def _export(fmt: str, args: dict) -> Response:
     log = services.start_export(by=g.user, format=fmt, filters=args, at=now)
     db.session.commit()
     content_type, chunks_of = FORMATS[fmt]
-    rows = queries.iter_visit_rows(g.user, filters, now=now)
+    rows = _rows_of(g.user.id, filters, now)
     filename = f"visits-{now.astimezone(care_tz()):%Y%m%d-%H%M%S}.{fmt}"
     return Response(stream_with_context(_streamed(chunks_of, rows, log.id)), content_type=content_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "Cache-Control": "no-store"})
+
+
+def _rows_of(user_id: int, filters, now) -> Iterator[dict]:
+    # The body streams after the view returned and its session was closed: the user is loaded
+    # again, by id, in the session the stream runs in.
+    yield from queries.iter_visit_rows(db.session.get(User, user_id), filters, now=now)
 
 
 def _streamed(chunks_of: Callable[[Iterable[dict]], Iterator[bytes]], rows: Iterable[dict],
