@@ -4,6 +4,7 @@ Deterministic (seeded), so every demo shows the same city. For demos and drills 
 """
 
 import random
+import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -13,10 +14,13 @@ from backend.elders.assessment import capability_level
 from backend.elders.models import Assessment, Elder
 from backend.extensions import db
 from backend.plans.models import CarePlan, CarePlanItem, PatrolPlan
-from backend.plates.services import ensure_plates
+from backend.plates.services import active_plate, ensure_plates, plate_payload
 from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.tasks.generation import ensure_service_types, generate_tasks
+from backend.tasks.models import Task
+from backend.tasks.sweep import sweep
+from backend.visits.push import push_batch
 from backend.users.models import User
 from backend.users.services import create_user
 
@@ -61,13 +65,92 @@ def seed_demo(now=None) -> bool:
     # the region's supervisor gets them at once. Both paths show in a drill.
     providers[0].manager_id = staff["supervisor1"].id
     today = local_today(now)
+    yesterday = today - timedelta(days=1)
     elders = _elders(rng, communities, today)
-    _plans(rng, elders, providers, staff, today, local_midnight(today))
+    _plans(rng, elders, providers, staff, today, local_midnight(yesterday))
     ensure_plates(elders, at=now)  # every home gets its door plate
     db.session.flush()
+    # Tasks from yesterday on, made as the hourly job would have made them.
+    generate_tasks(now=local_midnight(yesterday) + timedelta(hours=1))
     generate_tasks(now=now)
     db.session.commit()
+    _yesterday_in_the_field(rng, yesterday)
+    # The early-morning sweep: yesterday's visits nobody synced are missed and followed up.
+    sweep(now=local_midnight(today) + timedelta(hours=3))
+    db.session.commit()
     return True
+
+
+def _yesterday_in_the_field(rng, yesterday) -> None:
+    """Yesterday as it happened, through the real push engine: most caregivers synced in the
+    evening (a few visits with a photographed plate, a fix far from home or too short a stay),
+    some phones never synced at all; community workers reported some patrols."""
+    evening = local_midnight(yesterday) + timedelta(hours=21)
+    start, end = local_midnight(yesterday), local_midnight(yesterday + timedelta(days=1))
+    users = db.session.execute(select(User).where(User.role.in_(("caregiver", "community_worker")))
+                               .order_by(User.username)).scalars().all()
+    for user in users:
+        if user.role == "caregiver" and rng.random() < 0.2:
+            continue  # this phone stayed in a drawer: its visits will be missed
+        tasks = db.session.execute(select(Task).where(
+            Task.assignee_id == user.id, Task.window_start_at >= start, Task.window_start_at < end,
+            Task.kind == "service").order_by(Task.window_start_at)).scalars().all()
+        items = [item for task in tasks for item in _visit_items(rng, task)]
+        if user.role == "community_worker":
+            items = _patrol_items(rng, user, yesterday)
+        for seq, item in enumerate(items):
+            item["seq"] = seq
+        if items:
+            push_batch(user=user, device_id=f"demo-{user.username}", token_device_id=None, device_time=evening,
+                       items=items, received_at=evening)
+            db.session.commit()
+
+
+def _visit_items(rng, task) -> list[dict]:
+    elder = task.elder
+    qr = plate_payload(active_plate(elder))
+    home = {"lat": elder.lat + rng.uniform(-0.0002, 0.0002), "lon": elder.lon + rng.uniform(-0.0002, 0.0002),
+            "accuracy_m": rng.choice([5, 8, 12, 20])}
+    arrive = task.window_start_at + timedelta(minutes=rng.randint(0, 40))
+    stay = timedelta(minutes=task.min_duration_minutes + rng.randint(0, 25))
+    trouble = rng.random()
+    if trouble < 0.05:
+        home = {"lat": elder.lat + 0.008, "lon": elder.lon, "accuracy_m": 15}  # ~900 m away
+    elif trouble < 0.10:
+        stay = timedelta(minutes=max(2, task.min_duration_minutes // 4))
+    elif trouble < 0.13:
+        qr = None
+    check_in = {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": "check_in", "task_id": task.id,
+                "captured_at": arrive.isoformat(), "qr": qr, "location": home}
+    check_out = {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": "check_out",
+                 "task_id": task.id, "captured_at": (arrive + stay).isoformat(), "qr": qr, "location": home,
+                 "services": [{"service_type": task.service_type, "outcome": "done"}],
+                 "satisfaction": rng.choice([5, 5, 5, 4, 4, 3, 2])}
+    return [check_in, check_out]
+
+
+def _patrol_items(rng, worker, yesterday) -> list[dict]:
+    tasks = db.session.execute(select(Task).where(
+        Task.assignee_id == worker.id, Task.kind == "patrol", Task.status == "scheduled",
+        Task.window_start_at <= local_midnight(yesterday), Task.window_end_at > local_midnight(yesterday))
+        .order_by(Task.id)).scalars().all()
+    items = []
+    for n, task in enumerate(tasks[:4]):
+        elder = task.elder
+        outcome = "no_answer" if n == 3 and "solitary" in elder.categories else rng.choice(
+            ["seen_well", "seen_well", "seen_well", "seen_needs_help"])
+        at = local_midnight(yesterday) + timedelta(hours=9 + n, minutes=rng.randint(0, 50))
+        seen = outcome.startswith("seen")
+        items.append({
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": "patrol_report", "task_id": task.id,
+            "captured_at": at.isoformat(), "qr": plate_payload(active_plate(elder)), "mode": "door",
+            "location": {"lat": elder.lat, "lon": elder.lon, "accuracy_m": 10}, "outcome": outcome,
+            "observations": {"health": "精神尚可", "mental_state": "情绪稳定",
+                             "safety": {"gas": "ok", "water": "ok", "electricity": "ok"},
+                             "hygiene": "整洁", "living_conditions": "良好",
+                             "needs": "需要助浴服务" if outcome == "seen_needs_help" else None} if seen else None,
+        })
+    return items
 
 
 def _regions():

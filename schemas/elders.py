@@ -97,6 +97,13 @@ class EmergencyContactSchema(Strict):
     phone = fields.String(required=True, validate=validate.Length(min=3, max=32))
 
 
+class LatestAssessmentSchema(AssessmentSchema):
+    """An assessment as shown inside an elder: the scores, without its own ids."""
+
+    class Meta:
+        exclude = ("id", "elder_id", "assessor_id", "created_at")
+
+
 class ElderSchema(Out):
     id = fields.Integer()
     name = fields.String()
@@ -114,9 +121,7 @@ class ElderSchema(Out):
     care_notes = fields.String()
     emergency_contacts = fields.List(fields.Nested(EmergencyContactSchema))
     is_active = fields.Boolean()
-    latest_assessment = fields.Nested(AssessmentSchema(only=(
-        "assessed_on", "self_care", "motion", "mental", "perception", "total", "level", "level_name",
-        "is_coma", "has_dementia", "care_risk_events_30d")), allow_none=True)
+    latest_assessment = fields.Nested(LatestAssessmentSchema, allow_none=True)
     version = fields.Integer()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
