@@ -20,9 +20,9 @@ from backend.regions.models import Region
 from backend.tasks.generation import ensure_service_types, generate_tasks
 from backend.tasks.models import Task
 from backend.tasks.sweep import sweep
-from backend.visits.push import push_batch
 from backend.users.models import User
 from backend.users.services import create_user
+from backend.visits.push import push_batch
 
 DEMO_PASSWORD = "carerounds-demo"
 
