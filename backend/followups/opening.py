@@ -63,7 +63,10 @@ def open_missed_visit_followups(*, seq: int, now: datetime) -> int:
                "version", "created_at", "updated_at"]
     statement = _insert(Followup.__table__).from_select(columns, rows).on_conflict_do_nothing(
         index_elements=["dedupe_key"])
-    opened = db.session.execute(statement).rowcount
+    db.session.execute(statement)
+    # Counted, not taken from rowcount: drivers disagree on it for INSERT … SELECT … ON CONFLICT.
+    opened = db.session.execute(select(func.count()).select_from(Followup).where(
+        *_new_followups(seq=seq, now=now, kind="missed_visit"))).scalar()
     if opened:
         _record_opened(seq=seq, now=now, kind="missed_visit")
         _notify_owners_of_new(seq=seq, now=now, kind="missed_visit")
@@ -78,7 +81,7 @@ def _new_followups(*, seq: int, now: datetime, kind: str):
 
 def _record_opened(*, seq: int, now: datetime, kind: str) -> None:
     rows = select(Followup.id, literal(now, type_=FollowupEvent.at.type), literal("opened"), literal("sweep"),
-                  literal("{}", type_=String)).where(*_new_followups(seq=seq, now=now, kind=kind))
+                  literal({}, type_=FollowupEvent.data.type)).where(*_new_followups(seq=seq, now=now, kind=kind))
     statement = insert(FollowupEvent.__table__).from_select(
         ["followup_id", "at", "action", "by_system", "data"], rows)
     db.session.execute(statement)

@@ -11,6 +11,7 @@ from sqlalchemy import Text, cast, or_, select
 
 from backend.extensions import db
 from backend.followups.models import Followup, FollowupEvent
+from backend.reviews.models import Review
 from backend.tasks.models import Task, TaskEvent
 from backend.users.models import User
 from backend.visitlog.models import ExportLog
@@ -66,7 +67,7 @@ def _duplicates(items: list[VisitItem]) -> list[dict]:
     # Item ids are UUIDs, so a quoted id in the JSON list's text is an exact match; the user and
     # time bounds let the receipts' user index do the work.
     query = select(PushReceipt).where(
-        PushReceipt.user_id.in_({item.user_id for item in items}),
+        PushReceipt.user_id.in_(sorted({item.user_id for item in items})),
         PushReceipt.received_at >= min(item.received_at for item in items),
         PushReceipt.duplicates > 0,
         or_(*(cast(PushReceipt.duplicate_ids, Text).like(f'%"{item_id}"%') for item_id in sorted(ids))),
@@ -82,18 +83,13 @@ def _duplicates(items: list[VisitItem]) -> list[dict]:
 
 
 def _reviews(task: Task) -> list[dict]:
-    try:
-        from backend.reviews.models import Review
-    except ImportError:  # reviews are a later domain; the history stands without them
-        return []
     entries = []
     for review in db.session.execute(select(Review).where(Review.task_id == task.id)
                                      .order_by(Review.id)).scalars():
         entries.append(_entry(review.decided_at, "review", review.decided_by_id, None, review_id=review.id,
-                              seq=getattr(review, "seq", None), decision=review.decision,
-                              reason_code=review.reason_code, comment=review.comment,
-                              superseded_by_id=getattr(review, "superseded_by_id", None)))
-        if getattr(review, "unlocked_at", None) is not None:
+                              seq=review.seq, decision=review.decision, reason_code=review.reason_code,
+                              comment=review.comment, superseded_by_id=review.superseded_by_id))
+        if review.unlocked_at is not None:
             entries.append(_entry(review.unlocked_at, "review_unlocked", review.unlocked_by_id, None,
                                   review_id=review.id, reason=review.unlock_reason))
     return entries

@@ -2,10 +2,9 @@
 
 from datetime import timedelta
 
-import pytest
-
 from backend.extensions import db
 from backend.followups.models import Followup, FollowupEvent
+from backend.reviews.models import Review
 from backend.tasks.jobs import sweep_job
 from backend.visits.models import Visit
 
@@ -100,13 +99,12 @@ def test_follow_up_steps_appear_in_the_history_and_the_row(field, city, audit):
 
 
 def test_review_decisions_appear_in_the_history(field, city, audit):
-    reviews = pytest.importorskip("backend.reviews.models")
     f = field
     _visit_with_a_duplicate_and_a_quarantined_item(f)
     visit = db.session.query(Visit).one()
-    db.session.add(reviews.Review(task_id=f.task.id, visit_id=visit.id, seq=1, decision="approved",
-                                  reason_code="evidence_sufficient", comment="证据充分",
-                                  decided_by_id=city.supervisor_a.id, decided_at=f.clock() + timedelta(hours=1)))
+    db.session.add(Review(task_id=f.task.id, visit_id=visit.id, seq=1, decision="approved",
+                          reason_code="evidence_sufficient", comment="证据充分",
+                          decided_by_id=city.supervisor_a.id, decided_at=f.clock() + timedelta(hours=1)))
     db.session.commit()
     last = _history(audit, city.admin, f.task)["history"][-1]
     assert last["kind"] == "review" and last["who"]["username"] == "sup_a"
