@@ -81,7 +81,7 @@ class QuarantinedItem(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True)
     device_id: Mapped[str] = mapped_column(String(128), nullable=False)
     seq: Mapped[int | None] = mapped_column(BigInteger)
-    task_id: Mapped[int | None] = mapped_column(Integer)
+    task_id: Mapped[int | None] = mapped_column(Integer, index=True)  # a visit's history lists them
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     code: Mapped[str] = mapped_column(String(32), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)

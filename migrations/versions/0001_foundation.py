@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:53:25.110141
+Create Date: 2026-11-22 14:35:31.189190
 
 """
 from alembic import op
@@ -338,6 +338,7 @@ def upgrade():
     )
     with op.batch_alter_table('quarantined_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quarantined_items_item_uuid'), ['item_uuid'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quarantined_items_task_id'), ['task_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_quarantined_items_user_id'), ['user_id'], unique=False)
 
     op.create_table('refresh_tokens',
@@ -754,6 +755,7 @@ def downgrade():
     op.drop_table('refresh_tokens')
     with op.batch_alter_table('quarantined_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quarantined_items_user_id'))
+        batch_op.drop_index(batch_op.f('ix_quarantined_items_task_id'))
         batch_op.drop_index(batch_op.f('ix_quarantined_items_item_uuid'))
 
     op.drop_table('quarantined_items')
