@@ -119,15 +119,16 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn with WORKERS sync workers on 127.0.0.1 and the bench timing hooks."""
+    """gunicorn with WORKERS (or `workers`) sync workers on 127.0.0.1 and the bench timing hooks."""
 
-    def __init__(self, app: str, env: dict, log_dir: str, name: str, pythonpath: str | None = None):
+    def __init__(self, app: str, env: dict, log_dir: str, name: str, pythonpath: str | None = None,
+                 workers: int = WORKERS, timeout: int = 60):
         self.port = free_port()
         self.timing_dir = Path(log_dir) / f"timing-{name}"
         self.timing_dir.mkdir(parents=True, exist_ok=True)
         env = dict(env, BENCH_TIMING_DIR=str(self.timing_dir))
-        args = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
-                "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048",
+        args = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
+                "--timeout", str(timeout), "--graceful-timeout", "5", "--backlog", "2048",
                 "-c", str(BENCH / "gunicorn_conf.py")]
         if pythonpath:
             args += ["--pythonpath", pythonpath]
@@ -303,3 +304,192 @@ def workdir(keep: bool = False):
             shutil.rmtree(path, ignore_errors=True)
         else:
             print(f"(kept logs in {path})")
+
+
+# ------------------------------------------------------------------ large seeds (sweep, audit)
+
+def other_load(meter: CpuMeter) -> float:
+    """CPUs used by everything but the measured processes while `meter` ran (other sessions'
+    tests, this client included when it is not among the measured pids)."""
+    return max(0.0, meter.machine - meter.ours) / meter.elapsed if meter.elapsed else float("nan")
+
+
+def drop_plain_indexes(cur, tables: list[str]) -> list[str]:
+    """Drop the indexes of `tables` that back no constraint (keys and unique constraints stay),
+    for a bulk load; returns their definitions for create_indexes()."""
+    cur.execute("""
+        SELECT indexdef, indexname FROM pg_indexes i
+        WHERE tablename = ANY(%s) AND schemaname = current_schema()
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+    """, (tables,))
+    found = cur.fetchall()
+    for _, name in found:
+        cur.execute(f'DROP INDEX "{name}"')
+    return [definition for definition, _ in found]
+
+
+def create_indexes(cur, definitions: list[str]) -> None:
+    for definition in definitions:
+        cur.execute(definition)
+
+
+def contiguous(ids: list[int], what: str) -> int:
+    """The first of `ids`, after checking they are one run of consecutive numbers (seeds address
+    rows by offset from it)."""
+    ids = sorted(ids)
+    if ids != list(range(ids[0], ids[0] + len(ids))):
+        raise RuntimeError(f"{what} ids are not contiguous")
+    return ids[0]
+
+
+def seed_city(cur, now, *, streets: int, per_street: int, providers: int, managed: int, caregivers: int,
+              elders: int) -> dict:
+    """A district of `streets` streets with `per_street` communities each, by set-based SQL:
+
+    - supervisors: bench_sup_district (the district), bench_sup_sNN (one per street);
+    - `providers` providers in the district, the first `managed` with a manager (bench_mgr_NN, a
+      supervisor account of the district); the others send their follow-ups to the region's supervisor;
+    - `caregivers` caregivers bench_cg_NNNN, caregiver c working for provider c % providers;
+    - `elders` elders, elder e living in community e % communities, served by provider
+      e % providers under one active care plan each (plan id = plan0 + e), cared for by
+      caregiver `caregiver_of(e)`; risk tier high/key/general 10/20/70%, categories for 60%.
+
+    Every id range is contiguous; the returned dict holds the first id of each.
+    """
+    pw = password_hash()
+    ids: dict = {}
+    cur.execute("INSERT INTO regions (name, level, parent_id, path, created_at, updated_at) "
+                "VALUES ('压测区', 'district', NULL, '', %s, %s) RETURNING id", (now, now))
+    district = cur.fetchone()[0]
+    cur.execute("UPDATE regions SET path = %s WHERE id = %s", (f"/{district}/", district))
+    cur.execute("""
+        INSERT INTO regions (name, level, parent_id, path, created_at, updated_at)
+        SELECT '压测街道' || lpad(s::text, 2, '0'), 'street', %s, '', %s, %s FROM generate_series(1, %s) s
+        ORDER BY s RETURNING id
+    """, (district, now, now, streets))
+    street0 = contiguous([r[0] for r in cur.fetchall()], "street")
+    cur.execute("UPDATE regions SET path = %s || id || '/' WHERE parent_id = %s", (f"/{district}/", district))
+    # community k (0-based) lies in street k // per_street
+    cur.execute("""
+        INSERT INTO regions (name, level, parent_id, path, created_at, updated_at)
+        SELECT '压测社区' || lpad((k / %(per)s + 1)::text, 2, '0') || '-' || lpad((k %% %(per)s + 1)::text, 2, '0'),
+               'community', %(street0)s + k / %(per)s, '', %(now)s, %(now)s
+        FROM generate_series(0, %(n)s - 1) k ORDER BY k RETURNING id
+    """, {"per": per_street, "street0": street0, "now": now, "n": streets * per_street})
+    community0 = contiguous([r[0] for r in cur.fetchall()], "community")
+    cur.execute("UPDATE regions c SET path = s.path || c.id || '/' FROM regions s "
+                "WHERE c.parent_id = s.id AND c.level = 'community'")
+    communities = streets * per_street
+    cur.execute("""
+        INSERT INTO providers (name, region_id, is_active, created_at, updated_at)
+        SELECT '压测居家养老服务中心' || lpad(p::text, 2, '0'), %s, true, %s, %s FROM generate_series(1, %s) p
+        ORDER BY p RETURNING id
+    """, (district, now, now, providers))
+    provider0 = contiguous([r[0] for r in cur.fetchall()], "provider")
+    user_cols = "username, password_hash, role, display_name, is_active, region_id, provider_id, version, " \
+                "created_at, updated_at"
+    cur.execute(f"INSERT INTO users ({user_cols}) VALUES ('bench_sup_district', %s, 'supervisor', '区督导', true, "
+                "%s, NULL, 1, %s, %s) RETURNING id", (pw, district, now, now))
+    ids["district_supervisor"] = cur.fetchone()[0]
+    cur.execute(f"""
+        INSERT INTO users ({user_cols})
+        SELECT 'bench_sup_s' || lpad(s::text, 2, '0'), %s, 'supervisor', '街道督导' || s, true, %s + s - 1, NULL, 1,
+               %s, %s
+        FROM generate_series(1, %s) s ORDER BY s
+    """, (pw, street0, now, now, streets))
+    cur.execute(f"""
+        INSERT INTO users ({user_cols})
+        SELECT 'bench_mgr_' || lpad(p::text, 2, '0'), %s, 'supervisor', '机构负责人' || p, true, %s, %s + p - 1, 1,
+               %s, %s
+        FROM generate_series(1, %s) p ORDER BY p RETURNING id
+    """, (pw, district, provider0, now, now, managed))
+    manager0 = contiguous([r[0] for r in cur.fetchall()], "manager") if managed else None
+    if managed:
+        cur.execute("UPDATE providers SET manager_id = %s + (id - %s) WHERE id < %s + %s",
+                    (manager0, provider0, provider0, managed))
+    cur.execute(f"""
+        INSERT INTO users ({user_cols})
+        SELECT 'bench_cg_' || lpad(c::text, 4, '0'), %s, 'caregiver', '护理员' || c, true, NULL, %s + c %% %s, 1,
+               %s, %s
+        FROM generate_series(0, %s - 1) c ORDER BY c RETURNING id
+    """, (pw, provider0, providers, now, now, caregivers))
+    caregiver0 = contiguous([r[0] for r in cur.fetchall()], "caregiver")
+    check_required(cur, "elders", {"id", "name", "gender", "birth_on", "address", "community_id", "risk_tier",
+                                   "care_notes", "emergency_contacts", "is_active", "version", "change_seq",
+                                   "created_at", "updated_at"})
+    cur.execute("""
+        INSERT INTO elders (name, gender, birth_on, address, phone, lat, lon, community_id, risk_tier, care_notes,
+                            emergency_contacts, is_active, version, change_seq, created_at, updated_at)
+        SELECT '老人' || e, CASE WHEN e %% 2 = 0 THEN 'female' ELSE 'male' END, date '1930-01-01' + (e %% 9000),
+               '压测路' || e || '号', '139' || lpad(e::text, 8, '0'), 41.7 + (e %% 200) * 0.001,
+               123.3 + (e / 200 %% 200) * 0.001, %(c0)s + e %% %(nc)s,
+               CASE WHEN e %% 10 = 0 THEN 'high' WHEN e %% 10 < 3 THEN 'key' ELSE 'general' END, '敲门后多等一会',
+               '[{"name": "家属", "relation": "son", "phone": "13800000000"}]', true, 1, 1, %(now)s, %(now)s
+        FROM generate_series(0, %(n)s - 1) e ORDER BY e RETURNING id
+    """, {"c0": community0, "nc": communities, "now": now, "n": elders})
+    elder0 = contiguous([r[0] for r in cur.fetchall()], "elder")
+    cur.execute("""
+        INSERT INTO elder_categories (elder_id, category)
+        SELECT id, (ARRAY['solitary', 'empty_nest', 'left_behind', 'advanced_age', 'low_income',
+                          'disabled'])[(id - %s) %% 10 + 1]
+        FROM elders WHERE (id - %s) %% 10 < 6
+    """, (elder0, elder0))
+    check_required(cur, "care_plans", {"id", "elder_id", "provider_id", "starts_on", "status", "revision",
+                                       "revised_at", "version", "created_at", "updated_at"})
+    cur.execute("""
+        INSERT INTO care_plans (elder_id, provider_id, starts_on, status, revision, revised_at, version,
+                                created_at, updated_at)
+        SELECT id, %s + (id - %s) %% %s, date '2025-01-01', 'active', 1, %s, 1, %s, %s FROM elders ORDER BY id
+        RETURNING id
+    """, (provider0, elder0, providers, now, now, now))
+    plan0 = contiguous([r[0] for r in cur.fetchall()], "care plan")
+    return {"district": district, "district_path": f"/{district}/", "street0": street0, "streets": streets,
+            "community0": community0, "communities": communities, "provider0": provider0, "providers": providers,
+            "managed": managed, "caregiver0": caregiver0, "caregivers": caregivers, "elder0": elder0,
+            "elders": elders, "plan0": plan0, **ids}
+
+
+def caregiver_of(city: dict, elder_sql: str) -> str:
+    """SQL: the caregiver id of elder offset `elder_sql` (0-based), one who works for its provider."""
+    p, per = city["providers"], city["caregivers"] // city["providers"]
+    # mod() rather than %: the fragment goes into queries with %(name)s placeholders
+    return f"({city['caregiver0']} + mod({elder_sql}, {p}) + {p} * mod(({elder_sql}) / {p}, {per}))"
+
+
+# ------------------------------------------------------------------ memory
+
+def proc_kb(pid: int, field: str) -> int | None:
+    """A /proc/<pid>/status field in kB (VmRSS: now, VmHWM: peak so far); None if gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+class RssSampler:
+    """Samples a process's VmRSS every `interval` seconds in a thread; `peak_kb` is the largest."""
+
+    def __init__(self, pid: int, interval: float = 0.02):
+        import threading
+
+        self.pid, self.interval, self.peak_kb, self.samples = pid, interval, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            kb = proc_kb(self.pid, "VmRSS")
+            if kb is None:
+                return
+            self.peak_kb, self.samples = max(self.peak_kb, kb), self.samples + 1
+            self._stop.wait(self.interval)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return self.peak_kb
