@@ -487,7 +487,8 @@ def report(args, plan, counts, results, elapsed) -> None:
     bare_main = statistics.median(r["bare_main"]) / 1000
     print(f"monthly report {r['month']} of the district: {len(r['server'])} requests, "
           f"{r['total']['planned']:,} planned / {r['total']['completed']:,} completed tasks; other load "
-          f"{r['load']:.2f} CPUs; bare SQL per statement (median ms):")
+          f"{r['load']:.2f} CPUs (this counts the report's own parallel query workers, which come and go "
+          f"within a request); bare SQL per statement (median ms):")
     for name, ms in zip(r["labels"], r["per_statement"], strict=True):
         print(f"    {name:<28} {ms:9.1f}")
     rows.append(("monthly report, district, median", f"{median:.2f} s", f"bare SQL {bare:.2f} s",
