@@ -21,6 +21,7 @@ from backend.extensions import db
 from backend.plans.services import check_patrol_workers_follow, follow_risk_tier
 from backend.regions.models import Region
 from backend.scope import elders_clause
+from backend.tasks.models import Task
 from backend.users.models import User
 from schemas.elders import id_card_birth_date
 
@@ -56,12 +57,22 @@ def update_elder(elder: Elder, changes: dict, *, by: User, now: datetime) -> Eld
     _apply(elder, changes, now=now)
     if elder.community_id != old_community:
         check_patrol_workers_follow(elder)
+        _move_unstarted_tasks(elder)
     # Touching the row bumps the version even when only categories (another table) changed.
     elder.updated_at = now
     _save(elder)
     if elder.risk_tier != old_tier:
         follow_risk_tier(elder, old_tier=old_tier, by=by, now=now)
     return elder
+
+
+def _move_unstarted_tasks(elder: Elder) -> None:
+    """Visits not yet started follow the elder to their new community, so the new community's
+    supervisors and figures own them; visits already made stay where they were made."""
+    tasks = db.session.execute(select(Task).where(
+        Task.elder_id == elder.id, Task.status == "scheduled", Task.community_id != elder.community_id)).scalars()
+    for task in tasks:
+        task.community_id = elder.community_id
 
 
 def add_assessment(elder: Elder, fields: dict, *, by: User, now: datetime) -> Assessment:

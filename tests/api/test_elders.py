@@ -1,5 +1,7 @@
 """Elders: registration, validation, ID-card masking, assessments, optimistic concurrency."""
 
+from datetime import timedelta
+
 import pytest
 
 from tests.api.conftest import assert_problem
@@ -141,3 +143,33 @@ def test_an_elder_cannot_move_away_from_their_patrol_worker(client, world, heade
     response = client.patch(f"/api/v1/elders/{world.elder_a1.id}",
                             json={"community_id": world.community_a2.id, "version": 1}, headers=headers("admin"))
     assert_problem(response, 422, "validation_failed", "community_id")
+
+
+def test_an_elder_moving_takes_unstarted_visits_along_and_leaves_made_ones(
+        client, city, headers, make_elder, make_care_plan, clock):
+    from sqlalchemy import select
+
+    from backend.extensions import db
+    from backend.tasks.generation import generate_tasks
+    from backend.tasks.models import Task
+    from tests.api.conftest import MORNING
+
+    elder = make_elder(city.community_a1, "赵玉兰")
+    make_care_plan(elder, city.provider, [("meal", MORNING, 20, city.caregiver)],
+                   revised_at=clock() - timedelta(days=1))
+    generate_tasks(now=clock(), horizon_days=3)
+    tasks = db.session.execute(
+        select(Task).where(Task.elder_id == elder.id).order_by(Task.window_start_at)).scalars().all()
+    assert len(tasks) >= 3
+    tasks[0].status = "completed"
+    db.session.commit()
+
+    response = client.patch(f"/api/v1/elders/{elder.id}", json={"community_id": city.community_a2.id, "version": 1},
+                            headers=headers("admin"))
+    assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    moved = {t.status: set() for t in tasks}
+    for t in db.session.execute(select(Task).where(Task.elder_id == elder.id)).scalars():
+        moved[t.status].add(t.community_id)
+    assert moved["completed"] == {city.community_a1.id}
+    assert moved["scheduled"] == {city.community_a2.id}
