@@ -56,6 +56,8 @@ def update_user(user: User, changes: dict, *, by: User, now: datetime) -> User:
         raise ValidationFailed("is_active", "you cannot disable your own account")
     if user.id == by.id and changes.get("role", user.role) != user.role:
         raise ValidationFailed("role", "you cannot change your own role")
+    if changes.get("is_active") is False and user.is_active:
+        _check_plans_still_fit(user, leaving=True)
     for name in ("display_name", "phone", "is_active"):
         if name in changes:
             setattr(user, name, changes[name])
@@ -130,18 +132,20 @@ def _set_caregiver_fields(user: User, *, certificate_no, skill_level) -> None:
     user.skill_level = skill_level
 
 
-def _check_plans_still_fit(user: User) -> None:
-    """A caregiver stays with their provider's plans and a worker with their elders' patrols."""
+def _check_plans_still_fit(user: User, *, leaving: bool = False) -> None:
+    """A caregiver stays with their provider's plans and a worker with their elders' patrols; an
+    account being disabled (`leaving`) must first hand all its active plans to someone else, or
+    their visits would silently go missed."""
     if user.id is None:
         return
     item_elsewhere = exists().where(
         CarePlanItem.assignee_id == user.id, CarePlanItem.plan_id == CarePlan.id, CarePlan.status == "active",
-        CarePlan.provider_id != user.provider_id if user.role == "caregiver" else true(),
+        CarePlan.provider_id != user.provider_id if user.role == "caregiver" and not leaving else true(),
     )
     community_ids = [c.id for c in user.communities]
     patrol_elsewhere = exists().where(
         PatrolPlan.worker_id == user.id, PatrolPlan.status == "active", PatrolPlan.elder_id == Elder.id,
-        Elder.community_id.notin_(community_ids) if user.role == "community_worker" else true(),
+        Elder.community_id.notin_(community_ids) if user.role == "community_worker" and not leaving else true(),
     )
     if db.session.execute(select(item_elsewhere)).scalar():
         raise Conflict(f"user {user.id} is assigned to care plans this change would leave; reassign them first")

@@ -1,5 +1,6 @@
 """Users: admin account management, the caller's own profile, supervisors' read-only view."""
 
+import pytest
 from sqlalchemy import select
 
 from backend.auth.models import RefreshToken
@@ -62,6 +63,16 @@ def test_a_role_change_that_would_strand_plans_conflicts(client, world, headers)
     response = client.patch(f"/api/v1/users/{world.worker_a.id}",
                             json={"community_ids": [world.community_a2.id]}, headers=headers("admin"))
     assert_problem(response, 409, "conflict")
+
+
+@pytest.mark.parametrize("account", ["caregiver", "worker_a"])
+def test_disabling_someone_with_active_plans_conflicts_and_changes_nothing(client, world, headers, account):
+    user = getattr(world, account)
+    response = client.patch(f"/api/v1/users/{user.id}", json={"is_active": False}, headers=headers("admin"))
+    body = assert_problem(response, 409, "conflict")
+    assert "reassign" in body["detail"]
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).is_active
 
 
 def test_disabling_a_user_or_resetting_the_password_signs_them_out(client, city, headers, login):
