@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
     from backend.followups.jobs import delivery_job, escalation_job, worker_pattern_job
+    from backend.plans.jobs import close_ended_plans_job
     from backend.tasks.jobs import generate_tasks_job, sweep_job
 
     scheduler = BlockingScheduler(timezone=app.config["CARE_TIMEZONE"])
@@ -39,6 +40,9 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     # Daily, before the working day: the last 30 days' figures per caregiver.
     scheduler.add_job(in_app(worker_pattern_job), "cron", hour=6, minute=0,
                       id="worker_patterns", max_instances=1, coalesce=True)
+    # Just after local midnight: plans whose last day was yesterday are ended.
+    scheduler.add_job(in_app(close_ended_plans_job), "cron", hour=0, minute=5,
+                      id="close_ended_plans", max_instances=1, coalesce=True, next_run_time=_now(app))
     return scheduler
 
 

@@ -188,6 +188,22 @@ def end_patrol_plan(plan: PatrolPlan, *, ends_on: date, by: User, now: datetime)
     return plan
 
 
+def close_ended_plans(*, now: datetime) -> int:
+    """Mark `ended` the active plans whose last day of service is past. Their tasks after that
+    day were cancelled when the end date was set; this only keeps each plan's status true."""
+    today = local_today(now)
+    closed = 0
+    for model in (CarePlan, PatrolPlan):
+        plans = db.session.execute(select(model).where(
+            model.status == "active", model.ends_on.is_not(None), model.ends_on < today)).scalars().all()
+        for plan in plans:
+            plan.status = "ended"
+            plan.updated_at = now
+        closed += len(plans)
+    db.session.flush()
+    return closed
+
+
 def follow_risk_tier(elder: Elder, *, old_tier: str, by: User, now: datetime) -> None:
     """Reschedule the patrol plans that follow an elder's risk tier after it changed."""
     if _period(old_tier) == _period(elder.risk_tier):

@@ -276,3 +276,21 @@ def test_ending_a_patrol_plan_today_keeps_it_active_until_the_day_is_over(client
                            headers=headers("admin"))
     assert response.status_code == 200
     assert (response.get_json()["status"], response.get_json()["ends_on"]) == ("active", "2026-11-23")
+
+
+def test_the_daily_job_ends_plans_once_their_last_day_is_past(client, world, headers, clock):
+    from backend.plans.jobs import close_ended_plans_job
+
+    ended = client.post(f"/api/v1/plans/patrol/{world.patrol_a.id}/end", json={"ends_on": "2026-11-23"},
+                        headers=headers("admin"))
+    assert ended.get_json()["status"] == "active"
+    assert close_ended_plans_job(now=clock()) == 0          # its last day is today (2026-11-23)
+    clock.advance(hours=13)                                  # 23:00 in Shanghai
+    assert close_ended_plans_job(now=clock()) == 0
+    clock.advance(hours=2)                                   # 01:00 on the 24th
+    assert close_ended_plans_job(now=clock()) == 1
+    assert close_ended_plans_job(now=clock()) == 0          # safe to run again
+    plan = client.get(f"/api/v1/plans/patrol/{world.patrol_a.id}", headers=headers("admin")).get_json()
+    assert plan["status"] == "ended"
+    care = client.get(f"/api/v1/plans/care/{world.care_a.id}", headers=headers("admin")).get_json()
+    assert care["status"] == "active"
