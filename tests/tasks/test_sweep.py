@@ -56,6 +56,14 @@ def _manager(task):
     return db.session.get(Provider, plan.provider_id).manager_id
 
 
+def test_a_task_already_past_its_missed_deadline_is_marked_missed_without_a_late_alert(meals):
+    result = sweep(now=_at("2026-11-23 15:01"))  # the scheduler was down all through the window
+    db.session.commit()
+    assert (result.late, result.missed) == (0, 1)
+    assert db.session.get(Task, meals[0].id).late_at is None
+    assert db.session.execute(select(Notification).where(Notification.event == "late_start")).first() is None
+
+
 def test_the_grace_period_is_honoured(meals):
     sweep(now=_at("2026-11-23 14:59"))  # window closed 13:00, grace 2 h
     assert _status(meals[0]) == "scheduled"
