@@ -184,7 +184,7 @@ def tasks_generate(days):
               help="run as if at this ISO-8601 time (drills and tests); without an offset, the care time zone")
 @with_appcontext
 def sweep_command(at):
-    """Run one sweep: flag late starts, mark missed tasks, open their follow-ups."""
+    """Run one sweep: flag late starts, mark missed tasks; then open their follow-ups (a second transaction)."""
     from backend.clock import care_tz, utcnow
     from backend.tasks.jobs import sweep_job
 

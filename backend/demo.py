@@ -18,8 +18,8 @@ from backend.plates.services import active_plate, ensure_plates, plate_payload
 from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.tasks.generation import ensure_service_types, generate_tasks
+from backend.tasks.jobs import sweep_job
 from backend.tasks.models import Task
-from backend.tasks.sweep import sweep
 from backend.users.models import User
 from backend.users.services import create_user
 from backend.visits.push import push_batch
@@ -75,9 +75,9 @@ def seed_demo(now=None) -> bool:
     generate_tasks(now=now)
     db.session.commit()
     _yesterday_in_the_field(rng, yesterday)
-    # The early-morning sweep: yesterday's visits nobody synced are missed and followed up.
-    sweep(now=local_midnight(today) + timedelta(hours=3))
-    db.session.commit()
+    # The early-morning sweep: yesterday's visits nobody synced are missed and followed up
+    # (the job's two steps, each committed).
+    sweep_job(now=local_midnight(today) + timedelta(hours=3))
     return True
 
 

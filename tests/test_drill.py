@@ -12,8 +12,8 @@ from backend.followups.models import Followup
 from backend.plans.models import CarePlan
 from backend.plates.services import active_plate, plate_payload
 from backend.providers.models import Provider
+from backend.tasks.jobs import sweep_job
 from backend.tasks.models import Task
-from backend.tasks.sweep import sweep
 from backend.users.models import User
 
 
@@ -23,12 +23,10 @@ def test_a_day_without_sync_makes_missed_visits_and_a_late_sync_resolves_them(ap
     today = local_today(clock())
     end_of_day = local_midnight(today + timedelta(days=1))
 
-    late = sweep(now=local_midnight(today) + timedelta(hours=11, minutes=31))  # lunch windows open at 11:00
-    db.session.commit()
+    late = sweep_job(now=local_midnight(today) + timedelta(hours=11, minutes=31))  # lunch windows open at 11:00
     assert late.late > 0 and late.missed == 0
 
-    result = sweep(now=end_of_day + timedelta(hours=3))  # nobody synced all day
-    db.session.commit()
+    result = sweep_job(now=end_of_day + timedelta(hours=3))  # nobody synced all day
     assert result.missed > 0 and result.followups == result.missed
     missed = db.session.execute(select(Task).where(Task.status == "missed", Task.kind == "service")).scalars().all()
     managed = db.session.execute(select(Provider).where(Provider.manager_id.is_not(None))).scalar_one()

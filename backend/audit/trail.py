@@ -134,7 +134,7 @@ def _collect_bulk(orm_execute_state):
     orm_execute_state.session.info.setdefault(_PENDING, []).append({
         "table": table, "action": "bulk_" + type(statement).__name__.lower(),
         "statement": str(compiled)[:2000], "params": params,
-        "rows": result.rowcount if result.rowcount >= 0 else None,  # unknown until a RETURNING is read
+        "rows": rows if (rows := getattr(result, "rowcount", -1)) >= 0 else None,  # unknown with RETURNING
     })
     return result
 

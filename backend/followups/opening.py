@@ -1,25 +1,26 @@
 """Opening follow-ups and notifications in bulk, as set-based SQL, for the sweep.
 
-Each statement reads the rows the current transaction stamped with change number `seq` (the
-tasks the sweep just marked), so it touches only them, and inserts with ON CONFLICT DO NOTHING
-on the unique dedupe keys, so a re-run opens and notifies nothing twice.
+The statements after the first read the rows the current transaction stamped with change number
+`seq` (the tasks the sweep just flagged, the follow-ups this step just opened), so they touch
+only those, and insert with ON CONFLICT DO NOTHING on the unique dedupe keys, so a re-run opens
+and notifies nothing twice.
 """
 
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, String, case, cast, func, insert, literal, null, select
+from sqlalchemy import Integer, String, any_, bindparam, case, cast, exists, func, insert, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from backend.changefeed import next_seq
 from backend.elders.models import Elder
 from backend.extensions import db
 from backend.followups.models import Followup, FollowupEvent, Notification
+from backend.followups.services import supervisor_map
 from backend.plans.models import CarePlan
 from backend.providers.models import Provider
-from backend.regions.models import Region
 from backend.tasks.models import Task
-from backend.users.models import User
 
 
 def _insert(table):
@@ -27,46 +28,55 @@ def _insert(table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def region_supervisor_of(community_path_column):
-    """SQL: the nearest active supervisor whose subtree holds the community (None if nobody)."""
-    scope = aliased(Region)
-    return (select(User.id).join(scope, User.region_id == scope.id)
-            .where(User.role == "supervisor", User.is_active.is_(True), community_path_column.startswith(scope.path))
-            .order_by(func.length(scope.path).desc(), User.id).limit(1).scalar_subquery())
+def open_missed_followups(*, now: datetime) -> int:
+    """A missed_visit follow-up (with its opening event and the owner's notification) for every
+    missed task that has none yet; returns how many were opened. The caller commits.
 
-
-def open_missed_visit_followups(*, seq: int, now: datetime) -> int:
-    """A missed_visit follow-up for every task this transaction marked missed.
-
-    Service visits go to the provider's manager first, patrols (and providers without a manager)
-    to the supervisor of the elder's region.
+    The second step of the sweep, in its own transaction: it catches up whatever an earlier run
+    left unopened (a failure or a crash after the sweep committed). Service visits go to the
+    provider's manager first, patrols (and providers without a manager) to the supervisor of the
+    elder's region. Safe beside pushes and another run of itself: on PostgreSQL the tasks are
+    locked FOR UPDATE SKIP LOCKED and re-checked, so a task a late check-in is completing is left
+    alone (and, once completed, never followed up); the unique dedupe key settles the rest.
     """
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    seq = next_seq(db.session)  # first, before any row lock, as every writer does
+    key = literal("missed_visit:task:") + cast(Task.id, String)
+    missing = (Task.status == "missed", ~exists().where(Followup.dedupe_key == key))
+    if postgres:
+        ids = db.session.execute(select(Task.id).where(*missing).order_by(Task.id)
+                                 .with_for_update(skip_locked=True, of=Task)).scalars().all()
+        if not ids:
+            return 0
+        # The ids themselves, not a subquery: the planner then knows how many rows follow and
+        # hashes the supervisor map once instead of probing it per row.
+        chosen = (Task.id == any_(bindparam("ids", ids, type_=ARRAY(Integer))),)
+    else:
+        chosen = missing  # SQLite: the only writer, nothing can change under the statement
     due = now + timedelta(minutes=current_app.config["FOLLOWUP_RULES"]["missed_visit"]["due_minutes"])
-    community = aliased(Region)
-    supervisor = region_supervisor_of(community.path)
-    owner = case((Task.kind == "service", func.coalesce(Provider.manager_id, supervisor)), else_=supervisor)
+    supervisors = supervisor_map()
+    owner = case((Task.kind == "service", func.coalesce(Provider.manager_id, supervisors.c.user_id)),
+                 else_=supervisors.c.user_id)
     priority = case((Elder.risk_tier == "high", literal("high")), else_=literal("normal"))
     summary = case((Task.kind == "patrol", literal("巡访未完成")), else_=literal("上门服务未完成（漏访）"))
     rows = (
-        select(literal("missed_visit"), priority, literal("open"),
-               literal("missed_visit:task:") + cast(Task.id, String), Task.elder_id, Task.id, Task.assignee_id,
+        select(literal("missed_visit"), priority, literal("open"), key, Task.elder_id, Task.id, Task.assignee_id,
                CarePlan.provider_id, Elder.community_id, owner,
                literal(now, type_=Followup.opened_at.type), literal(due, type_=Followup.due_at.type), literal(0),
                summary, literal(seq), literal(1), literal(now, type_=Followup.created_at.type),
                literal(now, type_=Followup.updated_at.type))
-        .select_from(Task).join(Elder, Task.elder_id == Elder.id).join(community, Elder.community_id == community.id)
+        .select_from(Task).join(Elder, Task.elder_id == Elder.id)
+        .outerjoin(supervisors, supervisors.c.region_id == Elder.community_id)
         .outerjoin(CarePlan, Task.care_plan_id == CarePlan.id).outerjoin(Provider, CarePlan.provider_id == Provider.id)
-        .where(Task.change_seq == seq, Task.status == "missed")
+        .where(*chosen)
     )
     columns = ["kind", "priority", "status", "dedupe_key", "elder_id", "task_id", "subject_user_id", "provider_id",
                "region_id", "owner_id", "opened_at", "due_at", "escalation_level", "summary", "change_seq",
                "version", "created_at", "updated_at"]
     statement = _insert(Followup.__table__).from_select(columns, rows).on_conflict_do_nothing(
-        index_elements=["dedupe_key"])
-    db.session.execute(statement)
-    # Counted, not taken from rowcount: drivers disagree on it for INSERT … SELECT … ON CONFLICT.
-    opened = db.session.execute(select(func.count()).select_from(Followup).where(
-        *_new_followups(seq=seq, now=now, kind="missed_visit"))).scalar()
+        index_elements=["dedupe_key"]).returning(Followup.__table__.c.id)
+    # Counted from RETURNING: drivers disagree on rowcount for INSERT … SELECT … ON CONFLICT.
+    opened = len(db.session.execute(statement).all())
     if opened:
         _record_opened(seq=seq, now=now, kind="missed_visit")
         _notify_owners_of_new(seq=seq, now=now, kind="missed_visit")

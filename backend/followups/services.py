@@ -9,9 +9,9 @@ or repeated open of the same key returns the follow-up that exists.
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import event, select, true
+from sqlalchemy import event, func, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from backend.extensions import db
 from backend.followups.models import Followup, FollowupEvent, Notification
@@ -75,25 +75,39 @@ def auto_resolve(dedupe_key: str, *, code: str, at: datetime, note: str, by_syst
     return followup
 
 
-def region_supervisor(community_id: int | None) -> User | None:
-    """The nearest active supervisor whose subtree holds the community.
+def supervisor_map():
+    """SQL: every region with its nearest active supervisor (the one whose subtree holds the region
+    with the longest path; the lowest user id among equals), as (region_id, user_id) rows. Regions
+    nobody supervises are absent. The one definition: the sweep's follow-ups join it once per
+    statement, region_supervisor() reads one row of it."""
+    region, scope = aliased(Region), aliased(Region)
+    ranked = (
+        select(region.id.label("region_id"), User.id.label("user_id"),
+               func.row_number().over(partition_by=region.id,
+                                      order_by=(func.length(scope.path).desc(), User.id)).label("nearness"))
+        .select_from(region).join(scope, region.path.startswith(scope.path))
+        .join(User, User.region_id == scope.id)
+        .where(User.role == "supervisor", User.is_active.is_(True))
+        .subquery()
+    )
+    return select(ranked.c.region_id, ranked.c.user_id).where(ranked.c.nearness == 1).subquery("supervisors")
+
+
+def region_supervisor(region_id: int | None) -> User | None:
+    """The nearest active supervisor whose subtree holds the region (a community, or a provider's
+    region), from supervisor_map().
 
     Remembered for the rest of the transaction (a push batch asks once per community, not once
     per item); the cache goes with the session's transaction.
     """
-    if community_id is None:
+    if region_id is None:
         return None
     cache = db.session.info.setdefault("region_supervisor", {})
-    if community_id not in cache:
-        community = db.session.get(Region, community_id)
-        ancestors = [int(part) for part in community.path.strip("/").split("/") if part]
-        candidates = db.session.execute(
-            select(User, Region.path).join(Region, User.region_id == Region.id)
-            .where(User.role == "supervisor", User.is_active.is_(True), Region.id.in_(ancestors))
-        ).all()
-        covering = [(len(path), -user.id, user) for user, path in candidates]
-        cache[community_id] = max(covering, key=lambda c: (c[0], c[1]))[2].id if covering else None
-    supervisor_id = cache[community_id]
+    if region_id not in cache:
+        supervisors = supervisor_map()
+        cache[region_id] = db.session.execute(
+            select(supervisors.c.user_id).where(supervisors.c.region_id == region_id)).scalar()
+    supervisor_id = cache[region_id]
     return db.session.get(User, supervisor_id) if supervisor_id is not None else None
 
 

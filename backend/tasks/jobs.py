@@ -4,6 +4,7 @@ import logging
 
 from backend.clock import utcnow
 from backend.extensions import db
+from backend.followups.opening import open_missed_followups
 from backend.tasks.generation import generate_tasks
 from backend.tasks.sweep import sweep
 
@@ -18,10 +19,19 @@ def generate_tasks_job(now=None) -> int:
 
 
 def sweep_job(now=None):
-    result = sweep(now=now or utcnow())
+    """The sweep, then at once the missed tasks' follow-ups, each in its own transaction.
+
+    Detection commits first, so it never waits on the heavier follow-up writes; the second step
+    opens what is missing for any missed task, so if it fails (or the process dies in between),
+    the next run opens what this one did not."""
+    now = now or utcnow()
+    result = sweep(now=now)
     db.session.commit()
-    if result.ran:
-        log.info("sweep: %d late, %d missed, %d follow-ups opened", result.late, result.missed, result.followups)
-    else:
+    if not result.ran:
         log.info("sweep: another sweep holds the lock; skipped")
+        return result
+    log.info("sweep: %d late, %d missed", result.late, result.missed)
+    result.followups = open_missed_followups(now=now)
+    db.session.commit()
+    log.info("sweep: %d missed-visit follow-ups opened", result.followups)
     return result

@@ -1,5 +1,10 @@
 """The sweep: tasks whose window opened with no check-in are flagged late; tasks whose window
-closed more than their grace ago with no check-in are marked missed, and become follow-ups.
+closed more than their grace ago with no check-in are marked missed.
+
+This is the detection transaction only: the late flags with their notifications, and the missed
+marks with their task events. Opening the missed tasks' follow-ups is a second, idempotent step
+in its own transaction (backend/followups/opening.py::open_missed_followups), which the
+scheduled job and `carerounds sweep` run right after this one (backend/tasks/jobs.py).
 
 Set-based SQL over partial indexes, never a Python loop over tasks. Safe to run concurrently with
 pushes: rows a push has locked are skipped (FOR UPDATE SKIP LOCKED) and caught by the next sweep
@@ -12,13 +17,15 @@ lock, so the sweep can never deadlock with a push (which takes row locks, then t
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, literal, select, text, update
+from sqlalchemy import Integer, any_, bindparam, func, insert, literal, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from backend.changefeed import next_seq
 from backend.extensions import db
 from backend.tasks.models import Task, TaskEvent
 
 SWEEP_LOCK_KEY = 0x43525357  # "CRSW": the advisory lock id of the sweep
+MISSED_REASON = "no check-in before the window closed and its grace ran out"
 
 
 @dataclass
@@ -26,45 +33,61 @@ class SweepResult:
     ran: bool
     late: int = 0
     missed: int = 0
-    followups: int = 0
+    followups: int = 0  # filled by the job's second step, open_missed_followups
 
 
 def sweep(*, now: datetime) -> SweepResult:
     """Run one sweep as of `now`. The caller commits (the lock is released with the transaction)."""
     if not _take_lock():
         return SweepResult(ran=False)
+    postgres = _is_postgres()
     seq = next_seq(db.session)
+    # A task already past its missed deadline is about to be marked missed: no "please check in".
     late = db.session.execute(
-        update(Task).where(Task.id.in_(
-            select(Task.id).where(Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now)
-            .with_for_update(skip_locked=True)))
+        update(Task).where(_among(postgres, select(Task.id).where(
+            Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now,
+            Task.missed_after_at > now).with_for_update(skip_locked=True)))
         .values(late_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    missed = db.session.execute(
-        update(Task).where(Task.id.in_(
-            select(Task.id).where(Task.status == "scheduled", Task.missed_after_at <= now)
-            .with_for_update(skip_locked=True)))
+    missed_ids = db.session.execute(
+        update(Task).where(_among(postgres, select(Task.id).where(
+            Task.status == "scheduled", Task.missed_after_at <= now).with_for_update(skip_locked=True)))
         .values(status="missed", status_changed_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
+        .returning(Task.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if missed:
-        # This sweep's change number marks exactly the rows it just marked missed.
+    ).scalars().all()
+    if missed_ids:
+        # PostgreSQL: the ids themselves, so the planner knows how many rows follow. SQLite: this
+        # sweep's change number marks exactly the rows it just marked missed.
+        just_missed = (Task.id == any_(bindparam("ids", missed_ids, type_=ARRAY(Integer))) if postgres
+                       else (Task.change_seq == seq) & (Task.status == "missed"))
         db.session.execute(insert(TaskEvent).from_select(
             ["task_id", "at", "from_status", "to_status", "by_system", "reason"],
             select(Task.id, literal(now, type_=TaskEvent.at.type), literal("scheduled"), literal("missed"),
-                   literal("sweep"), literal("no check-in before the window closed and its grace ran out"))
-            .where(Task.change_seq == seq, Task.status == "missed")))
-    from backend.followups.opening import notify_late_starts, open_missed_visit_followups
-
-    opened = open_missed_visit_followups(seq=seq, now=now) if missed else 0
+                   literal("sweep"), literal(MISSED_REASON)).where(just_missed)))
     if late:
+        from backend.followups.opening import notify_late_starts
+
         notify_late_starts(seq=seq, now=now)
-    return SweepResult(ran=True, late=late, missed=missed, followups=opened)
+    return SweepResult(ran=True, late=late, missed=len(missed_ids))
+
+
+def _among(postgres: bool, locked_ids):
+    """`tasks.id` among the ids a locking select picks. On PostgreSQL as `= ANY(ARRAY(…))`: the
+    array is computed once and the UPDATE finds its rows by primary key; an IN would become a
+    semi-join over a scan of the whole table."""
+    if postgres:
+        return Task.id == any_(func.array(locked_ids.scalar_subquery()))
+    return Task.id.in_(locked_ids)
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def _take_lock() -> bool:
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not _is_postgres():
         return True  # SQLite: BEGIN IMMEDIATE already makes this the only writer
     # Keyed by schema too: deployments (or test runs) sharing a database do not block each other.
     return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key, hashtext(current_schema()))"),

@@ -41,10 +41,12 @@ def manager(city, make_user):
 
 @pytest.fixture
 def missed(city, manager, make_care_plan, clock):
-    """Yesterday's meal visit at elder_a1, swept as missed at clock time (today 10:00 Shanghai)."""
+    """Yesterday's meal visit at elder_a1: flagged late by a sweep during its window (yesterday
+    11:31), then swept as missed at clock time (today 10:00 Shanghai)."""
     make_care_plan(city.elder_a1, city.provider, [("meal", MEAL, 20, city.caregiver)])
     generate_tasks(now=clock() - timedelta(days=1), horizon_days=2)
     db.session.commit()
+    sweep_job(now=local("2026-11-22 11:31"))
     sweep_job()
     return db.session.execute(select(Followup).where(Followup.kind == "missed_visit")).scalar_one()
 

@@ -31,8 +31,8 @@ def test_re_running_the_jobs_notifies_nobody_twice(missed, clock):
     clock.advance(minutes=5)
     escalation_job()
     assert _keys() == keys
-    # the sweep caught yesterday's visit late and missed at once: a late start for the caregiver
-    # and the manager, then the follow-up's assignment, escalation and overdue notice
+    # a sweep in yesterday's window flagged the visit late: a late start for the caregiver and the
+    # manager; then the follow-up's assignment, escalation and overdue notice
     assert sorted(k.split(":")[0] for k in keys) == ["assigned", "escalated", "late_start", "late_start", "overdue"]
 
 

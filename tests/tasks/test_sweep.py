@@ -1,4 +1,5 @@
-"""The sweep: late alerts, missed tasks and their follow-ups, set-based and idempotent."""
+"""The sweep: late alerts, missed tasks and (through the job's second step) their follow-ups,
+set-based and idempotent."""
 
 import threading
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 from backend.extensions import db
 from backend.followups.models import Followup, Notification
 from backend.tasks.generation import generate_tasks
+from backend.tasks.jobs import sweep_job
 from backend.tasks.models import Task, TaskEvent
 from backend.tasks.sweep import sweep
 from tests.conftest import PG_URL
@@ -54,6 +56,14 @@ def _manager(task):
     return db.session.get(Provider, plan.provider_id).manager_id
 
 
+def test_a_task_already_past_its_missed_deadline_is_marked_missed_without_a_late_alert(meals):
+    result = sweep(now=_at("2026-11-23 15:01"))  # the scheduler was down all through the window
+    db.session.commit()
+    assert (result.late, result.missed) == (0, 1)
+    assert db.session.get(Task, meals[0].id).late_at is None
+    assert db.session.execute(select(Notification).where(Notification.event == "late_start")).first() is None
+
+
 def test_the_grace_period_is_honoured(meals):
     sweep(now=_at("2026-11-23 14:59"))  # window closed 13:00, grace 2 h
     assert _status(meals[0]) == "scheduled"
@@ -63,8 +73,7 @@ def test_the_grace_period_is_honoured(meals):
 
 
 def test_a_missed_service_visit_opens_a_follow_up_for_the_providers_manager(meals, city):
-    sweep(now=_at("2026-11-23 15:01"))
-    db.session.commit()
+    sweep_job(now=_at("2026-11-23 15:01"))
     followup = db.session.execute(select(Followup)).scalar_one()
     assert followup.kind == "missed_visit" and followup.task_id == meals[0].id
     assert followup.owner_id == city.supervisor_a.id and followup.status == "open"
@@ -78,19 +87,17 @@ def test_a_missed_service_visit_opens_a_follow_up_for_the_providers_manager(meal
 def test_without_a_manager_the_region_supervisor_owns_it(meals, city):
     city.provider.manager_id = None
     db.session.commit()
-    sweep(now=_at("2026-11-23 15:01"))
-    db.session.commit()
+    sweep_job(now=_at("2026-11-23 15:01"))
     # elder_a1 lives in street A: sup_a is nearer than the district supervisor.
     assert db.session.execute(select(Followup.owner_id)).scalar_one() == city.supervisor_a.id
 
 
 def test_sweeping_again_changes_nothing(meals):
-    sweep(now=_at("2026-11-23 15:01"))
-    db.session.commit()
+    sweep_job(now=_at("2026-11-23 15:01"))
     counts = [db.session.execute(select(func.count()).select_from(m)).scalar()
               for m in (Followup, TaskEvent, Notification)]
-    again = sweep(now=_at("2026-11-23 15:05"))
-    db.session.commit()
+    assert counts[0] == 1
+    again = sweep_job(now=_at("2026-11-23 15:05"))
     assert (again.late, again.missed, again.followups) == (0, 0, 0)
     assert counts == [db.session.execute(select(func.count()).select_from(m)).scalar()
                       for m in (Followup, TaskEvent, Notification)]
@@ -134,8 +141,7 @@ def test_two_sweeps_at_once_mark_each_task_exactly_once(meals, app):
 
     def run():
         with app.app_context():
-            results.append(sweep(now=_at("2026-11-25 18:00")))
-            db.session.commit()
+            results.append(sweep_job(now=_at("2026-11-25 18:00")))
             db.session.remove()
 
     threads = [threading.Thread(target=run) for _ in range(2)]
