@@ -53,6 +53,9 @@ class Defaults:
     # WORKER_PATTERN_MIN_TASKS ended tasks) gets a worker_pattern follow-up for their manager.
     WORKER_PATTERN_THRESHOLD = 0.2
     WORKER_PATTERN_MIN_TASKS = 10
+    # The follow-up step after each sweep looks for missed tasks without a follow-up among those
+    # whose window ended this many days back (further after an outage: as far as the sweep marked).
+    MISSED_FOLLOWUP_LOOKBACK_DAYS = 30
     # How often the scheduler sweeps and escalates.
     SWEEP_INTERVAL_MINUTES = 5
     # Delivery beyond the API: "log" (default) writes each notification to the log.

@@ -28,7 +28,7 @@ def _insert(table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def open_missed_followups(*, now: datetime) -> int:
+def open_missed_followups(*, now: datetime, since: datetime | None = None) -> int:
     """A missed_visit follow-up (with its opening event and the owner's notification) for every
     missed task that has none yet; returns how many were opened. The caller commits.
 
@@ -38,11 +38,17 @@ def open_missed_followups(*, now: datetime) -> int:
     elder's region. Safe beside pushes and another run of itself: on PostgreSQL the tasks are
     locked FOR UPDATE SKIP LOCKED and re-checked, so a task a late check-in is completing is left
     alone (and, once completed, never followed up); the unique dedupe key settles the rest.
+
+    It looks only at tasks whose window ended in the last MISSED_FOLLOWUP_LOOKBACK_DAYS (or since
+    `since`, when that is earlier), through the (status, window_end_at) index, so a run with
+    nothing to open costs little however much history the table holds.
     """
     postgres = db.session.get_bind().dialect.name == "postgresql"
     seq = next_seq(db.session)  # first, before any row lock, as every writer does
     key = literal("missed_visit:task:") + cast(Task.id, String)
-    missing = (Task.status == "missed", ~exists().where(Followup.dedupe_key == key))
+    lookback = now - timedelta(days=current_app.config["MISSED_FOLLOWUP_LOOKBACK_DAYS"])
+    since = min(since, lookback) if since is not None else lookback
+    missing = (Task.status == "missed", Task.window_end_at >= since, ~exists().where(Followup.dedupe_key == key))
     if postgres:
         ids = db.session.execute(select(Task.id).where(*missing).order_by(Task.id)
                                  .with_for_update(skip_locked=True, of=Task)).scalars().all()

@@ -31,7 +31,8 @@ def sweep_job(now=None):
         log.info("sweep: another sweep holds the lock; skipped")
         return result
     log.info("sweep: %d late, %d missed", result.late, result.missed)
-    result.followups = open_missed_followups(now=now)
+    # After an outage the sweep may mark visits that ended long ago: look back that far once.
+    result.followups = open_missed_followups(now=now, since=result.oldest_missed_window_end)
     db.session.commit()
     log.info("sweep: %d missed-visit follow-ups opened", result.followups)
     return result

@@ -34,6 +34,7 @@ class SweepResult:
     late: int = 0
     missed: int = 0
     followups: int = 0  # filled by the job's second step, open_missed_followups
+    oldest_missed_window_end: datetime | None = None  # tells that step how far back to look
 
 
 def sweep(*, now: datetime) -> SweepResult:
@@ -50,13 +51,14 @@ def sweep(*, now: datetime) -> SweepResult:
         .values(late_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    missed_ids = db.session.execute(
+    missed = db.session.execute(
         update(Task).where(_among(postgres, select(Task.id).where(
             Task.status == "scheduled", Task.missed_after_at <= now).with_for_update(skip_locked=True)))
         .values(status="missed", status_changed_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
-        .returning(Task.id)
+        .returning(Task.id, Task.window_end_at)
         .execution_options(synchronize_session=False)
-    ).scalars().all()
+    ).all()
+    missed_ids = [row.id for row in missed]
     if missed_ids:
         # PostgreSQL: the ids themselves, so the planner knows how many rows follow. SQLite: this
         # sweep's change number marks exactly the rows it just marked missed.
@@ -70,7 +72,8 @@ def sweep(*, now: datetime) -> SweepResult:
         from backend.followups.opening import notify_late_starts
 
         notify_late_starts(seq=seq, now=now)
-    return SweepResult(ran=True, late=late, missed=len(missed_ids))
+    return SweepResult(ran=True, late=late, missed=len(missed_ids),
+                       oldest_missed_window_end=min((row.window_end_at for row in missed), default=None))
 
 
 def _among(postgres: bool, locked_ids):

@@ -59,7 +59,7 @@ def test_the_second_step_opens_each_follow_up_once_with_its_owner_event_and_noti
 
 
 def test_when_the_second_step_fails_the_next_run_opens_what_is_missing(yesterdays_meals, clock, monkeypatch):
-    def broken(*, now):
+    def broken(*, now, since=None):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(jobs, "open_missed_followups", broken)
@@ -72,6 +72,20 @@ def test_when_the_second_step_fails_the_next_run_opens_what_is_missing(yesterday
     again = sweep_job()
     assert (again.missed, again.followups) == (0, 3)
     assert count(Followup, Followup.kind == "missed_visit", Followup.owner_id.is_not(None)) == 3
+
+
+def test_the_second_step_looks_back_a_bounded_time_unless_the_sweep_marked_older_visits(swept, app, clock):
+    lookback = app.config["MISSED_FOLLOWUP_LOOKBACK_DAYS"]
+    later = clock() + timedelta(days=lookback + 2)
+    assert open_missed_followups(now=later) == 0               # ended before the lookback: left alone
+    assert open_missed_followups(now=later, since=swept[0].window_end_at) == 3
+    db.session.commit()
+
+
+def test_after_a_long_outage_the_job_opens_follow_ups_for_everything_it_marked(yesterdays_meals, app, clock):
+    clock.advance(days=app.config["MISSED_FOLLOWUP_LOOKBACK_DAYS"] + 5)  # the scheduler was down
+    result = sweep_job()
+    assert result.missed >= 3 and result.followups == result.missed
 
 
 def test_a_late_check_in_between_the_two_steps_gets_no_follow_up(swept, clock):
