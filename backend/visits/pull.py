@@ -168,6 +168,7 @@ def _unchanged(key: bytes, state: CursorState, open_ids: list[int], now: datetim
 class _Page:
     def __init__(self, user: User, state: CursorState, from_on: date, to_on: date, limit: int):
         self.user, self.state, self.from_on, self.to_on, self.limit = user, state, from_on, to_on, limit
+        self.start_at, self.end_at = local_midnight(from_on), local_midnight(to_on + timedelta(days=1))
         self.changes: list[tuple[tuple, str, object]] = []  # (sort key, kind, row)
         self.extra_tasks: list = []
         self.extra_removed: list[dict] = []
@@ -176,11 +177,11 @@ class _Page:
     # ---------------------------------------------------------------- reading
     def snapshot(self) -> None:
         paging = self.state.paging
-        query = select(*TASK_COLUMNS).select_from(TASKS_FROM).where(
-            _held_by(self.user.id, self.from_on, self.to_on), tasks.c.change_seq <= paging.seq_high)
+        params = {"user_id": self.user.id, "start_at": self.start_at, "end_at": self.end_at,
+                  "high": paging.seq_high, "limit": self.limit + 1}
         if paging.after:
-            query = query.where(tuple_(tasks.c.change_seq, tasks.c.id) > (paging.after.change_seq, paging.after.id))
-        rows = db.session.execute(query.order_by(tasks.c.change_seq, tasks.c.id).limit(self.limit + 1)).all()
+            params.update(after_seq=paging.after.change_seq, after_id=paging.after.id)
+        rows = db.session.execute(_SNAPSHOT_AFTER if paging.after else _SNAPSHOT, params).all()
         self.changes = [((t.change_seq, "task", t.id), "task", t) for t in rows]
 
     def delta(self) -> None:
@@ -267,18 +268,14 @@ class _Page:
         paging = self.state.paging
         if paging.after is not None:
             return [], [], self._open_followup_ids()
-        owned = select(*FOLLOWUP_COLUMNS).where(followups.c.owner_id == self.user.id)
-        notes = select(*NOTIFICATION_COLUMNS).where(notifications.c.user_id == self.user.id)
         if paging.is_snapshot:
-            owned = owned.where(followups.c.status != "resolved")
-            notes = notes.where(or_(notifications.c.read_at.is_(None),
-                                    notifications.c.created_at > now - NOTIFICATION_HISTORY))
+            owned, notes = _OPEN_FOLLOWUPS, _RECENT_NOTIFICATIONS
+            params = {"user_id": self.user.id, "since": now - NOTIFICATION_HISTORY}
         else:
-            owned = owned.where(followups.c.change_seq > self.state.seq, followups.c.change_seq <= paging.seq_high)
-            notes = notes.where(notifications.c.change_seq > self.state.seq,
-                                notifications.c.change_seq <= paging.seq_high)
-        owned_rows = db.session.execute(owned.order_by(followups.c.id)).all()
-        note_rows = db.session.execute(notes.order_by(notifications.c.id)).all()
+            owned, notes = _CHANGED_FOLLOWUPS, _CHANGED_NOTIFICATIONS
+            params = {"user_id": self.user.id, "low": self.state.seq, "high": paging.seq_high}
+        owned_rows = db.session.execute(owned, params).all()
+        note_rows = db.session.execute(notes, params).all()
         # A snapshot's follow-ups are exactly the open ones; a delta's are only those changed.
         open_ids = [f.id for f in owned_rows] if paging.is_snapshot else self._open_followup_ids()
         return owned_rows, note_rows, open_ids
@@ -288,8 +285,8 @@ class _Page:
             followups.c.owner_id == self.user.id, followups.c.status != "resolved").order_by(followups.c.id)).scalars())
 
     def _holds(self, task) -> bool:
-        return task.assignee_id == self.user.id and task.window_end_at > local_midnight(self.from_on) and \
-            task.window_start_at < local_midnight(self.to_on + timedelta(days=1))
+        return task.assignee_id == self.user.id and task.window_end_at > self.start_at and \
+            task.window_start_at < self.end_at
 
     def _elders_gone(self, removed: list[dict], kept: set[int]) -> list[dict]:
         if not removed:
@@ -318,6 +315,31 @@ class _Page:
 
 
 NOTIFICATION_HISTORY = timedelta(days=7)
+
+# The statements of a snapshot and of a delta's first page, built once (see pull_rows).
+_SNAPSHOT = (select(*TASK_COLUMNS).select_from(TASKS_FROM)
+             .where(tasks.c.assignee_id == bindparam("user_id"), tasks.c.status != "cancelled",
+                    tasks.c.window_end_at > bindparam("start_at"), tasks.c.window_start_at < bindparam("end_at"),
+                    tasks.c.change_seq <= bindparam("high"))
+             .order_by(tasks.c.change_seq, tasks.c.id).limit(bindparam("limit")))
+_SNAPSHOT_AFTER = _SNAPSHOT.where(
+    tuple_(tasks.c.change_seq, tasks.c.id) > tuple_(bindparam("after_seq"), bindparam("after_id")))
+_OPEN_FOLLOWUPS = (select(*FOLLOWUP_COLUMNS)
+                   .where(followups.c.owner_id == bindparam("user_id"), followups.c.status != "resolved")
+                   .order_by(followups.c.id))
+_CHANGED_FOLLOWUPS = (select(*FOLLOWUP_COLUMNS)
+                      .where(followups.c.owner_id == bindparam("user_id"), followups.c.change_seq > bindparam("low"),
+                             followups.c.change_seq <= bindparam("high"))
+                      .order_by(followups.c.id))
+_RECENT_NOTIFICATIONS = (select(*NOTIFICATION_COLUMNS)
+                         .where(notifications.c.user_id == bindparam("user_id"),
+                                or_(notifications.c.read_at.is_(None), notifications.c.created_at > bindparam("since")))
+                         .order_by(notifications.c.id))
+_CHANGED_NOTIFICATIONS = (select(*NOTIFICATION_COLUMNS)
+                          .where(notifications.c.user_id == bindparam("user_id"),
+                                 notifications.c.change_seq > bindparam("low"),
+                                 notifications.c.change_seq <= bindparam("high"))
+                          .order_by(notifications.c.id))
 
 
 def _after(table, kind: str, after: tuple):
