@@ -7,7 +7,7 @@ as ISO 8601 strings, keys in the schema's order. tests/visits/test_pull.py holds
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import bindparam, func, select
 
 from backend.clock import local_today
 from backend.elders.models import Assessment, Elder, ElderCategory
@@ -72,48 +72,47 @@ def notification_row(notification) -> dict:
     }
 
 
-def _elder_statements():
+def _elder_statement():
     plates = DoorPlate.__table__
     categories = ElderCategory.__table__
     assessments = Assessment.__table__
     regions = Region.__table__
-    ids = bindparam("elder_ids", expanding=True)
     latest_level = (select(assessments.c.level).where(assessments.c.elder_id == elders.c.id)
                     .order_by(assessments.c.assessed_on.desc(), assessments.c.id.desc()).limit(1)
                     .scalar_subquery())
-    found = (select(elders.c.id, elders.c.version, elders.c.name, elders.c.gender, elders.c.birth_on,
-                    elders.c.phone, elders.c.address, elders.c.lat, elders.c.lon, elders.c.community_id,
-                    regions.c.name.label("community_name"), elders.c.risk_tier, elders.c.care_notes,
-                    elders.c.emergency_contacts, latest_level.label("capability_level"))
-             .join_from(elders, regions, regions.c.id == elders.c.community_id).where(elders.c.id.in_(ids)))
-    # Categories (kind 0) and active plates (kind 1) of every elder in one statement.
-    labelled = union_all(
-        select(categories.c.elder_id.label("elder_id"), literal(0).label("kind"),
-               categories.c.category.label("value")).where(categories.c.elder_id.in_(ids)),
-        select(plates.c.elder_id, literal(1), plates.c.plate_id).where(plates.c.elder_id.in_(ids),
-                                                                       plates.c.status == "active"),
-    ).subquery()
-    lists = select(labelled).order_by(labelled.c.elder_id, labelled.c.kind, labelled.c.value)
-    return found, lists
+    # Category codes and plate ids hold no commas; both databases aggregate them in one statement
+    # (string_agg, group_concat), in no set order: elder_row sorts them.
+    category_list = (select(func.aggregate_strings(categories.c.category, ","))
+                     .where(categories.c.elder_id == elders.c.id).scalar_subquery())
+    plate_list = (select(func.aggregate_strings(plates.c.plate_id, ","))
+                  .where(plates.c.elder_id == elders.c.id, plates.c.status == "active").scalar_subquery())
+    return (select(elders.c.id, elders.c.version, elders.c.name, elders.c.gender, elders.c.birth_on,
+                   elders.c.phone, elders.c.address, elders.c.lat, elders.c.lon, elders.c.community_id,
+                   regions.c.name.label("community_name"), elders.c.risk_tier, elders.c.care_notes,
+                   elders.c.emergency_contacts, latest_level.label("capability_level"),
+                   category_list.label("category_list"), plate_list.label("plate_list"))
+            .join_from(elders, regions, regions.c.id == elders.c.community_id)
+            .where(elders.c.id.in_(bindparam("elder_ids", expanding=True))))
 
 
 # Built once: the statements of the hot path take bound parameters rather than being rebuilt.
-_ELDERS, _ELDER_LISTS = _elder_statements()
+_ELDERS = _elder_statement()
 
 
 def elder_rows(elder_ids: list[int]) -> list[dict]:
-    """The elders' wire rows, in the order given: two statements whatever their number."""
+    """The elders' wire rows, in the order given, from one statement whatever their number."""
     if not elder_ids:
         return []
     found = {row.id: row for row in db.session.execute(_ELDERS, {"elder_ids": elder_ids})}
-    lists: dict[int, tuple[list, list]] = {elder_id: ([], []) for elder_id in found}
-    for elder_id, kind, value in db.session.execute(_ELDER_LISTS, {"elder_ids": elder_ids}):
-        lists[elder_id][kind].append(value)
     today = local_today()
-    return [elder_row(found[elder_id], *lists[elder_id], today) for elder_id in elder_ids if elder_id in found]
+    return [elder_row(found[elder_id], today) for elder_id in elder_ids if elder_id in found]
 
 
-def elder_row(elder, categories: list[str], plates: list[str], today: date) -> dict:
+def _sorted_list(joined: str | None) -> list[str]:
+    return sorted(joined.split(",")) if joined else []
+
+
+def elder_row(elder, today: date) -> dict:
     """Only what a visit needs: never the ID-card number nor the birth date."""
     born = elder.birth_on
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
@@ -121,6 +120,7 @@ def elder_row(elder, categories: list[str], plates: list[str], today: date) -> d
         "id": elder.id, "version": elder.version, "name": elder.name, "gender": elder.gender, "age": age,
         "phone": elder.phone, "address": elder.address, "lat": elder.lat, "lon": elder.lon,
         "community_id": elder.community_id, "community_name": elder.community_name, "risk_tier": elder.risk_tier,
-        "categories": categories, "capability_level": elder.capability_level, "care_notes": elder.care_notes,
-        "emergency_contacts": elder.emergency_contacts, "plate_ids": plates,
+        "categories": _sorted_list(elder.category_list), "capability_level": elder.capability_level,
+        "care_notes": elder.care_notes,
+        "emergency_contacts": elder.emergency_contacts, "plate_ids": _sorted_list(elder.plate_list),
     }
