@@ -13,16 +13,20 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, false, or_, select, text, tuple_
+from sqlalchemy import and_, false, or_, select
 
 from backend.changefeed import current_seq
 from backend.clock import local_midnight, local_today
-from backend.columns import UTCDateTime
 from backend.extensions import db
 from backend.users.models import User
+from backend.visits.pull_probe import probe
 from backend.visits.pull_rows import (
-    FOLLOWUP_COLUMNS,
-    NOTIFICATION_COLUMNS,
+    CHANGED_FOLLOWUPS,
+    CHANGED_NOTIFICATIONS,
+    OPEN_FOLLOWUPS,
+    RECENT_NOTIFICATIONS,
+    SNAPSHOT_TASKS,
+    SNAPSHOT_TASKS_AFTER,
     TASK_COLUMNS,
     TASKS_FROM,
     elder_rows,
@@ -30,7 +34,6 @@ from backend.visits.pull_rows import (
     followup_row,
     followups,
     notification_row,
-    notifications,
     removals,
     task_row,
     tasks,
@@ -85,7 +88,7 @@ def pull(*, user: User, device_id: str, cursor: str | None, limit: int, now: dat
     elif state.paging:
         pass  # a pull under way keeps the bound of its first page
     elif state.digest and (state.from_on, state.to_on) == (from_on, to_on):
-        high, changed, open_ids = _probe(user.id, state.seq, from_on, to_on)
+        high, changed, open_ids = probe(user.id, state.seq, from_on, to_on)
         if not changed:
             return _unchanged(key, state.for_pull(high), open_ids, now)
         state = state.for_pull(high)
@@ -115,45 +118,6 @@ def _held_by(user_id: int, from_on: date, to_on: date):
     return and_(tasks.c.assignee_id == user_id, tasks.c.status != "cancelled", _in_window(from_on, to_on))
 
 
-# Whether anything a phone holds or is owed changed in (seq, counter now]: its user's tasks,
-# removals, follow-ups and notifications, and the elders of the tasks it holds; with the counter
-# and the user's open follow-ups (sent on every pull). Written out once, as plain SQL both
-# databases run, because it is the whole of the usual pull: building it anew each time cost
-# more than running it.
-_PROBE = text("""
-SELECT c.value AS high,
-       CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.assignee_id = :user_id
-                           AND t.change_seq > :seq AND t.change_seq <= c.value)
-              OR EXISTS (SELECT 1 FROM task_removals r WHERE r.user_id = :user_id
-                           AND r.change_seq > :seq AND r.change_seq <= c.value)
-              OR EXISTS (SELECT 1 FROM followups f2 WHERE f2.owner_id = :user_id
-                           AND f2.change_seq > :seq AND f2.change_seq <= c.value)
-              OR EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = :user_id
-                           AND n.change_seq > :seq AND n.change_seq <= c.value)
-              OR EXISTS (SELECT 1 FROM elders e WHERE e.change_seq > :seq AND e.change_seq <= c.value
-                           AND EXISTS (SELECT 1 FROM tasks h WHERE h.elder_id = e.id AND h.assignee_id = :user_id
-                                         AND h.status <> 'cancelled' AND h.window_end_at > :from_at
-                                         AND h.window_start_at < :to_at))
-            THEN 1 ELSE 0 END AS changed,
-       f.id AS open_followup_id
-FROM sync_clock c
-LEFT JOIN followups f ON f.owner_id = :user_id AND f.status <> 'resolved'
-WHERE c.id = 1
-ORDER BY f.id
-""").bindparams(bindparam("from_at", type_=UTCDateTime()), bindparam("to_at", type_=UTCDateTime()))
-
-
-def _probe(user_id: int, seq: int, from_on: date, to_on: date) -> tuple[int, bool, list[int]]:
-    """(counter now, whether anything changed since `seq`, the user's open follow-up ids)."""
-    rows = db.session.execute(_PROBE, {
-        "user_id": user_id, "seq": seq, "from_at": local_midnight(from_on),
-        "to_at": local_midnight(to_on + timedelta(days=1))}).all()
-    if not rows:  # no counter yet: nothing was ever written that phones sync
-        return 0, seq != 0, []
-    return rows[0].high, bool(rows[0].changed), [row.open_followup_id for row in rows
-                                                      if row.open_followup_id is not None]
-
-
 def _unchanged(key: bytes, state: CursorState, open_ids: list[int], now: datetime) -> PullPage:
     """Nothing changed since the cursor and the window did not move: the phone's set stands."""
     digest = {"count": state.digest[0], "hash": state.digest[1]}
@@ -181,7 +145,7 @@ class _Page:
                   "high": paging.seq_high, "limit": self.limit + 1}
         if paging.after:
             params.update(after_seq=paging.after.change_seq, after_id=paging.after.id)
-        rows = db.session.execute(_SNAPSHOT_AFTER if paging.after else _SNAPSHOT, params).all()
+        rows = db.session.execute(SNAPSHOT_TASKS_AFTER if paging.after else SNAPSHOT_TASKS, params).all()
         self.changes = [((t.change_seq, "task", t.id), "task", t) for t in rows]
 
     def delta(self) -> None:
@@ -269,10 +233,10 @@ class _Page:
         if paging.after is not None:
             return [], [], self._open_followup_ids()
         if paging.is_snapshot:
-            owned, notes = _OPEN_FOLLOWUPS, _RECENT_NOTIFICATIONS
+            owned, notes = OPEN_FOLLOWUPS, RECENT_NOTIFICATIONS
             params = {"user_id": self.user.id, "since": now - NOTIFICATION_HISTORY}
         else:
-            owned, notes = _CHANGED_FOLLOWUPS, _CHANGED_NOTIFICATIONS
+            owned, notes = CHANGED_FOLLOWUPS, CHANGED_NOTIFICATIONS
             params = {"user_id": self.user.id, "low": self.state.seq, "high": paging.seq_high}
         owned_rows = db.session.execute(owned, params).all()
         note_rows = db.session.execute(notes, params).all()
@@ -315,32 +279,6 @@ class _Page:
 
 
 NOTIFICATION_HISTORY = timedelta(days=7)
-
-# The statements of a snapshot and of a delta's first page, built once (see pull_rows).
-_SNAPSHOT = (select(*TASK_COLUMNS).select_from(TASKS_FROM)
-             .where(tasks.c.assignee_id == bindparam("user_id"), tasks.c.status != "cancelled",
-                    tasks.c.window_end_at > bindparam("start_at"), tasks.c.window_start_at < bindparam("end_at"),
-                    tasks.c.change_seq <= bindparam("high"))
-             .order_by(tasks.c.change_seq, tasks.c.id).limit(bindparam("limit")))
-_SNAPSHOT_AFTER = _SNAPSHOT.where(
-    tuple_(tasks.c.change_seq, tasks.c.id) > tuple_(bindparam("after_seq"), bindparam("after_id")))
-_OPEN_FOLLOWUPS = (select(*FOLLOWUP_COLUMNS)
-                   .where(followups.c.owner_id == bindparam("user_id"), followups.c.status != "resolved")
-                   .order_by(followups.c.id))
-_CHANGED_FOLLOWUPS = (select(*FOLLOWUP_COLUMNS)
-                      .where(followups.c.owner_id == bindparam("user_id"), followups.c.change_seq > bindparam("low"),
-                             followups.c.change_seq <= bindparam("high"))
-                      .order_by(followups.c.id))
-_RECENT_NOTIFICATIONS = (select(*NOTIFICATION_COLUMNS)
-                         .where(notifications.c.user_id == bindparam("user_id"),
-                                or_(notifications.c.read_at.is_(None), notifications.c.created_at > bindparam("since")))
-                         .order_by(notifications.c.id))
-_CHANGED_NOTIFICATIONS = (select(*NOTIFICATION_COLUMNS)
-                          .where(notifications.c.user_id == bindparam("user_id"),
-                                 notifications.c.change_seq > bindparam("low"),
-                                 notifications.c.change_seq <= bindparam("high"))
-                          .order_by(notifications.c.id))
-
 
 def _after(table, kind: str, after: tuple):
     """Rows of one kind that sort after `after` in (change_seq, kind, id) order."""

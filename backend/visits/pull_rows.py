@@ -7,7 +7,7 @@ as ISO 8601 strings, keys in the schema's order. tests/visits/test_pull.py holds
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select, tuple_
 
 from backend.clock import local_today
 from backend.elders.models import Assessment, Elder, ElderCategory
@@ -37,6 +37,32 @@ FOLLOWUP_COLUMNS = (followups.c.id, followups.c.version, followups.c.kind, follo
 NOTIFICATION_COLUMNS = (notifications.c.id, notifications.c.event, notifications.c.followup_id,
                         notifications.c.task_id, notifications.c.title, notifications.c.body,
                         notifications.c.created_at, notifications.c.read_at)
+
+
+# The statements of a snapshot and of a delta's first page, built once.
+SNAPSHOT_TASKS = (select(*TASK_COLUMNS).select_from(TASKS_FROM)
+                  .where(tasks.c.assignee_id == bindparam("user_id"), tasks.c.status != "cancelled",
+                         tasks.c.window_end_at > bindparam("start_at"), tasks.c.window_start_at < bindparam("end_at"),
+                         tasks.c.change_seq <= bindparam("high"))
+                  .order_by(tasks.c.change_seq, tasks.c.id).limit(bindparam("limit")))
+SNAPSHOT_TASKS_AFTER = SNAPSHOT_TASKS.where(
+    tuple_(tasks.c.change_seq, tasks.c.id) > tuple_(bindparam("after_seq"), bindparam("after_id")))
+OPEN_FOLLOWUPS = (select(*FOLLOWUP_COLUMNS)
+                  .where(followups.c.owner_id == bindparam("user_id"), followups.c.status != "resolved")
+                  .order_by(followups.c.id))
+CHANGED_FOLLOWUPS = (select(*FOLLOWUP_COLUMNS)
+                     .where(followups.c.owner_id == bindparam("user_id"), followups.c.change_seq > bindparam("low"),
+                            followups.c.change_seq <= bindparam("high"))
+                     .order_by(followups.c.id))
+RECENT_NOTIFICATIONS = (select(*NOTIFICATION_COLUMNS)
+                        .where(notifications.c.user_id == bindparam("user_id"),
+                               or_(notifications.c.read_at.is_(None), notifications.c.created_at > bindparam("since")))
+                        .order_by(notifications.c.id))
+CHANGED_NOTIFICATIONS = (select(*NOTIFICATION_COLUMNS)
+                         .where(notifications.c.user_id == bindparam("user_id"),
+                                notifications.c.change_seq > bindparam("low"),
+                                notifications.c.change_seq <= bindparam("high"))
+                         .order_by(notifications.c.id))
 
 
 def _iso(value: datetime | None) -> str | None:
