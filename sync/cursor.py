@@ -57,6 +57,10 @@ class CursorState:
     to_on: date
     issued_at: datetime
     paging: Paging | None = None
+    # The digest of the task set the phone holds after the pull that issued this cursor
+    # (count, hash); only on completed cursors. It lets the server answer "nothing changed"
+    # without reading the task set again.
+    digest: tuple[int, str] | None = None
 
     def for_pull(self, current_seq: int) -> "CursorState":
         """The state a pull works from: the paging under way, or a new delta up to `current_seq`."""
@@ -64,12 +68,14 @@ class CursorState:
 
     def next_page(self, after: AfterKey, now: datetime) -> "CursorState":
         assert self.paging is not None
-        return replace(self, paging=replace(self.paging, after=after), issued_at=now)
+        return replace(self, paging=replace(self.paging, after=after), issued_at=now, digest=None)
 
-    def completed(self, now: datetime) -> "CursorState":
-        """The cursor after the last page: everything up to seq_high is now on the phone."""
+    def completed(self, now: datetime, digest: dict | None = None) -> "CursorState":
+        """The cursor after the last page: everything up to seq_high is now on the phone, whose
+        task set has `digest` (as task_set_digest gives it) when the server passes one."""
         high = self.paging.seq_high if self.paging else self.seq
-        return replace(self, seq=high, paging=None, issued_at=now)
+        held = (int(digest["count"]), str(digest["hash"])) if digest else None
+        return replace(self, seq=high, paging=None, issued_at=now, digest=held)
 
 
 def new_snapshot(*, user_id: int, device_id: str, from_on: date, to_on: date, seq_high: int,
@@ -115,6 +121,8 @@ def _to_wire(state: CursorState) -> dict:
         page = state.paging
         after = list(page.after.as_tuple()) if page.after else None
         wire["p"] = [page.seq_high, after, int(page.is_snapshot)]
+    if state.digest:
+        wire["g"] = list(state.digest)
     return wire
 
 
@@ -135,6 +143,7 @@ def _from_wire(wire: dict, device_id: str) -> CursorState:
             user_id=wire["u"], device_id=device_id, seq=int(wire["s"]),
             from_on=date.fromisoformat(wire["f"]), to_on=date.fromisoformat(wire["t"]),
             issued_at=datetime.fromtimestamp(int(wire["i"]), UTC), paging=_paging(wire.get("p")),
+            digest=_digest(wire.get("g")),
         )
     except (TypeError, ValueError, KeyError, IndexError):
         raise CursorInvalid("malformed") from None
@@ -149,6 +158,15 @@ def _paging(raw) -> Paging | None:
             raise ValueError("unknown kind")
         after = AfterKey(int(after[0]), after[1], int(after[2]))
     return Paging(int(seq_high), after, bool(is_snapshot))
+
+
+def _digest(raw) -> tuple[int, str] | None:
+    if raw is None:
+        return None
+    count, digest_hash = raw
+    if not isinstance(digest_hash, str) or isinstance(count, bool) or not isinstance(count, int):
+        raise ValueError("bad digest")
+    return count, digest_hash
 
 
 def _sign(key: bytes, body: str) -> str:

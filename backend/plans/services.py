@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import false, select, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 
 from backend.clock import local_midnight, local_today
 from backend.elders.models import Elder
@@ -167,8 +168,12 @@ def update_patrol_plan(plan: PatrolPlan, changes: dict, *, by: User, now: dateti
     period = _period(plan.effective_tier)
     if "tier" in changes:
         plan.tier = changes["tier"]
-    if "modes" in changes:
+    if "modes" in changes and changes["modes"] != plan.modes:
         plan.modes = changes["modes"]
+        # Phones show each patrol task with its plan's preferred mode: a new version resends it.
+        for task in future_unstarted(now=now, patrol_plan_id=plan.id, include_open_window=True):
+            task.updated_at = now
+            flag_modified(task, "updated_at")  # a new version even when `now` is its updated_at already
     if _period(plan.effective_tier) != period or (starts_on, ends_on) != (plan.starts_on, plan.ends_on):
         plan.starts_on, plan.ends_on = starts_on, ends_on
         _revise_patrol(plan, by=by, now=now)

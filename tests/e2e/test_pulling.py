@@ -50,3 +50,15 @@ def test_the_next_mornings_pull_moves_the_window_without_a_snapshot(round_of_vis
                 if db.session.get(Task, task_id).window_end_at > yesterday}
     assert held == expected and held != first_day
     assert snapshots_asked(transport) == 1  # the move came as a delta, and its digest matched
+
+
+def test_a_stray_local_task_costs_one_snapshot_that_drops_it(round_of_visits, make_phone, transport, city):
+    """The quiet pull answers with the cursor's digest; the phone's differs, so it asks for a
+    snapshot, whose reset clears the stray (docs/sync-protocol.md 4.6, 4.7)."""
+    phone = make_phone()
+    phone.login("cg1", PASSWORD)
+    phone.pull()
+    phone.store.upsert("tasks", [{"id": 987_654, "version": 1}])
+    phone.pull()
+    assert dict(phone.store.task_versions()) == server_window(city.caregiver)
+    assert snapshots_asked(transport) == 2

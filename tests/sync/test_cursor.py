@@ -107,3 +107,17 @@ def test_a_snapshot_starts_from_nothing():
                             seq_high=900, now=NOW)
     assert snapshot.seq == 0 and snapshot.paging == Paging(900, is_snapshot=True)
     assert decode(encode_cursor(KEY, snapshot)) == snapshot
+
+
+def test_a_completed_cursor_carries_the_digest_it_left_the_phone_with(state):
+    digest = {"count": 3, "hash": "0" * 32}
+    done = state.for_pull(current_seq=1500).completed(NOW, digest)
+    assert done.digest == (3, "0" * 32) and decode(encode_cursor(KEY, done)) == done
+    assert done.for_pull(1600).next_page(AfterKey(1501, "task", 9), NOW).digest is None  # a page has none yet
+
+
+@pytest.mark.parametrize("bad", [[3], "3:abc", [True, "abc"], ["3", "abc"], [3, 4]])
+def test_a_signed_cursor_with_an_unreadable_digest_is_malformed(state, bad):
+    wire = {**cursor_module._to_wire(state), "g": bad}
+    body = base64.urlsafe_b64encode(json.dumps(wire).encode()).decode().rstrip("=")
+    assert reason_of(f"{body}.{cursor_module._sign(KEY, body)}") == "malformed"

@@ -1,6 +1,8 @@
 """Pulling tasks: snapshot, deltas by change sequence, removals with reasons, pages, resets."""
 
+import json
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -276,3 +278,111 @@ def test_follow_ups_and_notifications_the_user_owns_come_down_with_the_pull(fiel
     db.session.commit()
     after = holder.sync()[0]
     assert after["followups"]["removed"][0]["reason"] == "resolved" and after["followups"]["open_ids"] == []
+
+
+def test_a_pull_without_a_cursor_makes_a_phone_drop_tasks_it_should_not_hold(field):
+    """docs/sync-protocol.md 4.6: a snapshot's first page says reset, so stale tasks go."""
+    holder = Holder(field.phone)
+    holder.sync()
+    holder.tasks[999_999] = {"id": 999_999, "version": 1}  # left over from another account, say
+    holder.cursor = None
+    pages = holder.sync(limit=2)
+    assert [page["reset"] for page in pages] == [True] + [False] * (len(pages) - 1)
+    assert 999_999 not in holder.tasks and pages[-1]["digest"] == holder.digest()
+
+
+def _round_trip(body):
+    from schemas.sync import PullResponseSchema
+
+    schema = PullResponseSchema()
+    return json.dumps(schema.dump(schema.load(body)), ensure_ascii=False)
+
+
+def test_pages_are_built_exactly_as_the_schema_dumps_them(field, city, clock, make_patrol_plan):
+    """The rows skip the marshmallow dump for speed; schemas/sync.py stays the contract."""
+    from backend.elders.models import Assessment
+    from backend.followups.services import open_followup
+    from backend.tasks.generation import generate_tasks
+
+    make_patrol_plan(city.elder_a1, city.caregiver, revised_at=clock() - timedelta(days=30))
+    generate_tasks(now=clock(), horizon_days=14)
+    db.session.add(Assessment(elder_id=city.elder_a1.id, assessed_on=clock().date(), self_care=10, motion=5,
+                              mental=10, perception=5, total=30, level=2))
+    open_followup(kind="welfare_check", dedupe_key="welfare_check:wire", owner_id=city.caregiver.id, at=clock(),
+                  summary="无人应答", elder_id=city.elder_a1.id, details={"emergency_contacts": [{"phone": "1"}]})
+    db.session.commit()
+    holder = Holder(field.phone)
+    first = holder.sync()[-1]
+    assert json.dumps(first, ensure_ascii=False) == _round_trip(first)
+    patrols = [t for t in first["tasks"]["upserted"] if t["kind"] == "patrol"]
+    assert patrols and {t["patrol_mode"] for t in patrols} == {"door"}  # the plan's preferred mode
+    assert {t["patrol_mode"] for t in first["tasks"]["upserted"] if t["kind"] == "service"} == {None}
+    assert holder.elders[city.elder_a1.id]["capability_level"] == 2
+    assert first["notifications"]["upserted"] and first["followups"]["upserted"]
+    cancel(field.task, at=clock(), reason="plan_changed", by_system="test")
+    field.tasks[2].min_duration_minutes = 45
+    city.elder_a1.care_notes = "敲门后多等一会"
+    db.session.commit()
+    delta = holder.sync()[-1]
+    assert delta["tasks"]["removed"] and delta["tasks"]["upserted"] and delta["elders"]["upserted"]
+    assert json.dumps(delta, ensure_ascii=False) == _round_trip(delta)
+
+
+def test_an_empty_pull_is_answered_from_one_probe_with_the_cursors_digest(field, app):
+    from sqlalchemy import event
+
+    holder = Holder(field.phone)
+    first = holder.sync()[-1]
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if not statement.startswith("BEGIN"):  # SQLite's test setup opens its transactions by hand
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        again = holder.sync()[-1]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert again["digest"] == first["digest"] == holder.digest()
+    assert len(statements) <= 2  # the token's user, then the probe
+    assert holder.sync()[-1]["digest"] == first["digest"]  # the next cursor carries it on
+
+
+def test_an_elder_edit_is_not_hidden_by_the_empty_pull_probe(field, city):
+    holder = Holder(field.phone)
+    holder.sync()
+    holder.sync()  # an empty pull: the cursor now carries the digest
+    city.elder_a1.care_notes = "新的注意事项"
+    db.session.commit()
+    body = holder.sync()[-1]
+    assert [e["care_notes"] for e in body["elders"]["upserted"]] == ["新的注意事项"]
+
+
+def test_a_new_day_with_nothing_written_still_moves_the_window(field, clock):
+    holder = Holder(field.phone)
+    holder.sync()
+    holder.sync()
+    yesterday = field.tasks[0]
+    clock.advance(days=1)
+    body = holder.sync()[-1]
+    assert {"id": yesterday.id, "reason": "out_of_window"} in body["tasks"]["removed"]
+    assert body["digest"] == holder.digest() and body["reset"] is False
+    assert holder.sync()[-1]["digest"] == holder.digest()
+
+
+def test_a_patrol_plans_new_modes_reach_the_phone(city, make_patrol_plan, client, login, clock):
+    from backend.plans.services import update_patrol_plan
+    from backend.tasks.generation import generate_tasks
+    from tests.visits.conftest import Phone
+
+    plan = make_patrol_plan(city.elder_a1, city.caregiver, revised_at=clock() - timedelta(days=30))
+    generate_tasks(now=clock(), horizon_days=14)
+    db.session.commit()
+    holder = Holder(Phone(client, login(city.caregiver, device_id="phone-P"), "phone-P", clock))
+    holder.sync()
+    assert {t["patrol_mode"] for t in holder.tasks.values()} == {"door"}
+    update_patrol_plan(plan, {"modes": ["phone"]}, by=city.admin, now=clock())
+    db.session.commit()
+    body = holder.sync()[-1]
+    assert body["tasks"]["upserted"] and {t["patrol_mode"] for t in holder.tasks.values()} == {"phone"}
