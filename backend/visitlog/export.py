@@ -11,6 +11,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
 from backend.clock import care_tz
 
@@ -33,15 +34,21 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_chunks(rows: Iterable[dict]) -> Iterator[bytes]:
     tz = care_tz()
-    converters = [(name, _converter(name, lambda v: v.astimezone(tz).isoformat(),
-                                    lambda v: "true" if v else "false")) for name in COLUMNS]
+    values_of = itemgetter(*COLUMNS)
+    # Half the columns go out as they are; only the others pay for a call per row.
+    converters = [(index, _converter(name, lambda v: v.astimezone(tz).isoformat(),
+                                     lambda v: "true" if v else "false"))
+                  for index, name in enumerate(COLUMNS) if _needs_converting(name)]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(COLUMNS)
     yield _drain(buffer)  # the client sees the download start at once
     for n, row in enumerate(rows, 1):
-        writer.writerow([convert(row[name]) for name, convert in converters])
+        values = list(values_of(row))
+        for index, convert in converters:
+            values[index] = convert(values[index])
+        writer.writerow(values)
         if n % CHUNK_ROWS == 0:
             yield _drain(buffer)
     yield _drain(buffer)
@@ -72,6 +79,10 @@ def _drain(buffer: io.StringIO) -> bytes:
     buffer.seek(0)
     buffer.truncate()
     return data
+
+
+def _needs_converting(name: str) -> bool:
+    return name in TIMES or name in BOOLEANS or name in TEXTS or name in ("flags", "followups")
 
 
 def _converter(name: str, time, boolean):
