@@ -72,6 +72,15 @@ def serve(host, port, workers, with_demo):
         sched.wait(timeout=10)
 
 
+def gunicorn_settings(host: str, port: int, workers: int) -> dict:
+    """Threaded workers: a sync worker cannot tell the arbiter it is alive while it streams a
+    response, so an export longer than `timeout` was killed mid-file after a 200. A gthread worker
+    heartbeats from its main loop while handler threads stream; `timeout` still catches a worker
+    whose main loop is stuck. The threads also keep short requests answered during an export."""
+    return {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": 4,
+            "accesslog": "-", "timeout": 60}
+
+
 def _run_gunicorn(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -79,11 +88,8 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
 
     class Server(BaseApplication):
         def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "sync")
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("timeout", 60)
+            for name, value in gunicorn_settings(host, port, workers).items():
+                self.cfg.set(name, value)
 
         def load(self):
             from backend import create_app

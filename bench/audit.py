@@ -50,7 +50,7 @@ PAST_DAYS, FUTURE_DAYS = 150, 14
 ELDERS, CAREGIVERS, PROVIDERS = 40_000, 2_000, 10
 STREETS, PER_STREET = 10, 10
 CARE_TZ = ZoneInfo("Asia/Shanghai")
-SERVE_TIMEOUT = 60  # what `carerounds serve` gives a sync worker (backend/cli.py)
+SERVE_TIMEOUT = 60  # the worker timeout of `carerounds serve` (backend/cli.py)
 TARGET_PAGE_P99_MS, TARGET_REPORT_S, TARGET_EXPORT_MB = 100, 3.0, 150
 SEED_TABLES = ["tasks", "visits", "visit_items", "followups"]
 SERVICE_TYPES = "ARRAY['meal','bathing','cleaning','medical','emergency','mobility','shopping','companionship'," \
@@ -506,8 +506,8 @@ def report(args, plan, counts, results, elapsed) -> None:
           f"{x['hwm_before'] / 1024:.0f} -> {x['hwm_after'] / 1024:.0f} MB; CPU {x['cpu']:.1f} s; other load "
           f"{x['load']:.2f} CPUs")
     if x["seconds"] > SERVE_TIMEOUT:
-        print(f"  NOTE: {x['seconds']:.0f} s is longer than the {SERVE_TIMEOUT} s sync-worker timeout that "
-              "`carerounds serve` sets: there, gunicorn would kill the worker mid-stream and the file would be cut.")
+        print(f"  NOTE: {x['seconds']:.0f} s is longer than the {SERVE_TIMEOUT} s worker timeout of `carerounds "
+              "serve`: its gthread workers keep streaming past it, but a sync worker would be killed mid-file.")
     rows.append(("CSV export, peak worker RSS", f"{mb:.0f} MB", f"idle worker {x['baseline_kb'] / 1024:.0f} MB",
                  f"+{mb - x['baseline_kb'] / 1024:.0f} MB", f"< {TARGET_EXPORT_MB} MB",
                  "PASS" if mb < TARGET_EXPORT_MB and complete else "FAIL"))

@@ -1,4 +1,8 @@
-"""Signed QR door plates: payload strings, their verification, QR images and printable sheets."""
+"""Signed QR door plates: payload strings, their verification, QR images and printable sheets.
+
+qrcode and reportlab are imported by the functions that draw: every push verifies plates, but
+few processes ever draw one, and reportlab alone weighs 17 MB in each of them.
+"""
 
 import base64
 import hashlib
@@ -9,18 +13,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-
-import qrcode
-import qrcode.image.svg
-from qrcode.constants import ERROR_CORRECT_M
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
+from typing import TYPE_CHECKING
 
 from sync.totp import totp, verify_totp
+
+if TYPE_CHECKING:
+    import qrcode
+    from reportlab.pdfgen import canvas
 
 # Everything in a payload is upper-case base32, digits and '.', so the QR code uses its
 # alphanumeric mode: a smaller symbol that still scans from a worn plate in a dark corridor.
@@ -162,7 +161,10 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def _qr(payload: str) -> qrcode.QRCode:
+def _qr(payload: str) -> "qrcode.QRCode":
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
     # Level M survives ~15% damage: plates get scratched, faded and partly covered.
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=4)
     code.add_data(payload)
@@ -177,10 +179,15 @@ def qr_png(payload: str) -> bytes:
 
 
 def qr_svg(payload: str) -> str:
+    import qrcode.image.svg
+
     return _qr(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
 
 
 # A4 in 3 × 4 cells of 60 × 66 mm: a plate big enough to scan at arm's length, cut on the grey lines.
+# In points, as reportlab.lib.units and .pagesizes define them.
+mm = 72.0 / 2.54 * 0.1
+A4 = (210 * mm, 297 * mm)
 _COLUMNS, _ROWS = 3, 4
 _CELL_W, _CELL_H = 60 * mm, 66 * mm
 _QR_SIZE = 44 * mm
@@ -189,6 +196,10 @@ _CJK_FONT = "STSong-Light"
 
 def plates_sheet_pdf(plates: list[PlateLabel], title: str) -> bytes:
     """A printable A4 PDF: a grid of plates, each with its QR code, community, masked name, serial."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
     pdfmetrics.registerFont(UnicodeCIDFont(_CJK_FONT))  # idempotent; reportlab ships this CID font
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4, invariant=True)
@@ -204,7 +215,7 @@ def plates_sheet_pdf(plates: list[PlateLabel], title: str) -> bytes:
     return out.getvalue()
 
 
-def _draw_header(pdf: canvas.Canvas, title: str, page: int, pages: int) -> None:
+def _draw_header(pdf: "canvas.Canvas", title: str, page: int, pages: int) -> None:
     width, height = A4
     pdf.setFont(_CJK_FONT, 14)
     pdf.drawString(15 * mm, height - 14 * mm, title)
@@ -212,7 +223,9 @@ def _draw_header(pdf: canvas.Canvas, title: str, page: int, pages: int) -> None:
     pdf.drawRightString(width - 15 * mm, height - 14 * mm, f"{page} / {pages}")
 
 
-def _draw_plate(pdf: canvas.Canvas, plate: PlateLabel, row: int, column: int) -> None:
+def _draw_plate(pdf: "canvas.Canvas", plate: PlateLabel, row: int, column: int) -> None:
+    from reportlab.lib.utils import ImageReader
+
     width, height = A4
     left = (width - _COLUMNS * _CELL_W) / 2 + column * _CELL_W
     top = height - 20 * mm - row * _CELL_H

@@ -17,14 +17,14 @@ from backend.console.views import bp, page
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.regions.models import Region
-from backend.reports import pdf, render, services
+from backend.reports import render, services
 from backend.scope import region_ids_clause
 from schemas.reports import MonthlyReportArgs
 
 FIELD_NAMES = {"region": N_("Region"), "month": N_("Month")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOADS = {"csv": ("text/csv; charset=utf-8", render.to_csv), "xlsx": (XLSX, render.to_xlsx),
-             "pdf": ("application/pdf", pdf.to_pdf)}
+             "pdf": ("application/pdf", render.to_pdf)}
 
 page("console.monthly_report", N_("Monthly report"), N_("A region's monthly figures, charts and rectification list."),
      order=50)

@@ -33,12 +33,11 @@ Each query returns one row per group of additive sums; services.py adds groups u
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, exists, func, or_, select, text
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, text
 
 from backend.elders.models import Elder, ElderCategory
 from backend.extensions import db
 from backend.followups.models import Followup
-from backend.plans.models import CarePlan
 from backend.regions.models import Region
 from backend.tasks.models import Task
 from backend.visits.models import Visit
@@ -87,18 +86,29 @@ class Period:
 
 
 def prepare() -> None:
-    """Run once per report, inside its transaction. PostgreSQL's JIT spends about half a second
-    compiling each of these large aggregations, more than it saves; SET LOCAL ends with the transaction."""
+    """Run once per report, inside its transaction; SET LOCAL ends with the transaction.
+
+    PostgreSQL's JIT spends about half a second compiling each of these large aggregations, more
+    than it saves. And it guesses the groups of visit_groups as the product of each key's distinct
+    values (near one group per task), so it would sort the month's million rows on disk before
+    grouping them, where a hash of the few thousand real groups takes 3 MB: sorting is ruled out."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL enable_sort = off"))
 
 
 def _count(condition):
-    return func.sum(case((condition, 1), else_=0))
+    return func.count().filter(condition)
 
 
 def _sum(condition, value):
-    return func.sum(case((condition, value), else_=0))
+    return func.coalesce(func.sum(value).filter(condition), 0)
+
+
+def _inline(ids):
+    """Ids written into the SQL: the planner sees real values, and no statement carries a
+    hundred parameters for the driver to rewrite."""
+    return bindparam(None, sorted(int(i) for i in ids), expanding=True, literal_execute=True)
 
 
 def _child_of(region: Region):
@@ -114,16 +124,46 @@ def _in_month(period: Period):
     return and_(Task.window_start_at >= period.start, Task.window_start_at < period.end)
 
 
-def visit_groups(region: Region, period: Period) -> list[dict]:
-    """One scan of the month's tasks and visits, summed per (child region, provider, assignee,
-    kind, service type): every visit figure of the report rolls up from these rows."""
+@dataclass(frozen=True)
+class Scope:
+    """What a report reads, found first so the big queries see plain values: the region's
+    communities, each with the requested region's child that holds it, and the smallest and
+    largest id of the month's tasks (None when it has none)."""
+
+    children: dict[int, int]
+    first_task_id: int | None
+    last_task_id: int | None
+
+
+def scope_of(region: Region, period: Period) -> Scope:
+    communities = db.session.execute(
+        select(Region.id, _child_of(region)).where(Region.level == "community", _in_region(region))).all()
+    # With min() and max() alone PostgreSQL walks the primary key from each end until a task of the
+    # month turns up (millions of rows); beside count() it reads the month from the window index.
+    first, last, _ = db.session.execute(
+        select(func.min(Task.id), func.max(Task.id), func.count()).where(_in_month(period))).one()
+    return Scope(children=dict(communities), first_task_id=first, last_task_id=last)
+
+
+def visit_groups(scope: Scope, period: Period) -> list[dict]:
+    """One pass over the month's tasks and their visits, summed per (community, provider, assignee,
+    kind, service type): every visit figure of the report rolls up from these rows.
+
+    Visits have no time of their own to narrow them to the month, but a month's visits belong to
+    its tasks, whose ids lie between the month's first and last: bounding both sides by that range
+    lets PostgreSQL merge the two in id order from their indexes, instead of hashing every visit
+    ever made. Task.provider_id is the care plan's provider, copied when the task was made (plans
+    never change provider and are never deleted), so no join to care_plans."""
+    if scope.first_task_id is None or not scope.children:
+        return []
     completed = Task.status == "completed"
     timed = and_(completed, Visit.duration_seconds.is_not(None))
     rated = and_(completed, Visit.satisfaction.is_not(None))
+    ids = (scope.first_task_id, scope.last_task_id)
     query = (
         select(
-            _child_of(region).label("region_id"),
-            CarePlan.provider_id.label("provider_id"),
+            Elder.community_id.label("community_id"),
+            Task.provider_id.label("provider_id"),
             Task.assignee_id.label("assignee_id"),
             Task.kind.label("kind"),
             Task.service_type.label("service_type"),
@@ -145,24 +185,27 @@ def visit_groups(region: Region, period: Period) -> list[dict]:
         )
         .select_from(Task)
         .join(Elder, Elder.id == Task.elder_id)
-        .join(Region, Region.id == Elder.community_id)
-        .outerjoin(Visit, Visit.task_id == Task.id)
-        .outerjoin(CarePlan, CarePlan.id == Task.care_plan_id)
-        .where(_in_month(period), _in_region(region))
-        .group_by(_child_of(region), CarePlan.provider_id, Task.assignee_id, Task.kind, Task.service_type)
+        .outerjoin(Visit, and_(Visit.task_id == Task.id, Visit.task_id.between(*ids)))
+        .where(Task.id.between(*ids), _in_month(period), Elder.community_id.in_(_inline(scope.children)))
+        .group_by(Elder.community_id, Task.provider_id, Task.assignee_id, Task.kind, Task.service_type)
     )
-    return _rows(query)
+    rows = _rows(query)
+    for row in rows:
+        row["region_id"] = scope.children[row.pop("community_id")]
+    return rows
 
 
-def daily_groups(region: Region, period: Period) -> list[dict]:
+def daily_groups(scope: Scope, period: Period) -> list[dict]:
     """Planned and completed tasks per local day of the month (day 1 … 31)."""
+    if scope.first_task_id is None or not scope.children:
+        return []
     day = case(*[(Task.window_start_at < boundary, number)
                  for number, boundary in enumerate(period.day_starts[1:], start=1)])
     tasks = (
         select(day.label("day"), Task.status.label("status"))
         .join(Elder, Elder.id == Task.elder_id)
-        .join(Region, Region.id == Elder.community_id)
-        .where(_in_month(period), _in_region(region))
+        .where(Task.id.between(scope.first_task_id, scope.last_task_id), _in_month(period),
+               Elder.community_id.in_(_inline(scope.children)))
         .subquery()
     )
     # Grouped outside the subquery: PostgreSQL will not match a GROUP BY expression that carries
@@ -175,13 +218,14 @@ def daily_groups(region: Region, period: Period) -> list[dict]:
     return _rows(query)
 
 
-def coverage_groups(region: Region, period: Period) -> list[dict]:
+def coverage_groups(region: Region, scope: Scope, period: Period) -> list[dict]:
     """In-scope elders and those of them patrolled at least once in the month, per child region."""
     in_scope = exists().where(ElderCategory.elder_id == Elder.id, ElderCategory.category.in_(COVERAGE_CATEGORIES))
     # Not correlated: the month's completed patrols are read once and hashed, rather than every
     # in-scope elder's tasks of the month looked up one elder at a time.
-    patrolled = Elder.id.in_(select(Task.elder_id).where(Task.kind == "patrol", Task.status == "completed",
-                                                          _in_month(period)))
+    patrolled = Elder.id.in_(select(Task.elder_id).where(
+        Task.kind == "patrol", Task.status == "completed", _in_month(period),
+        Task.id.between(scope.first_task_id, scope.last_task_id)))
     query = (
         select(_child_of(region).label("region_id"), func.count().label("in_scope_elders"),
                _count(patrolled).label("in_scope_elders_visited"))

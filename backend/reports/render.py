@@ -1,12 +1,13 @@
 """A monthly report as tables with Chinese headings, written as CSV (one file, a block per table)
-or XLSX (a sheet per table). The printable PDF is in pdf.py and uses the same labels."""
+or XLSX (a sheet per table). The printable PDF is in pdf.py and uses the same labels.
+
+openpyxl (25 MB with numpy) and reportlab (17 MB) are imported when a file is written, not when
+a worker starts: most workers never write one, and their idle size is what a long export adds to.
+"""
 
 import csv
 import io
 from dataclasses import dataclass
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 LABELS = {
     "region_id": "区域编号", "provider_id": "机构编号", "user_id": "人员编号", "name": "名称", "level": "层级",
@@ -109,6 +110,9 @@ def to_csv(report: dict) -> bytes:
 
 def to_xlsx(report: dict) -> bytes:
     """A workbook with a sheet per table; rates are formatted as percentages."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     book.remove(book.active)
     bold = Font(bold=True)
@@ -129,3 +133,10 @@ def to_xlsx(report: dict) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def to_pdf(report: dict) -> bytes:
+    """The printable report (pdf.py), loaded with reportlab on first use."""
+    from backend.reports import pdf
+
+    return pdf.to_pdf(report)

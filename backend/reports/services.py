@@ -53,10 +53,11 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
     thresholds = thresholds or Thresholds.from_config(current_app.config)
     period = month_period(first_day)
     figures.prepare()
-    visits = figures.visit_groups(region, period)
+    scope = figures.scope_of(region, period)
+    visits = figures.visit_groups(scope, period)
     followups = figures.followup_groups(region, period)
-    coverage = figures.coverage_groups(region, period)
-    daily = {row["day"]: row for row in figures.daily_groups(region, period)}
+    coverage = figures.coverage_groups(region, scope, period)
+    daily = {row["day"]: row for row in figures.daily_groups(scope, period)}
 
     by_region = _merge(_add_up(visits, "region_id", VISIT_SUMS), _add_up(followups, "region_id", FOLLOWUP_SUMS),
                        _add_up(coverage, "region_id", COVERAGE_SUMS))

@@ -13,7 +13,7 @@ from backend.clock import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.regions.models import Region
-from backend.reports import pdf, render, services
+from backend.reports import render, services
 from backend.scope import region_ids_clause
 from schemas.reports import MonthlyReportArgs, MonthlyReportSchema
 
@@ -52,7 +52,7 @@ def monthly_xlsx(args):
 @blp.arguments(MonthlyReportArgs, location="query")
 @blp.response(200, BINARY, content_type="application/pdf", description="the printable A4 report with charts")
 def monthly_pdf(args):
-    return _file(args, pdf.to_pdf, "application/pdf", "pdf")
+    return _file(args, render.to_pdf, "application/pdf", "pdf")
 
 
 def _report(args) -> dict:

@@ -148,7 +148,10 @@ def visit_rows(user: User, filters: Filters, *, now: datetime | None, after: Cur
         .outerjoin(check_out, check_out.id == func.coalesce(Visit.check_out_item_id, Visit.report_item_id))
         .order_by(*order)
     )
-    rows = [dict(row._mapping) for row in db.session.execute(query)]
+    # On the session's connection, not through the ORM's result path: plain rows, about twice as
+    # fast, which an export of half a million rows feels. The flush is the ORM's autoflush.
+    db.session.flush()
+    rows = [dict(row._mapping) for row in db.session.connection().execute(query)]
     followups = _followups_of([row["id"] for row in rows])
     for row in rows:
         row["flags"] = row["flags"] or []

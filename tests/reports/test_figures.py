@@ -142,3 +142,16 @@ def test_the_month_is_bounded_by_local_midnights(app):
     assert period.start.isoformat() == "2026-01-31T16:00:00+00:00"
     assert period.end.isoformat() == "2026-02-28T16:00:00+00:00"
     assert len(period.day_starts) == 29
+
+
+def test_an_elder_who_moved_counts_with_all_their_tasks_in_their_community_now(world, report):
+    from backend.extensions import db
+
+    world.elder_b1.community_id = world.community_a1.id  # b1's tasks were made in street B
+    db.session.commit()
+    body = report(world.admin, world.district).get_json()
+    street_b, street_a = body["regions"]
+    # Street A gains T10 (planned, completed) and P2 (planned, missed); street B keeps only P3.
+    assert pick(street_a, ("planned", "completed", "missed")) == (10, 7, 2)
+    assert pick(street_b, ("planned", "completed", "missed")) == (1, 1, 0)
+    assert pick(body["total"], ("planned", "completed")) == (11, 8)
