@@ -1,7 +1,9 @@
 """The monthly figures as a handful of GROUP BY queries, portable between SQLite and PostgreSQL.
 
-A task belongs to a month when its window starts in it (local midnights of the care time zone).
-A region reaches its subtree through the materialised path of the elder's community; "per
+A task belongs to a month when its window starts in it (local midnights of the care time zone),
+and to the community where it was made (tasks.community_id: an elder who moves takes only their
+unstarted visits along), as in the visit log, so a month's figures do not change when an elder
+moves later. A region reaches its subtree through the materialised path of that community; "per
 region" means the requested region's direct children, which with the fixed three levels is the
 community's street (district reports) or the community itself (street reports).
 
@@ -162,7 +164,7 @@ def visit_groups(scope: Scope, period: Period) -> list[dict]:
     ids = (scope.first_task_id, scope.last_task_id)
     query = (
         select(
-            Elder.community_id.label("community_id"),
+            Task.community_id.label("community_id"),
             Task.provider_id.label("provider_id"),
             Task.assignee_id.label("assignee_id"),
             Task.kind.label("kind"),
@@ -184,10 +186,9 @@ def visit_groups(scope: Scope, period: Period) -> list[dict]:
             _count(and_(rated, Visit.satisfaction <= LOW_SATISFACTION)).label("satisfaction_low"),
         )
         .select_from(Task)
-        .join(Elder, Elder.id == Task.elder_id)
         .outerjoin(Visit, and_(Visit.task_id == Task.id, Visit.task_id.between(*ids)))
-        .where(Task.id.between(*ids), _in_month(period), Elder.community_id.in_(_inline(scope.children)))
-        .group_by(Elder.community_id, Task.provider_id, Task.assignee_id, Task.kind, Task.service_type)
+        .where(Task.id.between(*ids), _in_month(period), Task.community_id.in_(_inline(scope.children)))
+        .group_by(Task.community_id, Task.provider_id, Task.assignee_id, Task.kind, Task.service_type)
     )
     rows = _rows(query)
     for row in rows:
@@ -203,9 +204,8 @@ def daily_groups(scope: Scope, period: Period) -> list[dict]:
                  for number, boundary in enumerate(period.day_starts[1:], start=1)])
     tasks = (
         select(day.label("day"), Task.status.label("status"))
-        .join(Elder, Elder.id == Task.elder_id)
         .where(Task.id.between(scope.first_task_id, scope.last_task_id), _in_month(period),
-               Elder.community_id.in_(_inline(scope.children)))
+               Task.community_id.in_(_inline(scope.children)))
         .subquery()
     )
     # Grouped outside the subquery: PostgreSQL will not match a GROUP BY expression that carries

@@ -144,14 +144,16 @@ def test_the_month_is_bounded_by_local_midnights(app):
     assert len(period.day_starts) == 29
 
 
-def test_an_elder_who_moved_counts_with_all_their_tasks_in_their_community_now(world, report):
+def test_visits_count_where_they_were_made_when_an_elder_moves_later(world, report):
     from backend.extensions import db
 
+    before = report(world.admin, world.district).get_json()
     world.elder_b1.community_id = world.community_a1.id  # b1's tasks were made in street B
     db.session.commit()
     body = report(world.admin, world.district).get_json()
     street_b, street_a = body["regions"]
-    # Street A gains T10 (planned, completed) and P2 (planned, missed); street B keeps only P3.
-    assert pick(street_a, ("planned", "completed", "missed")) == (10, 7, 2)
-    assert pick(street_b, ("planned", "completed", "missed")) == (1, 1, 0)
+    # T10 (completed) and P2 (missed) stay with street B, beside P3: the month does not change.
+    assert pick(street_a, ("planned", "completed", "missed")) == (8, 6, 1)
+    assert pick(street_b, ("planned", "completed", "missed")) == (3, 2, 1)
     assert pick(body["total"], ("planned", "completed")) == (11, 8)
+    assert [r["planned"] for r in body["regions"]] == [r["planned"] for r in before["regions"]]
