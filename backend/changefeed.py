@@ -46,6 +46,11 @@ def current_seq(session: Session) -> int:
     return session.execute(select(SyncClock.value).where(SyncClock.id == 1)).scalar() or 0
 
 
+def touched(session: Session, model: type, ids) -> None:
+    """Stamp these rows at commit: for writes the flush never sees (Core UPDATEs of a push)."""
+    session.info.setdefault(_PENDING, {}).setdefault(model, set()).update(ids)
+
+
 @event.listens_for(Session, "after_flush")
 def _collect(session, flush_context):
     pending = session.info.setdefault(_PENDING, {})

@@ -1,0 +1,160 @@
+"""Set-based reads and writes of one push batch: one statement per table, no ORM unit of work.
+
+The ORM's per-object flush (and the audit trail's per-object change capture) cost milliseconds
+per item, so a push reads its rows once per table and writes them back once per table. These
+statements run with `audit_skip`: each write describes itself to the audit trail compactly
+(ids, transitions), and tells the change feed which synced rows it touched, since neither sees
+Core statements row by row.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.exc import StaleDataError
+
+from backend import changefeed
+from backend.audit import trail
+from backend.elders.models import Elder
+from backend.extensions import db
+from backend.tasks.models import Task, TaskEvent
+from backend.visits.evidence import ItemRow, TaskRow, VisitRow
+from backend.visits.models import PushReceipt, QuarantinedItem, Visit, VisitItem
+
+SKIP = {"audit_skip": True}
+_items, _visits, _tasks = VisitItem.__table__, Visit.__table__, Task.__table__
+ITEM_COLUMNS = [c.name for c in _items.c]
+VISIT_COLUMNS = [c.name for c in _visits.c if c.name not in ("id", "created_at", "updated_at")]
+# What a visit's recompute needs of the items it points at.
+_HELD_COLUMNS = (_items.c.id, _items.c.user_id, _items.c.fingerprint, _items.c.flags, _items.c.device_id,
+                 _items.c.captured_at, _items.c.captured_at_corrected, _items.c.distance_m, _items.c.qr_flag)
+
+
+def _execute(statement, params=None):
+    return db.session.execute(statement.execution_options(**SKIP), params)
+
+
+# ------------------------------------------------------------------ reads
+
+def lock_tasks(task_ids: list[int]) -> dict[int, TaskRow]:
+    """The tasks with their elder's home, locked in id order (two batches never deadlock)."""
+    if not task_ids:
+        return {}
+    elders = Elder.__table__
+    query = (select(_tasks.c.id, _tasks.c.kind, _tasks.c.status, _tasks.c.version, _tasks.c.assignee_id,
+                    _tasks.c.elder_id, _tasks.c.care_plan_id, _tasks.c.created_at, _tasks.c.window_start_at,
+                    _tasks.c.window_end_at, _tasks.c.min_duration_minutes,
+                    elders.c.lat.label("elder_lat"), elders.c.lon.label("elder_lon"))
+             .join(elders, elders.c.id == _tasks.c.elder_id)
+             .where(_tasks.c.id.in_(sorted(task_ids))).order_by(_tasks.c.id).with_for_update(of=_tasks))
+    return {row.id: TaskRow(**row._mapping) for row in db.session.execute(query)}
+
+
+def held_items(ids) -> dict:
+    """Stored items by id (rows with the columns a duplicate answer and a visit recompute read)."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    return {row.id: row for row in db.session.execute(select(*_HELD_COLUMNS).where(_items.c.id.in_(ids)))}
+
+
+def visits_of(task_ids) -> dict[int, VisitRow]:
+    if not task_ids:
+        return {}
+    columns = [_visits.c.id, *(_visits.c[name] for name in VISIT_COLUMNS)]
+    rows = db.session.execute(select(*columns).where(_visits.c.task_id.in_(sorted(task_ids))))
+    return {row.task_id: VisitRow(**row._mapping) for row in rows}
+
+
+# ------------------------------------------------------------------ writes
+
+def _upsert_dialect():
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def insert_items(rows: list[ItemRow]) -> set[str]:
+    """INSERT … ON CONFLICT (id) DO NOTHING; returns the ids this transaction inserted.
+
+    An id missing from the answer is held by another push (committed, or committing: the insert
+    waits for it). Rows go in id order, so two pushes sharing ids never deadlock.
+    """
+    if not rows:
+        return set()
+    statement = _upsert_dialect()(_items).on_conflict_do_nothing(index_elements=["id"]).returning(_items.c.id)
+    params = [{name: getattr(row, name) for name in ITEM_COLUMNS} for row in sorted(rows, key=lambda r: r.id)]
+    return set(_execute(statement, params).scalars())
+
+
+def delete_items(ids) -> None:
+    """Take back rows this transaction inserted (before anything refers to them)."""
+    if ids:
+        _execute(delete(_items).where(_items.c.id.in_(sorted(ids))))
+
+
+def write_visits(visits: list[VisitRow], at: datetime) -> None:
+    new = [v for v in visits if v.id is None]
+    old = [v for v in visits if v.id is not None]
+    if new:
+        _execute(insert(_visits), [{**{n: getattr(v, n) for n in VISIT_COLUMNS}, "created_at": at, "updated_at": at}
+                                   for v in new])
+    if old:
+        _execute(update(_visits).where(_visits.c.id == bindparam("b_id")),
+                 [{**{n: getattr(v, n) for n in VISIT_COLUMNS if n != "task_id"}, "b_id": v.id, "updated_at": at}
+                  for v in old])
+
+
+def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
+    """Each task's new status (one version step), its events, and its change-feed stamp.
+
+    Returns the transitions written as (task id, from, to). Raises StaleDataError when a task's
+    version moved under the batch's row lock (it cannot; checked all the same).
+    """
+    moved = [t for t in tasks if t.status != t.initial_status]
+    if not moved:
+        return []
+    result = _execute(
+        update(_tasks).where(_tasks.c.id == bindparam("b_id"), _tasks.c.version == bindparam("b_version"))
+        .values(version=_tasks.c.version + 1),
+        [{"b_id": t.id, "b_version": t.version, "status": t.status, "status_changed_at": at} for t in moved])
+    if result.rowcount >= 0 and result.rowcount != len(moved):
+        raise StaleDataError(f"{len(moved) - result.rowcount} of the batch's tasks changed under their lock")
+    events = [{"task_id": t.id, "at": at, "from_status": old, "to_status": new, "by_user_id": by_user_id,
+               "by_system": "sync", "reason": reason} for t in moved for old, new, reason in t.transitions]
+    _execute(insert(TaskEvent.__table__), events)
+    changefeed.touched(db.session, Task, [t.id for t in moved])
+    transitions = [(t.id, t.initial_status, t.status) for t in moved]
+    trail.record(db.session, {"table": "tasks", "action": "push_update", "transitions": transitions,
+                              "events": len(events)})
+    return transitions
+
+
+def insert_quarantine(rows: list[dict]) -> None:
+    if rows:
+        _execute(insert(QuarantinedItem.__table__), rows)
+        trail.record(db.session, {"table": "quarantined_items", "action": "push_insert",
+                                  "items": [[r["item_uuid"], r["code"]] for r in rows]})
+
+
+def insert_receipt(values: dict) -> None:
+    _execute(insert(PushReceipt.__table__), [values])
+    trail.record(db.session, {"table": "push_receipts", "action": "insert",
+                              "values": {k: v.isoformat() if isinstance(v, datetime) else v
+                                         for k, v in values.items()}})
+
+
+def record_evidence(item_ids: list[str], visits: list[VisitRow]) -> None:
+    """The audit entry's account of the evidence rows (items are immutable; their payloads stay)."""
+    if item_ids:
+        trail.record(db.session, {"table": "visit_items", "action": "push_insert", "ids": item_ids})
+    if visits:
+        trail.record(db.session, {"table": "visits", "action": "push_upsert",
+                                  "task_ids": sorted(v.task_id for v in visits)})
+
+
+def forget_orm_copies(task_ids, visit_ids) -> None:
+    """Expire ORM objects of rows written here, so a caller holding them reads the new values."""
+    stale = {(Task, task_id) for task_id in task_ids} | {(Visit, visit_id) for visit_id in visit_ids}
+    for key, obj in list(db.session.identity_map.items()):
+        if (key[0], key[1][0]) in stale:
+            db.session.expire(obj)
