@@ -25,7 +25,7 @@ from backend.users.models import User
 from backend.visits import store
 from backend.visits.evidence import ItemRow, TaskRow, VisitRow, VisitSnapshot, apply_item
 from backend.visits.intake import intake_flags, presence
-from schemas.sync import validate_item
+from schemas.sync import load_item
 from sync import rules
 from sync.items import item_fingerprint
 
@@ -120,7 +120,7 @@ class _Batch:
             if not isinstance(raw, dict):
                 results[index] = self.reject(raw, Rejected("invalid_item", "an item must be a JSON object"))
                 continue
-            data, errors = validate_item(raw)
+            data, errors = load_item(raw)
             if errors:
                 results[index] = self.reject(raw, Rejected("invalid_item", _describe(errors)))
                 continue

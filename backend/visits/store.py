@@ -5,17 +5,23 @@ per item, so a push reads its rows once per table and writes them back once per 
 statements run with `audit_skip`: each write describes itself to the audit trail compactly
 (ids, transitions), and tells the change feed which synced rows it touched, since neither sees
 Core statements row by row.
+
+On PostgreSQL the writes pass one array per column (`unnest`): a multi-row VALUES list of a
+100-item batch has ~2,000 parameters, and psycopg re-parses a query of more than 50 parameters
+on every call (~5 ms a batch). SQLite takes the same rows through Core statements.
 """
 
+import json
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import changefeed
 from backend.audit import trail
+from backend.columns import utcnow
 from backend.elders.models import Elder
 from backend.extensions import db
 from backend.tasks.models import Task, TaskEvent
@@ -69,8 +75,28 @@ def visits_of(task_ids) -> dict[int, VisitRow]:
 
 # ------------------------------------------------------------------ writes
 
-def _upsert_dialect():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _on_pg() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+@cache
+def _unnest(table_name: str, columns: tuple[str, ...], dialect) -> str:
+    """`unnest(%(a)b::type[], …)` over these columns, each cast to its column's type.
+
+    Binary parameters (`%(a)b`): psycopg's text arrays escape every string with a regex."""
+    table = db.metadata.tables[table_name]
+    return "unnest(" + ", ".join(f"%({name})b::{table.c[name].type.compile(dialect=dialect)}[]"
+                                 for name in columns) + ")"
+
+
+def _arrays(rows, columns, json_columns=()) -> dict[str, list]:
+    return {name: [json.dumps(getattr(r, name)) for r in rows] if name in json_columns
+            else [getattr(r, name) for r in rows] for name in columns}
+
+
+def _driver_sql(sql: str, params: dict):
+    """Plain SQL with the driver's placeholders; no ORM event sees it (the writers record themselves)."""
+    return db.session.connection().exec_driver_sql(sql, params)
 
 
 def insert_items(rows: list[ItemRow]) -> set[str]:
@@ -81,8 +107,15 @@ def insert_items(rows: list[ItemRow]) -> set[str]:
     """
     if not rows:
         return set()
-    statement = _upsert_dialect()(_items).on_conflict_do_nothing(index_elements=["id"]).returning(_items.c.id)
-    params = [{name: getattr(row, name) for name in ITEM_COLUMNS} for row in sorted(rows, key=lambda r: r.id)]
+    rows = sorted(rows, key=lambda r: r.id)
+    if _on_pg():
+        columns = tuple(ITEM_COLUMNS)
+        sql = (f"INSERT INTO visit_items ({', '.join(columns)}) SELECT * FROM "
+               f"{_unnest('visit_items', columns, db.session.get_bind().dialect)} "
+               "ON CONFLICT (id) DO NOTHING RETURNING id")
+        return {row[0] for row in _driver_sql(sql, _arrays(rows, columns, ("flags", "payload")))}
+    statement = sqlite_insert(_items).on_conflict_do_nothing(index_elements=["id"]).returning(_items.c.id)
+    params = [{name: getattr(row, name) for name in ITEM_COLUMNS} for row in rows]
     return set(_execute(statement, params).scalars())
 
 
@@ -93,6 +126,18 @@ def delete_items(ids) -> None:
 
 
 def write_visits(visits: list[VisitRow], at: datetime) -> None:
+    """New visits inserted and the others updated (their tasks are locked: no one else writes them)."""
+    if not visits:
+        return
+    if _on_pg():
+        columns = tuple(VISIT_COLUMNS)
+        updated = [n for n in columns if n not in ("task_id", "user_id")]
+        sql = (f"INSERT INTO visits ({', '.join(columns)}, created_at, updated_at) "
+               f"SELECT *, %(at)s, %(at)s FROM {_unnest('visits', columns, db.session.get_bind().dialect)} "
+               f"ON CONFLICT (task_id) DO UPDATE SET "
+               + ", ".join(f"{n} = excluded.{n}" for n in updated) + ", updated_at = excluded.updated_at")
+        _driver_sql(sql, {**_arrays(visits, columns, ("flags",)), "at": at})
+        return
     new = [v for v in visits if v.id is None]
     old = [v for v in visits if v.id is not None]
     if new:
@@ -113,15 +158,27 @@ def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
     moved = [t for t in tasks if t.status != t.initial_status]
     if not moved:
         return []
-    result = _execute(
-        update(_tasks).where(_tasks.c.id == bindparam("b_id"), _tasks.c.version == bindparam("b_version"))
-        .values(version=_tasks.c.version + 1),
-        [{"b_id": t.id, "b_version": t.version, "status": t.status, "status_changed_at": at} for t in moved])
-    if result.rowcount >= 0 and result.rowcount != len(moved):
-        raise StaleDataError(f"{len(moved) - result.rowcount} of the batch's tasks changed under their lock")
     events = [{"task_id": t.id, "at": at, "from_status": old, "to_status": new, "by_user_id": by_user_id,
                "by_system": "sync", "reason": reason} for t in moved for old, new, reason in t.transitions]
-    _execute(insert(TaskEvent.__table__), events)
+    if _on_pg():
+        result = _driver_sql(
+            "UPDATE tasks SET status = v.status, status_changed_at = %(at)s, updated_at = %(now)s, "
+            "version = tasks.version + 1 FROM unnest(%(id)b::int[], %(version)b::int[], %(status)b::varchar[]) "
+            "AS v(id, version, status) WHERE tasks.id = v.id AND tasks.version = v.version",
+            {"id": [t.id for t in moved], "version": [t.version for t in moved], "status": [t.status for t in moved],
+             "at": at, "now": utcnow()})
+        columns = ("task_id", "at", "from_status", "to_status", "by_user_id", "by_system", "reason")
+        _driver_sql(f"INSERT INTO task_events ({', '.join(columns)}) SELECT * FROM "
+                    f"{_unnest('task_events', columns, db.session.get_bind().dialect)}",
+                    {name: [e[name] for e in events] for name in columns})
+    else:
+        result = _execute(
+            update(_tasks).where(_tasks.c.id == bindparam("b_id"), _tasks.c.version == bindparam("b_version"))
+            .values(version=_tasks.c.version + 1),
+            [{"b_id": t.id, "b_version": t.version, "status": t.status, "status_changed_at": at} for t in moved])
+        _execute(insert(TaskEvent.__table__), events)
+    if result.rowcount >= 0 and result.rowcount != len(moved):
+        raise StaleDataError(f"{len(moved) - result.rowcount} of the batch's tasks changed under their lock")
     changefeed.touched(db.session, Task, [t.id for t in moved])
     transitions = [(t.id, t.initial_status, t.status) for t in moved]
     trail.record(db.session, {"table": "tasks", "action": "push_update", "transitions": transitions,
