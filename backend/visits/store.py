@@ -150,9 +150,10 @@ def write_visits(visits: list[VisitRow], at: datetime) -> None:
 
 
 def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
-    """Each task's new status (one version step), its events, and its change-feed stamp.
+    """The tasks' events now, and their new status (one version step) with their change-feed
+    stamp in one UPDATE at commit (changefeed.write_at_commit); the row locks are held till then.
 
-    Returns the transitions written as (task id, from, to). Raises StaleDataError when a task's
+    Returns the transitions as (task id, from, to). At commit, raises StaleDataError when a task's
     version moved under the batch's row lock (it cannot; checked all the same).
     """
     moved = [t for t in tasks if t.status != t.initial_status]
@@ -160,30 +161,37 @@ def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
         return []
     events = [{"task_id": t.id, "at": at, "from_status": old, "to_status": new, "by_user_id": by_user_id,
                "by_system": "sync", "reason": reason} for t in moved for old, new, reason in t.transitions]
+    rows = [{"b_id": t.id, "b_version": t.version, "status": t.status} for t in moved]
     if _on_pg():
-        result = _driver_sql(
-            "UPDATE tasks SET status = v.status, status_changed_at = %(at)s, updated_at = %(now)s, "
-            "version = tasks.version + 1 FROM unnest(%(id)b::int[], %(version)b::int[], %(status)b::varchar[]) "
-            "AS v(id, version, status) WHERE tasks.id = v.id AND tasks.version = v.version",
-            {"id": [t.id for t in moved], "version": [t.version for t in moved], "status": [t.status for t in moved],
-             "at": at, "now": utcnow()})
         columns = ("task_id", "at", "from_status", "to_status", "by_user_id", "by_system", "reason")
         _driver_sql(f"INSERT INTO task_events ({', '.join(columns)}) SELECT * FROM "
                     f"{_unnest('task_events', columns, db.session.get_bind().dialect)}",
                     {name: [e[name] for e in events] for name in columns})
     else:
-        result = _execute(
-            update(_tasks).where(_tasks.c.id == bindparam("b_id"), _tasks.c.version == bindparam("b_version"))
-            .values(version=_tasks.c.version + 1),
-            [{"b_id": t.id, "b_version": t.version, "status": t.status, "status_changed_at": at} for t in moved])
         _execute(insert(TaskEvent.__table__), events)
-    if result.rowcount >= 0 and result.rowcount != len(moved):
-        raise StaleDataError(f"{len(moved) - result.rowcount} of the batch's tasks changed under their lock")
-    changefeed.touched(db.session, Task, [t.id for t in moved])
+    changefeed.write_at_commit(db.session, lambda seq: _update_tasks(rows, at, seq))
     transitions = [(t.id, t.initial_status, t.status) for t in moved]
     trail.record(db.session, {"table": "tasks", "action": "push_update", "transitions": transitions,
                               "events": len(events)})
     return transitions
+
+
+def _update_tasks(rows: list[dict], at: datetime, seq: int) -> None:
+    if _on_pg():
+        result = _driver_sql(
+            "UPDATE tasks SET status = v.status, status_changed_at = %(at)s, updated_at = %(now)s, "
+            "version = tasks.version + 1, change_seq = %(seq)s "
+            "FROM unnest(%(id)b::int[], %(version)b::int[], %(status)b::varchar[]) AS v(id, version, status) "
+            "WHERE tasks.id = v.id AND tasks.version = v.version",
+            {"id": [r["b_id"] for r in rows], "version": [r["b_version"] for r in rows],
+             "status": [r["status"] for r in rows], "at": at, "now": utcnow(), "seq": seq})
+    else:
+        result = _execute(
+            update(_tasks).where(_tasks.c.id == bindparam("b_id"), _tasks.c.version == bindparam("b_version"))
+            .values(version=_tasks.c.version + 1, change_seq=seq, status_changed_at=at),
+            rows)
+    if result.rowcount >= 0 and result.rowcount != len(rows):
+        raise StaleDataError(f"{len(rows) - result.rowcount} of the batch's tasks changed under their lock")
 
 
 def insert_quarantine(rows: list[dict]) -> None:
