@@ -15,14 +15,14 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from backend.extensions import db
 from backend.followups.triggers import after_item, after_late_evidence
 from backend.plates.services import plate_keys, plates_of
 from backend.tasks.models import Task, TaskRemoval
 from backend.users.models import User
-from backend.visits import store
+from backend.visits import seqs, store
 from backend.visits.evidence import ItemRow, TaskRow, VisitRow, VisitSnapshot, apply_item
 from backend.visits.intake import intake_flags, presence
 from schemas.sync import load_item
@@ -64,8 +64,10 @@ def push_batch(*, user: User, device_id: str, token_device_id: str | None, devic
     else:
         results = batch.run(items)
     store.insert_quarantine(batch.quarantine)
+    stored = [row.seq for row in batch.inserted] + [q["seq"] for q in batch.quarantine if q["seq"] is not None]
+    missing = seqs.record_and_report(device_id, stored)
     _record_receipt(user, device_id, device_time, received_at, items, results)
-    return PushOutcome(results, missing_seqs(device_id), received_at)
+    return PushOutcome(results, missing, received_at)
 
 
 def _record_receipt(user, device_id, device_time, received_at, items, results) -> None:
@@ -112,6 +114,7 @@ class _Batch:
     def __init__(self, user: User, device_id: str, received_at: datetime, offset: timedelta):
         self.user, self.device_id, self.received_at, self.offset = user, device_id, received_at, offset
         self.quarantine: list[dict] = []
+        self.inserted: list[ItemRow] = []
 
     def run(self, items: list) -> list[ItemResult]:
         results: list[ItemResult | None] = [None] * len(items)
@@ -152,6 +155,7 @@ class _Batch:
             lost = {row.id for row in plan.rows} - inserted
             if not lost:
                 self._apply(plan)
+                self.inserted = plan.rows
                 return plan
             # Another push stored these ids after our read: answer them from its rows, and redo.
             store.delete_items(inserted)
@@ -243,23 +247,6 @@ class _Batch:
         ))
         return ItemResult(item_id or (raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str)
                                       else None), "rejected", rejected.code, rejected.message, [])
-
-
-def missing_seqs(device_id: str) -> list[int]:
-    """Sequence numbers below the device's highest that the server holds neither as evidence nor
-    in quarantine. The held seqs are folded into runs in SQL (seq - row_number is constant along
-    a run), so the answer costs one pass over the (device_id, seq) indexes."""
-    runs = db.session.execute(text("""
-        WITH held AS (
-            SELECT seq FROM visit_items WHERE device_id = :device
-            UNION
-            SELECT seq FROM quarantined_items WHERE device_id = :device AND seq IS NOT NULL
-        )
-        SELECT MIN(seq), MAX(seq) FROM (
-            SELECT seq, seq - ROW_NUMBER() OVER (ORDER BY seq) AS run FROM held
-        ) numbered GROUP BY run
-    """), {"device": device_id}).all()
-    return rules.missing_seqs([(low, high) for low, high in runs])
 
 
 def _canonical_uuid(value) -> str | None:
