@@ -63,6 +63,7 @@ class TaskRow:
     min_duration_minutes: int
     elder_lat: float | None
     elder_lon: float | None
+    reassigned_away: bool = False  # a TaskRemoval says it left this user's phone (reassigned)
     initial_status: str = ""
     transitions: list = field(default_factory=list)  # (from, to, reason)
 

@@ -15,12 +15,10 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from backend.extensions import db
 from backend.followups.triggers import after_item, after_late_evidence
 from backend.plates.services import plate_keys, plates_of
-from backend.tasks.models import Task, TaskRemoval
+from backend.tasks.models import Task
 from backend.users.models import User
 from backend.visits import seqs, store
 from backend.visits.evidence import ItemRow, TaskRow, VisitRow, VisitSnapshot, apply_item
@@ -138,11 +136,7 @@ class _Batch:
 
     def _settle(self, valid: list[_Valid]) -> _Plan:
         """Plan, insert the new items, and apply the plan once the database agrees on which are new."""
-        tasks = store.lock_tasks({v.data["task_id"] for v in valid})
-        self.reassigned_away = set(db.session.execute(
-            select(TaskRemoval.task_id).where(TaskRemoval.user_id == self.user.id,
-                                              TaskRemoval.task_id.in_(sorted(tasks))))
-            .scalars()) if tasks else set()
+        tasks = store.lock_tasks({v.data["task_id"] for v in valid}, self.user.id)
         self.plates = plates_of({t.elder_id for t in tasks.values()}) if tasks else {}
         self.keys = plate_keys()
         held = store.held_items(v.id for v in valid)
@@ -196,7 +190,7 @@ class _Batch:
         if task is None:
             raise Rejected("unknown_task", f"task {data['task_id']} does not exist")
         reassigned = task.assignee_id != self.user.id
-        if reassigned and task.id not in self.reassigned_away:
+        if reassigned and not task.reassigned_away:
             raise Rejected("not_assigned", f"task {task.id} was never assigned to you")
         if data["type"] == "patrol_report" and task.kind != "patrol":
             raise Rejected("wrong_task_kind", f"task {task.id} is a service task, not a patrol")

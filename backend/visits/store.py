@@ -15,7 +15,7 @@ import json
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,7 +24,7 @@ from backend.audit import trail
 from backend.columns import utcnow
 from backend.elders.models import Elder
 from backend.extensions import db
-from backend.tasks.models import Task, TaskEvent
+from backend.tasks.models import Task, TaskEvent, TaskRemoval
 from backend.visits.evidence import ItemRow, TaskRow, VisitRow
 from backend.visits.models import PushReceipt, QuarantinedItem, Visit, VisitItem
 
@@ -43,15 +43,18 @@ def _execute(statement, params=None):
 
 # ------------------------------------------------------------------ reads
 
-def lock_tasks(task_ids: list[int]) -> dict[int, TaskRow]:
-    """The tasks with their elder's home, locked in id order (two batches never deadlock)."""
+def lock_tasks(task_ids, user_id: int) -> dict[int, TaskRow]:
+    """The tasks with their elder's home, locked in id order (two batches never deadlock), and
+    whether each was reassigned away from `user_id` (their check-ins are still evidence)."""
     if not task_ids:
         return {}
-    elders = Elder.__table__
+    elders, removals = Elder.__table__, TaskRemoval.__table__
+    reassigned_away = exists().where(removals.c.task_id == _tasks.c.id, removals.c.user_id == user_id)
     query = (select(_tasks.c.id, _tasks.c.kind, _tasks.c.status, _tasks.c.version, _tasks.c.assignee_id,
                     _tasks.c.elder_id, _tasks.c.care_plan_id, _tasks.c.created_at, _tasks.c.window_start_at,
                     _tasks.c.window_end_at, _tasks.c.min_duration_minutes,
-                    elders.c.lat.label("elder_lat"), elders.c.lon.label("elder_lon"))
+                    elders.c.lat.label("elder_lat"), elders.c.lon.label("elder_lon"),
+                    reassigned_away.label("reassigned_away"))
              .join(elders, elders.c.id == _tasks.c.elder_id)
              .where(_tasks.c.id.in_(sorted(task_ids))).order_by(_tasks.c.id).with_for_update(of=_tasks))
     return {row.id: TaskRow(**row._mapping) for row in db.session.execute(query)}
