@@ -12,7 +12,7 @@ with flags saying what a supervisor should look at. The caller commits once, the
 """
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from backend.extensions import db
@@ -136,14 +136,17 @@ class _Batch:
 
     def _settle(self, valid: list[_Valid]) -> _Plan:
         """Plan, insert the new items, and apply the plan once the database agrees on which are new."""
-        tasks = store.lock_tasks({v.data["task_id"] for v in valid}, self.user.id)
+        task_ids = {v.data["task_id"] for v in valid}
+        tasks = store.lock_tasks(task_ids, self.user.id)
         self.plates = plates_of({t.elder_id for t in tasks.values()}) if tasks else {}
         self.keys = plate_keys()
         held = store.held_items(v.id for v in valid)
         visits = store.visits_of(tasks)
         refs = {i for v in visits.values() for i in (v.check_in_item_id, v.check_out_item_id) if i} - held.keys()
         stored = {**held, **store.held_items(refs)}
-        for _ in range(MAX_ROUNDS):
+        for round_ in range(MAX_ROUNDS):
+            if round_:  # the last round moved them in memory; the rows are still locked and unwritten
+                tasks, visits = store.lock_tasks(task_ids, self.user.id), store.visits_of(tasks)
             plan = self._plan(valid, held, stored, tasks, visits)
             inserted = store.insert_items(plan.rows)
             lost = {row.id for row in plan.rows} - inserted
@@ -161,8 +164,8 @@ class _Batch:
         raise RuntimeError("the batch's item ids kept changing hands")
 
     def _plan(self, valid, held, stored, tasks, visits) -> _Plan:
-        plan = _Plan(tasks={k: replace(t, transitions=[]) for k, t in tasks.items()},
-                     visits={k: replace(v, flags=list(v.flags)) for k, v in visits.items()})
+        """Work the items out in request order; moves `tasks` and `visits` in memory."""
+        plan = _Plan(tasks=tasks, visits=visits)
         seen = dict(held)
         items = dict(stored)
         for v in valid:

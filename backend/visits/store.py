@@ -67,7 +67,7 @@ def lock_tasks(task_ids, user_id: int) -> dict[int, TaskRow]:
                     reassigned_away.label("reassigned_away"))
              .join(elders, elders.c.id == _tasks.c.elder_id)
              .where(_among(_tasks.c.id, task_ids)).order_by(_tasks.c.id).with_for_update(of=_tasks))
-    return {row.id: TaskRow(**row._mapping) for row in db.session.execute(query)}
+    return {row[0]: TaskRow(*row) for row in db.session.execute(query)}  # columns in TaskRow's order
 
 
 def held_items(ids) -> dict:
