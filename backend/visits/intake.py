@@ -5,14 +5,25 @@ from datetime import datetime, timedelta
 from backend.plates.services import verify_presence
 from backend.visits.evidence import ItemRow, TaskRow
 from sync import rules
+from sync.plates import DYNAMIC_PREFIX
 
 
-def presence(data: dict, task: TaskRow, corrected: datetime, plates: dict, keys: dict) -> tuple[str | None, int | None]:
-    """(qr flag, plate row id) for items that claim presence at the door; none for notes and phone patrols."""
+def presence(data: dict, task: TaskRow, corrected: datetime, plates: dict, keys: dict,
+             verdicts: dict) -> tuple[str | None, int | None]:
+    """(qr flag, plate row id) for items that claim presence at the door; none for notes and phone patrols.
+
+    `verdicts` remembers them for the batch: a static plate's verdict depends only on the scan
+    and the elder (a phone scans the same door for check-in and check-out); a dynamic code's
+    also on the capture time.
+    """
     if data["type"] == "note" or (data["type"] == "patrol_report" and data.get("mode") == "phone"):
         return None, None
-    result = verify_presence(data.get("qr"), task.elder_id, corrected, known=plates, keys=keys)
-    return (result.flags[0] if result.flags else None), result.plate_id
+    qr = data.get("qr")
+    key = (qr, task.elder_id, corrected if qr and qr.strip().startswith(DYNAMIC_PREFIX + ".") else None)
+    if key not in verdicts:
+        result = verify_presence(qr, task.elder_id, corrected, known=plates, keys=keys)
+        verdicts[key] = (result.flags[0] if result.flags else None), result.plate_id
+    return verdicts[key]
 
 
 def intake_flags(item: ItemRow, task: TaskRow, reassigned: bool, offset: timedelta,

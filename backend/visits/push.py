@@ -139,7 +139,7 @@ class _Batch:
         task_ids = {v.data["task_id"] for v in valid}
         tasks = store.lock_tasks(task_ids, self.user.id)
         self.plates = plates_of({t.elder_id for t in tasks.values()}) if tasks else {}
-        self.keys = plate_keys()
+        self.keys, self.verdicts = plate_keys(), {}
         held = store.held_items(v.id for v in valid)
         visits = store.visits_of(tasks)
         refs = {i for v in visits.values() for i in (v.check_in_item_id, v.check_out_item_id) if i} - held.keys()
@@ -198,7 +198,7 @@ class _Batch:
         if data["type"] == "patrol_report" and task.kind != "patrol":
             raise Rejected("wrong_task_kind", f"task {task.id} is a service task, not a patrol")
         corrected = rules.corrected(data["captured_at"], self.offset)
-        qr_flag, plate_id = presence(data, task, corrected, self.plates, self.keys)
+        qr_flag, plate_id = presence(data, task, corrected, self.plates, self.keys, self.verdicts)
         row = ItemRow(
             id=v.id, user_id=self.user.id, device_id=self.device_id, seq=data["seq"], type=data["type"],
             task_id=task.id, captured_at=data["captured_at"], captured_at_corrected=corrected,
