@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from backend.extensions import db
 
 _PENDING = "changefeed_pending"
+_WRITERS = "changefeed_writers"
 
 
 class SyncClock(db.Model):
@@ -51,6 +52,13 @@ def current_seq(session: Session) -> int:
     return session.execute(_CURRENT).scalar() or 0
 
 
+def write_at_commit(session: Session, write) -> None:
+    """Call `write(seq)` at commit, right after the counter is taken, to write rows and stamp
+    them with `seq` in one statement. For set-based writers the flush never sees (a sync push's
+    task updates): one UPDATE instead of an UPDATE now and a second one to stamp the same rows."""
+    session.info.setdefault(_WRITERS, []).append(write)
+
+
 @event.listens_for(Session, "after_flush")
 def _collect(session, flush_context):
     pending = session.info.setdefault(_PENDING, {})
@@ -69,10 +77,13 @@ def _stamp(session):
     if session.in_nested_transaction():
         return
     session.flush()
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
+    pending = session.info.pop(_PENDING, None) or {}
+    writers = session.info.pop(_WRITERS, None) or []
+    if not pending and not writers:
         return
     seq = next_seq(session)
+    for write in writers:
+        write(seq)
     for model, ids in pending.items():
         ids = sorted(ids)
         for start in range(0, len(ids), 500):
@@ -88,3 +99,4 @@ def _forget(session, previous_transaction):
     # (one bad sync item) must not make the items committed beside it invisible to pulls.
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_WRITERS, None)

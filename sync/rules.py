@@ -126,6 +126,17 @@ def seq_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
     return ranges
 
 
+def merge_ranges(ranges: Iterable[tuple[int, int]], seqs: Iterable[int] = ()) -> list[tuple[int, int]]:
+    """Inclusive ranges and single seqs folded into sorted, merged ranges: [(0, 2)] + [3, 7] → [(0, 3), (7, 7)]."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted([*((int(a), int(b)) for a, b in ranges), *((int(s), int(s)) for s in seqs)]):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
 def missing_seqs(held: Iterable[tuple[int, int]], limit: int = MISSING_SEQS_LIMIT) -> list[int]:
     """Seqs from 0 up to the highest held that the server does not hold, lowest first, at most `limit`.
 

@@ -139,6 +139,12 @@ def _collect_bulk(orm_execute_state):
     return result
 
 
+def record(session: Session, change: dict) -> None:
+    """Add a change its writer describes itself: a set-based write run with `audit_skip` (the
+    sync push) says what it did compactly instead of being captured row by row."""
+    session.info.setdefault(_PENDING, []).append(change)
+
+
 @event.listens_for(Session, "before_commit")
 def _append(session):
     if session.in_nested_transaction():  # a savepoint being released, not the commit

@@ -199,12 +199,14 @@ def plates_of(elder_ids) -> dict:
     return {row.plate_id: row for row in rows}
 
 
-def verify_presence(qr: str | None, elder_id: int, captured_at: datetime, known: dict | None = None) -> PresenceResult:
+def verify_presence(qr: str | None, elder_id: int, captured_at: datetime, known: dict | None = None,
+                    keys: dict[int, bytes] | None = None) -> PresenceResult:
     """Check a scanned string against the task's elder at the (corrected) capture time.
 
     The rules are sync.items.judge_qr's: the signature is checked first, without the database, so
     garbage and forgeries cost nothing; a genuine payload then takes one lookup by the unique
     plate_id — none when `known` (from plates_of, for a whole push batch) already holds it.
+    `keys` (plate_keys(), read once per batch) saves reading the configuration per scan.
     Reads only, never writes.
     """
     found: dict[str, int] = {}
@@ -221,6 +223,6 @@ def verify_presence(qr: str | None, elder_id: int, captured_at: datetime, known:
         return PlateRecord(plate_id, row.elder_id, is_revoked=row.status != "active")
 
     is_dynamic = isinstance(qr, str) and qr.strip().startswith(DYNAMIC_PREFIX + ".")
-    verdict = judge_qr(plate_keys(), qr.strip() if qr else qr, elder_id=elder_id,
+    verdict = judge_qr(keys if keys is not None else plate_keys(), qr.strip() if qr else qr, elder_id=elder_id,
                        corrected_capture=captured_at, lookup=lookup)
     return PresenceResult([verdict.flag], found.get("id"))

@@ -107,3 +107,14 @@ class PushReceipt(db.Model):
     rejected: Mapped[int] = mapped_column(Integer, nullable=False)
     duplicate_ids: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     task_ids: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+
+
+class DeviceSeqState(db.Model):
+    """The sequence numbers a device's items reached the server with (as evidence or in
+    quarantine), folded into inclusive runs [[low, high], …]: a push reports the device's gaps
+    from this one row instead of reading the device's whole history."""
+
+    __tablename__ = "device_seq_states"
+
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    runs: Mapped[list] = mapped_column(JSON, nullable=False, default=list)

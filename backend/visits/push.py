@@ -1,30 +1,33 @@
-"""Accepting a batch of pushed items: exactly once, item by item, nothing dropped.
+"""Accepting a batch of pushed items: exactly once, set-based, nothing dropped.
 
-Each item is applied in its own savepoint and the batch commits once (at the view). An item the
-server already holds answers `duplicate` with its original flags and writes nothing; the visit
-item's primary key (the phone's UUID) makes that hold across processes. Items that cannot be
-evidence at all are rejected and quarantined; everything else is accepted, with flags saying
-what a supervisor should look at.
+A batch is read once per table (its tasks, locked, with their elders' homes; the plates; the
+visits; the items it may be resending), worked out in memory item after item in request order
+(backend/visits/evidence.py), and written back with one statement per table
+(backend/visits/store.py). Exactly-once rests on the database: the batch's new items go in with
+one INSERT … ON CONFLICT (id) DO NOTHING, and an id that does not come back is held by another
+push — it is answered from the stored row (`duplicate`, or `uuid_reused` for other content) and
+its effects are not applied. Only items this transaction inserted change visits and tasks.
+Items that cannot be evidence at all are rejected and quarantined; everything else is accepted,
+with flags saying what a supervisor should look at. The caller commits once, then answers.
 """
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from datetime import datetime, timedelta
 
 from backend.extensions import db
-from backend.followups.triggers import after_item
-from backend.plates.services import plates_of, verify_presence
-from backend.tasks.models import Task, TaskRemoval
+from backend.followups.triggers import after_item, after_late_evidence
+from backend.plates.services import plate_keys, plates_of
+from backend.tasks.models import Task
 from backend.users.models import User
-from backend.visits.evidence import apply_item
-from backend.visits.models import PushReceipt, QuarantinedItem, Visit, VisitItem
-from schemas.sync import validate_item
+from backend.visits import seqs, store
+from backend.visits.evidence import ItemRow, TaskRow, VisitRow, VisitSnapshot, apply_item
+from backend.visits.intake import intake_flags, presence
+from schemas.sync import load_item
 from sync import rules
 from sync.items import item_fingerprint
+
+MAX_ROUNDS = 5  # a round is redone only when a concurrent push took some of the batch's ids
 
 
 @dataclass
@@ -52,24 +55,22 @@ class Rejected(Exception):
 def push_batch(*, user: User, device_id: str, token_device_id: str | None, device_time: datetime,
                items: list, received_at: datetime) -> PushOutcome:
     """Apply a push envelope's items in order. The caller commits, then answers."""
-    offset = rules.clock_offset(received_at, device_time)
-    batch = _Batch(user, device_id, received_at, offset)
-    bound = token_device_id is None or token_device_id == device_id
-    batch.prefetch(items)
-    results = []
-    for raw in items:
-        if not bound:
-            results.append(batch.reject(raw, Rejected(
-                "device_not_bound", "this device is not the one the user signed in on")))
-            continue
-        results.append(batch.push_one(raw))
+    batch = _Batch(user, device_id, received_at, rules.clock_offset(received_at, device_time))
+    if token_device_id is not None and token_device_id != device_id:
+        results = [batch.reject(raw, Rejected("device_not_bound", "this device is not the one the user signed in on"))
+                   for raw in items]
+    else:
+        results = batch.run(items)
+    store.insert_quarantine(batch.quarantine)
+    stored = [row.seq for row in batch.inserted] + [q["seq"] for q in batch.quarantine if q["seq"] is not None]
+    missing = seqs.record_and_report(device_id, stored)
     _record_receipt(user, device_id, device_time, received_at, items, results)
-    return PushOutcome(results, missing_seqs(device_id), received_at)
+    return PushOutcome(results, missing, received_at)
 
 
 def _record_receipt(user, device_id, device_time, received_at, items, results) -> None:
     task_ids = sorted({raw["task_id"] for raw in items if isinstance(raw, dict) and type(raw.get("task_id")) is int})
-    db.session.add(PushReceipt(
+    store.insert_receipt(dict(
         user_id=user.id, device_id=device_id, device_time=device_time, received_at=received_at,
         accepted=sum(r.status == "accepted" for r in results), duplicates=sum(r.status == "duplicate" for r in results),
         rejected=sum(r.status == "rejected" for r in results),
@@ -77,168 +78,172 @@ def _record_receipt(user, device_id, device_time, received_at, items, results) -
     ))
 
 
+@dataclass
+class _Valid:
+    index: int
+    raw: dict
+    data: dict
+    id: str
+    fingerprint: str
+
+
+@dataclass
+class _Applied:
+    row: ItemRow
+    data: dict
+    task: TaskRow
+    visit: VisitSnapshot | None
+    late: bool
+
+
+@dataclass
+class _Plan:
+    """One round's answer for the valid items, assuming every new item gets inserted."""
+
+    tasks: dict[int, TaskRow]
+    visits: dict[int, VisitRow]
+    results: dict[int, ItemResult] = field(default_factory=dict)
+    rows: list[ItemRow] = field(default_factory=list)
+    applied: list[_Applied] = field(default_factory=list)
+    quarantine: list[dict] = field(default_factory=list)
+
+
 class _Batch:
-    def __init__(self, user: User, device_id: str, received_at: datetime, offset):
+    def __init__(self, user: User, device_id: str, received_at: datetime, offset: timedelta):
         self.user, self.device_id, self.received_at, self.offset = user, device_id, received_at, offset
-        self.tasks: dict[int, Task] = {}
-        self.visits: dict[int, Visit] = {}
-        self.plates: dict = {}
-        self.held: dict[str, VisitItem] = {}
-        self.reassigned_away: set[int] = set()
+        self.quarantine: list[dict] = []
+        self.inserted: list[ItemRow] = []
 
-    def prefetch(self, items: list) -> None:
-        """Load the batch's tasks (locked, in id order so two batches never deadlock) and held items."""
-        task_ids = sorted({raw.get("task_id") for raw in items if isinstance(raw, dict)
-                           and isinstance(raw.get("task_id"), int) and not isinstance(raw.get("task_id"), bool)})
-        if task_ids:
-            query = select(Task).where(Task.id.in_(task_ids)).order_by(Task.id).with_for_update() \
-                .options(selectinload(Task.elder))
-            self.tasks = {t.id: t for t in db.session.execute(query.execution_options(populate_existing=True))
-                          .scalars()}
-            # Held here so the identity map keeps them: items of one visit meet in one batch.
-            self.visits = {v.task_id: v for v in db.session.execute(
-                select(Visit).where(Visit.task_id.in_(task_ids))).scalars()}
-            self.plates = plates_of({t.elder_id for t in self.tasks.values()})
-            self.reassigned_away = set(db.session.execute(
-                select(TaskRemoval.task_id).where(TaskRemoval.user_id == self.user.id,
-                                                  TaskRemoval.task_id.in_(task_ids))).scalars())
-        ids = [_canonical_uuid(raw.get("id")) for raw in items if isinstance(raw, dict)]
-        ids = [i for i in ids if i]
-        if ids:
-            self.held = {row.id: row for row in db.session.execute(
-                select(VisitItem).where(VisitItem.id.in_(ids))).scalars()}
+    def run(self, items: list) -> list[ItemResult]:
+        results: list[ItemResult | None] = [None] * len(items)
+        valid = []
+        for index, raw in enumerate(items):
+            if not isinstance(raw, dict):
+                results[index] = self.reject(raw, Rejected("invalid_item", "an item must be a JSON object"))
+                continue
+            data, errors = load_item(raw)
+            if errors:
+                results[index] = self.reject(raw, Rejected("invalid_item", _describe(errors)))
+                continue
+            valid.append(_Valid(index, raw, data, str(data["id"]), item_fingerprint(raw)))
+        if valid:
+            plan = self._settle(valid)
+            results_of_valid = plan.results
+            self.quarantine.extend(plan.quarantine)
+            for v in valid:
+                results[v.index] = results_of_valid[v.index]
+        return results
 
-    def push_one(self, raw) -> ItemResult:
-        if not isinstance(raw, dict):
-            return self.reject(raw, Rejected("invalid_item", "an item must be a JSON object"))
-        data, errors = validate_item(raw)
-        if errors:
-            return self.reject(raw, Rejected("invalid_item", _describe(errors)), errors=errors)
-        item_id = str(data["id"])
-        fingerprint = item_fingerprint(raw)
-        if item_id in self.held:
-            return self.answer_held(raw, self.held[item_id], fingerprint)
-        try:
-            with db.session.begin_nested():
-                item = self.accept(data, raw, fingerprint)
-        except Rejected as rejected:
-            return self.reject(raw, rejected)
-        except IntegrityError:
-            # Another process stored this UUID between our prefetch and our insert.
-            held = db.session.get(VisitItem, item_id, populate_existing=True)
-            if held is None:
-                raise
-            self.held[item_id] = held
-            return self.answer_held(raw, held, fingerprint)
-        self.held[item_id] = item
-        return ItemResult(item_id, "accepted", "accepted", None, list(item.flags))
+    def _settle(self, valid: list[_Valid]) -> _Plan:
+        """Plan, insert the new items, and apply the plan once the database agrees on which are new."""
+        task_ids = {v.data["task_id"] for v in valid}
+        tasks = store.lock_tasks(task_ids, self.user.id)
+        self.plates = plates_of({t.elder_id for t in tasks.values()}) if tasks else {}
+        self.keys, self.verdicts = plate_keys(), {}
+        held = store.held_items(v.id for v in valid)
+        visits = store.visits_of(tasks)
+        refs = {i for v in visits.values() for i in (v.check_in_item_id, v.check_out_item_id) if i} - held.keys()
+        stored = {**held, **store.held_items(refs)}
+        for round_ in range(MAX_ROUNDS):
+            if round_:  # the last round moved them in memory; the rows are still locked and unwritten
+                tasks, visits = store.lock_tasks(task_ids, self.user.id), store.visits_of(tasks)
+            plan = self._plan(valid, held, stored, tasks, visits)
+            inserted = store.insert_items(plan.rows)
+            lost = {row.id for row in plan.rows} - inserted
+            if not lost:
+                self._apply(plan)
+                self.inserted = plan.rows
+                return plan
+            # Another push stored these ids after our read: answer them from its rows, and redo.
+            store.delete_items(inserted)
+            taken = store.held_items(lost)
+            if taken.keys() != lost:
+                raise RuntimeError("an item id conflicted but cannot be read back")
+            held.update(taken)
+            stored.update(taken)
+        raise RuntimeError("the batch's item ids kept changing hands")
 
-    def accept(self, data: dict, raw: dict, fingerprint: str) -> VisitItem:
-        task = self.tasks.get(data["task_id"])
+    def _plan(self, valid, held, stored, tasks, visits) -> _Plan:
+        """Work the items out in request order; moves `tasks` and `visits` in memory."""
+        plan = _Plan(tasks=tasks, visits=visits)
+        seen = dict(held)
+        items = dict(stored)
+        for v in valid:
+            if v.id in seen:
+                plan.results[v.index] = self.answer_held(v.raw, seen[v.id], v.fingerprint, plan.quarantine)
+                continue
+            try:
+                row, task = self.intake(v, plan.tasks)
+            except Rejected as rejected:
+                plan.results[v.index] = self.reject(v.raw, rejected, plan.quarantine)
+                continue
+            items[row.id] = seen[row.id] = row
+            late_before = rules.LATE_SYNC in row.flags
+            visit = apply_item(row, v.data, task, plan.visits, items)
+            snapshot = VisitSnapshot(visit.user_id, list(visit.flags), visit.needs_review) if visit else None
+            plan.rows.append(row)
+            plan.applied.append(_Applied(row, v.data, task, snapshot,
+                                         late=rules.LATE_SYNC in row.flags and not late_before))
+            plan.results[v.index] = ItemResult(row.id, "accepted", "accepted", None, list(row.flags))
+        return plan
+
+    def intake(self, v: _Valid, tasks: dict[int, TaskRow]) -> tuple[ItemRow, TaskRow]:
+        data = v.data
+        task = tasks.get(data["task_id"])
         if task is None:
             raise Rejected("unknown_task", f"task {data['task_id']} does not exist")
         reassigned = task.assignee_id != self.user.id
-        if reassigned and task.id not in self.reassigned_away:
+        if reassigned and not task.reassigned_away:
             raise Rejected("not_assigned", f"task {task.id} was never assigned to you")
         if data["type"] == "patrol_report" and task.kind != "patrol":
             raise Rejected("wrong_task_kind", f"task {task.id} is a service task, not a patrol")
         corrected = rules.corrected(data["captured_at"], self.offset)
-        presence = _presence(data, task, corrected, self.plates)
-        item = VisitItem(
-            id=str(data["id"]), user_id=self.user.id, device_id=self.device_id, seq=data["seq"],
-            type=data["type"], task_id=task.id, captured_at=data["captured_at"],
-            captured_at_corrected=corrected, received_at=self.received_at,
-            clock_offset_seconds=self.offset.total_seconds(), qr_flag=presence.flag,
-            plate_id=presence.plate_id, fingerprint=fingerprint, payload=raw, flags=[],
+        qr_flag, plate_id = presence(data, task, corrected, self.plates, self.keys, self.verdicts)
+        row = ItemRow(
+            id=v.id, user_id=self.user.id, device_id=self.device_id, seq=data["seq"], type=data["type"],
+            task_id=task.id, captured_at=data["captured_at"], captured_at_corrected=corrected,
+            received_at=self.received_at, clock_offset_seconds=self.offset.total_seconds(), qr_flag=qr_flag,
+            plate_id=plate_id, fingerprint=v.fingerprint, payload=v.raw,
         )
-        if data.get("location"):
-            item.lat, item.lon = data["location"]["lat"], data["location"]["lon"]
-            item.accuracy_m = data["location"]["accuracy_m"]
-        item.flags = _intake_flags(item, task, presence, reassigned, self.offset, self.received_at)
-        db.session.add(item)
-        db.session.flush()  # the primary key decides exactly-once here (and the visit refers to it)
-        visit = apply_item(item, data, task, by=self.user, at=self.received_at, visits=self.visits)
-        after_item(item, data, task, visit, at=self.received_at)
-        db.session.flush()
-        return item
+        location = data.get("location")
+        if location:
+            row.lat, row.lon, row.accuracy_m = location["lat"], location["lon"], location["accuracy_m"]
+        row.flags = intake_flags(row, task, reassigned, self.offset, self.received_at)
+        return row, task
 
-    def answer_held(self, raw, held: VisitItem, fingerprint: str) -> ItemResult:
+    def _apply(self, plan: _Plan) -> None:
+        """Write what the inserted items did to their visits and tasks, then the follow-ups."""
+        touched = {a.task.id for a in plan.applied if a.visit is not None}
+        visits = [plan.visits[task_id] for task_id in sorted(touched)]
+        store.write_visits(visits, self.received_at)
+        moved = store.write_tasks(list(plan.tasks.values()), by_user_id=self.user.id, at=self.received_at)
+        store.record_evidence([row.id for row in plan.rows], visits)
+        store.forget_orm_copies([task_id for task_id, _, _ in moved], [v.id for v in visits if v.id is not None])
+        for applied in plan.applied:  # rare: only unverified visits, patrols and late evidence
+            if applied.late or applied.row.type == "patrol_report" or (applied.visit and applied.visit.needs_review):
+                task = db.session.get(Task, applied.task.id)
+                if applied.late:
+                    after_late_evidence(task, at=self.received_at)
+                after_item(applied.row, applied.data, task, applied.visit, at=self.received_at)
+
+    def answer_held(self, raw, held, fingerprint: str, quarantine: list) -> ItemResult:
         if held.fingerprint != fingerprint or held.user_id != self.user.id:
-            return self.reject(raw, Rejected("uuid_reused", "this item id was already used for different content"))
+            return self.reject(raw, Rejected("uuid_reused", "this item id was already used for different content"),
+                               quarantine)
         return ItemResult(held.id, "duplicate", "accepted", None, list(held.flags))
 
-    def reject(self, raw, rejected: Rejected, errors: dict | None = None) -> ItemResult:
+    def reject(self, raw, rejected: Rejected, quarantine: list | None = None) -> ItemResult:
         item_id = _canonical_uuid(raw.get("id")) if isinstance(raw, dict) else None
         seq = raw.get("seq") if isinstance(raw, dict) and isinstance(raw.get("seq"), int) else None
         task_id = raw.get("task_id") if isinstance(raw, dict) and isinstance(raw.get("task_id"), int) else None
-        with db.session.begin_nested():
-            db.session.add(QuarantinedItem(
-                item_uuid=item_id or (str(raw.get("id"))[:64] if isinstance(raw, dict) and raw.get("id") else None),
-                user_id=self.user.id, device_id=self.device_id, seq=seq if seq is None or seq < 2**62 else None,
-                task_id=task_id if task_id is None or task_id < 2**31 else None,
-                received_at=self.received_at, code=rejected.code, message=rejected.message, payload=raw,
-            ))
+        (self.quarantine if quarantine is None else quarantine).append(dict(
+            item_uuid=item_id or (str(raw.get("id"))[:64] if isinstance(raw, dict) and raw.get("id") else None),
+            user_id=self.user.id, device_id=self.device_id, seq=seq if seq is None or seq < 2**62 else None,
+            task_id=task_id if task_id is None or task_id < 2**31 else None,
+            received_at=self.received_at, code=rejected.code, message=rejected.message, payload=raw,
+        ))
         return ItemResult(item_id or (raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str)
                                       else None), "rejected", rejected.code, rejected.message, [])
-
-
-@dataclass(frozen=True)
-class _Presence:
-    flag: str | None
-    plate_id: int | None
-
-
-def _presence(data: dict, task: Task, corrected: datetime, plates: dict) -> _Presence:
-    """QR verdict for items that claim presence at the door; none for notes and phone patrols."""
-    if data["type"] == "note" or (data["type"] == "patrol_report" and data.get("mode") == "phone"):
-        return _Presence(None, None)
-    result = verify_presence(data.get("qr"), task.elder_id, corrected, known=plates)
-    return _Presence(result.flags[0] if result.flags else None, result.plate_id)
-
-
-def _intake_flags(item: VisitItem, task: Task, presence: _Presence, reassigned: bool, offset,
-                  received_at: datetime) -> list[str]:
-    flags = [presence.flag] if presence.flag else []
-    claims_presence = presence.flag is not None
-    elder = task.elder
-    if claims_presence:
-        if item.lat is None:
-            flags.append(rules.NO_LOCATION)
-        elif elder.lat is not None and elder.lon is not None:
-            item.distance_m = round(rules.haversine_m(elder.lat, elder.lon, item.lat, item.lon), 1)
-            if rules.geofence_flag(elder.lat, elder.lon, item.lat, item.lon, item.accuracy_m or 0.0):
-                flags.append(rules.OUTSIDE_GEOFENCE)
-    if rules.clock_skew(offset):
-        flags.append(rules.CLOCK_SKEW)
-    if rules.future_capture(item.captured_at_corrected, received_at):
-        flags.append(rules.FUTURE_CAPTURE)
-    if rules.before_task_created(item.captured_at_corrected, task.created_at):
-        flags.append(rules.BEFORE_TASK_CREATED)
-    if item.type in ("check_in", "patrol_report") and rules.outside_window(
-            item.captured_at_corrected, task.window_start_at, task.window_end_at):
-        flags.append(rules.OUTSIDE_WINDOW)
-    if task.status == "cancelled":
-        flags.append(rules.TASK_CANCELLED)
-    if reassigned:
-        flags.append(rules.TASK_REASSIGNED)
-    return flags
-
-
-def missing_seqs(device_id: str) -> list[int]:
-    """Sequence numbers below the device's highest that the server holds neither as evidence nor
-    in quarantine. The held seqs are folded into runs in SQL (seq - row_number is constant along
-    a run), so the answer costs one pass over the (device_id, seq) indexes."""
-    runs = db.session.execute(text("""
-        WITH held AS (
-            SELECT seq FROM visit_items WHERE device_id = :device
-            UNION
-            SELECT seq FROM quarantined_items WHERE device_id = :device AND seq IS NOT NULL
-        )
-        SELECT MIN(seq), MAX(seq) FROM (
-            SELECT seq, seq - ROW_NUMBER() OVER (ORDER BY seq) AS run FROM held
-        ) numbered GROUP BY run
-    """), {"device": device_id}).all()
-    return rules.missing_seqs([(low, high) for low, high in runs])
 
 
 def _canonical_uuid(value) -> str | None:

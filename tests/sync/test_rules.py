@@ -135,3 +135,11 @@ class TestJudgeQr:
         code = make_dynamic_payload(KEY, self.plate_id, 1, T0)
         assert self.judge(code, at=T0 + timedelta(seconds=20)) == rules.DYNAMIC_CODE_VERIFIED
         assert self.judge(code, at=T0 + timedelta(hours=1)) == rules.QR_INVALID
+
+
+def test_merge_ranges_folds_new_seqs_into_held_runs():
+    assert rules.merge_ranges([(0, 2)], [3, 7]) == [(0, 3), (7, 7)]
+    assert rules.merge_ranges([(5, 9), (0, 2)], [4, 3]) == [(0, 9)]
+    assert rules.merge_ranges([], [2, 1, 1]) == [(1, 2)]
+    assert rules.merge_ranges([(0, 10)], [4]) == [(0, 10)]
+    assert rules.merge_ranges([[0, 1], [3, 3]]) == [(0, 1), (3, 3)]

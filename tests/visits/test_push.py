@@ -247,3 +247,41 @@ def test_a_capture_before_the_task_existed_is_flagged(field):
     early = f.task.created_at - timedelta(hours=2)
     result = _results(f.phone.push([f.phone.item("note", f.task.id, early, text="early")]))[0]
     assert "before_task_created" in result["flags"]
+
+
+def test_an_id_stored_by_another_push_after_the_batch_read_is_answered_from_the_stored_row(field, monkeypatch):
+    from backend.visits import store
+
+    f = field
+    check_in = f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)
+    first = _results(f.phone.push([check_in]))[0]
+    version = db.session.get(Task, f.task.id).version
+    read, calls = store.held_items, []
+
+    def blind_to_the_first_read(ids):  # as if another push committed the item just after this read
+        calls.append(1)
+        return {} if len(calls) == 1 else read(ids)
+
+    monkeypatch.setattr(store, "held_items", blind_to_the_first_read)
+    note = f.phone.item("note", f.task.id, f.start, text="hello")
+    results = _results(f.phone.push([check_in, note]))
+    assert [r["status"] for r in results] == ["duplicate", "accepted"]
+    assert results[0]["flags"] == first["flags"]
+    db.session.expire_all()
+    assert _count(VisitItem) == 2 and db.session.get(Task, f.task.id).version == version
+    assert "duplicate_check_in" not in db.session.execute(select(Visit)).scalar_one().flags
+
+
+def test_gaps_are_kept_per_device_and_found_in_history_from_before_the_device_row(field):
+    from backend.visits.models import DeviceSeqState
+
+    f = field
+    items = [f.phone.item("note", f.task.id, f.start, text=f"note {i}") for i in range(8)]
+    assert f.phone.push(items[:3]).get_json()["missing_seqs"] == []
+    assert db.session.get(DeviceSeqState, "phone-A").runs == [[0, 2]]
+    db.session.execute(DeviceSeqState.__table__.delete())  # as on a device that pushed before the row existed
+    db.session.commit()
+    assert f.phone.push([items[5]]).get_json()["missing_seqs"] == [3, 4]
+    assert f.phone.push([items[7], items[3]]).get_json()["missing_seqs"] == [4, 6]
+    db.session.expire_all()
+    assert db.session.get(DeviceSeqState, "phone-A").runs == [[0, 3], [5, 5], [7, 7]]
