@@ -132,7 +132,9 @@ def _collect_bulk(orm_execute_state):
     params = ({k: _plain(v) for k, v in params.items() if not isinstance(v, list | tuple | dict)}
               if len(params) <= 50 else {"count": len(params)})
     orm_execute_state.session.info.setdefault(_PENDING, []).append({
-        "table": table, "action": "bulk_" + type(statement).__name__.lower(),
+        # An ORM statement is an Annotated… subclass: name the kind, not the class.
+        "table": table, "action": "bulk_" + ("insert" if statement.is_insert else
+                                             "update" if statement.is_update else "delete"),
         "statement": str(compiled)[:2000], "params": params,
         "rows": rows if (rows := getattr(result, "rowcount", -1)) >= 0 else None,  # unknown with RETURNING
     })

@@ -17,9 +17,9 @@ lock, so the sweep can never deadlock with a push (which takes row locks, then t
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, any_, bindparam, func, insert, literal, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import any_, func, insert, literal, select, text, update
 
+from backend.audit.trail import record
 from backend.changefeed import next_seq
 from backend.extensions import db
 from backend.tasks.models import Task, TaskEvent
@@ -51,29 +51,49 @@ def sweep(*, now: datetime) -> SweepResult:
         .values(late_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    missed = db.session.execute(
+    mark_missed = (
         update(Task).where(_among(postgres, select(Task.id).where(
             Task.status == "scheduled", Task.missed_after_at <= now).with_for_update(skip_locked=True)))
         .values(status="missed", status_changed_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
         .returning(Task.id, Task.window_end_at)
-        .execution_options(synchronize_session=False)
-    ).all()
-    missed_ids = [row.id for row in missed]
-    if missed_ids:
-        # PostgreSQL: the ids themselves, so the planner knows how many rows follow. SQLite: this
-        # sweep's change number marks exactly the rows it just marked missed.
-        just_missed = (Task.id == any_(bindparam("ids", missed_ids, type_=ARRAY(Integer))) if postgres
-                       else (Task.change_seq == seq) & (Task.status == "missed"))
-        db.session.execute(insert(TaskEvent).from_select(
-            ["task_id", "at", "from_status", "to_status", "by_system", "reason"],
-            select(Task.id, literal(now, type_=TaskEvent.at.type), literal("scheduled"), literal("missed"),
-                   literal("sweep"), literal(MISSED_REASON)).where(just_missed)))
+    )
+    if postgres:
+        missed, oldest = _mark_missed_and_record(mark_missed, now)
+    else:
+        rows = db.session.execute(mark_missed.execution_options(synchronize_session=False)).all()
+        missed, oldest = len(rows), min((row.window_end_at for row in rows), default=None)
+        if rows:  # this sweep's change number marks exactly the rows it just marked missed
+            db.session.execute(_record_missed(select(Task.id).where(Task.change_seq == seq, Task.status == "missed"),
+                                              now))
     if late:
         from backend.followups.opening import notify_late_starts
 
         notify_late_starts(seq=seq, now=now)
-    return SweepResult(ran=True, late=late, missed=len(missed_ids),
-                       oldest_missed_window_end=min((row.window_end_at for row in missed), default=None))
+    return SweepResult(ran=True, late=late, missed=missed, oldest_missed_window_end=oldest)
+
+
+def _record_missed(task_ids, now: datetime):
+    """The task events of the tasks `task_ids` (a one-column select) just marked missed."""
+    ids = task_ids.subquery()
+    return insert(TaskEvent).from_select(
+        ["task_id", "at", "from_status", "to_status", "by_system", "reason"],
+        select(ids.c[0], literal(now, type_=TaskEvent.at.type), literal("scheduled"), literal("missed"),
+               literal("sweep"), literal(MISSED_REASON)))
+
+
+def _mark_missed_and_record(mark_missed, now: datetime) -> tuple[int, datetime | None]:
+    """PostgreSQL: mark and record in one statement (data-modifying CTEs), so the missed tasks'
+    ids never travel to Python and back; answers how many, and the oldest window among them."""
+    marked = mark_missed.cte("marked")
+    recorded = _record_missed(select(marked.c.id), now).cte("recorded")
+    statement = select(func.count(), func.min(marked.c.window_end_at)).select_from(marked).add_cte(recorded)
+    count, oldest = db.session.execute(statement).one()
+    # A SELECT to the ORM, so the audit trail's capture of bulk writes does not see it: say what it wrote.
+    text_of = str(statement.compile(dialect=db.session.get_bind().dialect))[:2000]
+    for table, action in (("tasks", "bulk_update"), ("task_events", "bulk_insert")):
+        record(db.session, {"table": table, "action": action, "statement": text_of,
+                            "params": {"now": now.isoformat()}, "rows": count})
+    return count, oldest
 
 
 def _among(postgres: bool, locked_ids):

@@ -42,6 +42,26 @@ def test_jobs_and_bulk_statements_are_recorded_with_their_actor(city, make_care_
     assert any(c["table"] == "tasks" and c["action"] == "bulk_insert" for c in last.changes)
 
 
+def test_the_sweep_records_what_it_marked_missed(city, make_care_plan, now):
+    from datetime import timedelta
+
+    from backend.tasks.generation import generate_tasks
+    from backend.tasks.sweep import sweep
+
+    make_care_plan(city.elder_a1, city.provider, [("meal", {"freq": "daily", "start": "11:00", "end": "13:00"},
+                                                   20, city.caregiver)])
+    generate_tasks(now=now - timedelta(days=2), horizon_days=2)
+    db.session.commit()
+    with acting_as("job:sweep_job"):
+        assert sweep(now=now).missed == 2
+        db.session.commit()
+    last = _entries()[-1]
+    assert last.actor == "job:sweep_job"
+    changes = {(c["table"], c["action"]): c for c in last.changes}
+    assert changes[("tasks", "bulk_update")]["rows"] in (2, None)  # SQLite's RETURNING leaves rowcount unknown
+    assert ("task_events", "bulk_insert") in changes
+
+
 def test_an_intact_chain_verifies(city):
     result = verify_chain(db.session)
     assert result.ok and result.entries == len(_entries()) > 0
