@@ -43,14 +43,6 @@ def sweep(*, now: datetime) -> SweepResult:
         return SweepResult(ran=False)
     postgres = _is_postgres()
     seq = next_seq(db.session)
-    # A task already past its missed deadline is about to be marked missed: no "please check in".
-    late = db.session.execute(
-        update(Task).where(_among(postgres, select(Task.id).where(
-            Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now,
-            Task.missed_after_at > now).with_for_update(skip_locked=True)))
-        .values(late_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
     mark_missed = (
         update(Task).where(_among(postgres, select(Task.id).where(
             Task.status == "scheduled", Task.missed_after_at <= now).with_for_update(skip_locked=True)))
@@ -65,6 +57,16 @@ def sweep(*, now: datetime) -> SweepResult:
         if rows:  # this sweep's change number marks exactly the rows it just marked missed
             db.session.execute(_record_missed(select(Task.id).where(Task.change_seq == seq, Task.status == "missed"),
                                               now))
+    # Late flags after the missed marks: a task past its missed deadline is no longer scheduled by
+    # now, so it gets no "please check in" (and the statement stays on the late-start index; a
+    # `missed_after_at > now` filter made PostgreSQL scan the missed-deadline index instead).
+    late = db.session.execute(
+        update(Task).where(_among(postgres, select(Task.id).where(
+            Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now)
+            .with_for_update(skip_locked=True)))
+        .values(late_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if late:
         from backend.followups.opening import notify_late_starts
 
