@@ -5,14 +5,13 @@ Rows come from the visit-log queries with the signed-in user and the API's own f
 scope and every filter mean what they mean in /api/v1/audit/visits.
 """
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-from flask import Response, flash, g, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from backend.clock import care_tz, local_today, utcnow
+from backend.clock import local_today, utcnow
 from backend.console.display import N_, problem_message, region_choices, service_type_name, user_names
 from backend.console.forms import invalid_fields_message, load_query
 from backend.console.session import console_login_required
@@ -40,8 +39,6 @@ FIELD_NAMES = {"date_from": N_("From"), "date_to": N_("To"), "region_id": N_("Re
                "cursor": N_("Page")}
 SINGLE = ("date_from", "date_to", "region_id", "provider_id", "caregiver_id", "elder_id", "service_type", "kind",
           "flag", "verification")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMATS = {"csv": ("text/csv; charset=utf-8", export.csv_chunks), "xlsx": (XLSX, export.xlsx_chunks)}
 
 page("console.visit_log", N_("Visit log"), N_("Every visit that came due, with its evidence; filter and export."),
      order=10)
@@ -64,7 +61,7 @@ def visit_log():
     return render_template("console/visits.html", rows=rows, query=query, error=error, options=_options(),
                            next_url=url_for(".visit_log", **query, cursor=next_cursor) if next_cursor else None,
                            first_url=url_for(".visit_log", **query) if request.args.get("cursor") else None,
-                           export_urls={fmt: url_for(f".visits_{fmt}", **query) for fmt in FORMATS}), \
+                           export_urls={fmt: url_for(f".visits_{fmt}", **query) for fmt in export.FORMATS}), \
         422 if error else 200
 
 
@@ -164,33 +161,7 @@ def _export(fmt: str) -> Response:
     args, errors, query = _filters()
     if errors:
         return redirect(url_for(".visit_log", **query))
-    now = utcnow()
-    filters = queries.Filters.from_args(args)
-    queries.visit_rows(g.user, filters, now=now, after=None, limit=1)  # bad filters fail here, not mid-stream
-    log = services.start_export(by=g.user, format=fmt, filters=args, at=now)
-    db.session.commit()
-    filename = f"visits-{now.astimezone(care_tz()):%Y%m%d-%H%M%S}.{fmt}"
-    body = _streamed(fmt, g.user.id, filters, now=now, log_id=log.id)
-    return Response(stream_with_context(body), content_type=FORMATS[fmt][0],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
-
-
-def _streamed(fmt: str, user_id: int, filters: queries.Filters, *, now, log_id: int) -> Iterator[bytes]:
-    # The body streams after the view has returned and its session is gone: load the user again.
-    user = db.session.get(User, user_id)
-    rows = queries.iter_visit_rows(user, filters, now=now)
-    count = 0
-
-    def counted():
-        nonlocal count
-        for row in rows:
-            count += 1
-            yield row
-
-    yield from FORMATS[fmt][1](counted())
-    services.finish_export(log_id, row_count=count, at=utcnow())
-    db.session.commit()  # an export cut short keeps finished_at empty
+    return services.export_response(g.user, fmt, args)
 
 
 # ------------------------------------------------------------------ one visit

@@ -30,6 +30,7 @@ TEXTS = frozenset({"service_name", "elder_name", "caregiver_name", "provider_nam
 CHUNK_ROWS = 500
 CHUNK_BYTES = 64 * 1024
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def csv_chunks(rows: Iterable[dict]) -> Iterator[bytes]:
@@ -105,3 +106,7 @@ def _inert(value):
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
+
+
+# format → (content type, chunk writer)
+FORMATS = {"csv": ("text/csv; charset=utf-8", csv_chunks), "xlsx": (XLSX, xlsx_chunks)}

@@ -5,15 +5,19 @@ item, each duplicate a phone resent, each quarantined item naming it, each state
 step of its follow-ups and each review decision, in time order with who or what made it.
 """
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 
+from flask import Response, stream_with_context
 from sqlalchemy import Text, cast, or_, select
 
+from backend.clock import care_tz, utcnow
 from backend.extensions import db
 from backend.followups.models import Followup, FollowupEvent
 from backend.reviews.models import Review
 from backend.tasks.models import Task, TaskEvent
 from backend.users.models import User
+from backend.visitlog import export, queries
 from backend.visitlog.models import ExportLog
 from backend.visits.models import PushReceipt, QuarantinedItem, VisitItem
 
@@ -126,3 +130,38 @@ def finish_export(log_id: int, *, row_count: int, at: datetime) -> None:
     log = db.session.get(ExportLog, log_id)
     log.row_count = row_count
     log.finished_at = at
+
+
+def export_response(user: User, fmt: str, args: dict) -> Response:
+    """The filtered visit log as a streamed CSV or XLSX download, logged as an export.
+
+    Bad filters fail before anything is logged or sent; the log is committed before the first
+    byte, and marked finished (with its row count) only when the last row has gone out."""
+    now = utcnow()
+    filters = queries.Filters.from_args(args)
+    queries.visit_rows(user, filters, now=now, after=None, limit=1)  # bad filters fail here, not mid-stream
+    log = start_export(by=user, format=fmt, filters=args, at=now)
+    db.session.commit()
+    content_type, chunks_of = export.FORMATS[fmt]
+    filename = f"visits-{now.astimezone(care_tz()):%Y%m%d-%H%M%S}.{fmt}"
+    body = _streamed(chunks_of, user.id, filters, now=now, log_id=log.id)
+    return Response(stream_with_context(body), content_type=content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
+
+
+def _streamed(chunks_of: Callable[[Iterable[dict]], Iterator[bytes]], user_id: int, filters: queries.Filters, *,
+              now: datetime, log_id: int) -> Iterator[bytes]:
+    # The body streams after the view has returned and its session is gone: load the user again.
+    rows = queries.iter_visit_rows(db.session.get(User, user_id), filters, now=now)
+    count = 0
+
+    def counted():
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    yield from chunks_of(counted())
+    finish_export(log_id, row_count=count, at=utcnow())
+    db.session.commit()  # the stream's own boundary: an export cut short keeps finished_at empty
