@@ -19,7 +19,7 @@ from backend.errors import NotFound, Problem, ValidationFailed
 from backend.extensions import db
 from backend.followups import actions
 from backend.followups.models import Followup
-from backend.followups.services import followups_clause, supervises
+from backend.followups.services import followups_clause, listed, supervises
 from backend.pagination import paginate
 from backend.tasks.models import Task
 from backend.users.models import User
@@ -83,19 +83,7 @@ def followup_step(followup_id, step):
 
 
 def _listed(args: dict):
-    query = select(Followup).where(followups_clause(g.user)).options(selectinload(Followup.elder),
-                                                                     selectinload(Followup.owner))
-    if args.get("status"):
-        query = query.where(Followup.status.in_(args["status"]))
-    for name in ("kind", "priority"):
-        if name in args:
-            query = query.where(getattr(Followup, name) == args[name])
-    if args.get("overdue") is not None:
-        overdue = Followup.status.in_(actions.ACTIVE) & (Followup.due_at <= utcnow())
-        query = query.where(overdue if args["overdue"] else ~overdue)
-    if args.get("owner") == "me":
-        query = query.where(Followup.owner_id == g.user.id)
-    return query.order_by(Followup.due_at, Followup.id)
+    return listed(g.user, args, now=utcnow()).options(selectinload(Followup.elder), selectinload(Followup.owner))
 
 
 def _followup(followup_id: int, *, for_update: bool = False) -> Followup:

@@ -13,14 +13,13 @@ from datetime import datetime, timedelta
 
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.extensions import db
-from backend.followups.models import Followup, FollowupEvent
+from backend.followups.models import ACTIVE, Followup, FollowupEvent
 from backend.followups.services import due_minutes, notify, supervises
 from backend.tasks.generation import set_deadlines
 from backend.tasks.models import Task, TaskEvent
 from backend.users.models import User
 from schemas.followups import RESOLUTION_CODES
 
-ACTIVE = ("open", "claimed")
 # Who may be handed the make-up visit of each kind of task.
 ASSIGNEE_ROLE = {"service": "caregiver", "patrol": "community_worker"}
 

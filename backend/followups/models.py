@@ -17,6 +17,9 @@ from backend.elders.models import Elder
 from backend.extensions import db
 from backend.users.models import User
 
+# A follow-up still waiting for someone: not yet resolved.
+ACTIVE = ("open", "claimed")
+
 
 class Followup(ChangeTracked, TimestampMixin, db.Model):
     __tablename__ = "followups"

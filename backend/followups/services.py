@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from backend.extensions import db
-from backend.followups.models import Followup, FollowupEvent, Notification
+from backend.followups.models import ACTIVE, Followup, FollowupEvent, Notification
 from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.scope import region_ids_clause
@@ -139,6 +139,23 @@ def followups_clause(user: User):
     providers = select(Provider.id).where(region_ids_clause(user, Provider.region_id))
     return (mine | region_ids_clause(user, Followup.region_id)
             | (Followup.region_id.is_(None) & Followup.provider_id.in_(providers)))
+
+
+def listed(user: User, args: dict, *, now: datetime):
+    """The follow-ups a user may see, filtered as the list arguments say (status, kind, priority,
+    overdue, owner=me), most urgent first: the API's list and the console's page alike."""
+    query = select(Followup).where(followups_clause(user))
+    if args.get("status"):
+        query = query.where(Followup.status.in_(args["status"]))
+    for name in ("kind", "priority"):
+        if name in args:
+            query = query.where(getattr(Followup, name) == args[name])
+    if args.get("overdue") is not None:
+        overdue = Followup.status.in_(ACTIVE) & (Followup.due_at <= now)
+        query = query.where(overdue if args["overdue"] else ~overdue)
+    if args.get("owner") == "me":
+        query = query.where(Followup.owner_id == user.id)
+    return query.order_by(Followup.due_at, Followup.id)
 
 
 def is_visible(followup: Followup, user: User) -> bool:

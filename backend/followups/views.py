@@ -14,7 +14,7 @@ from backend.errors import NotFound
 from backend.extensions import db
 from backend.followups import actions
 from backend.followups.models import Followup, Notification
-from backend.followups.services import followups_clause, mark_all_read, mark_read
+from backend.followups.services import followups_clause, listed, mark_all_read, mark_read
 from backend.pagination import paginate
 from schemas.followups import (
     ClaimSchema,
@@ -52,18 +52,8 @@ def _followup(followup_id: int) -> Followup:
 @blp.response(200, FollowupPageSchema)
 def list_followups(args):
     """Most urgent first: by due time. `overdue=true`: unresolved and past due."""
-    query = select(Followup).where(followups_clause(g.user)).options(selectinload(Followup.elder))
-    if args.get("status"):
-        query = query.where(Followup.status.in_(args["status"]))
-    for name in ("kind", "priority"):
-        if name in args:
-            query = query.where(getattr(Followup, name) == args[name])
-    if args.get("overdue") is not None:
-        overdue = Followup.status.in_(actions.ACTIVE) & (Followup.due_at <= utcnow())
-        query = query.where(overdue if args["overdue"] else ~overdue)
-    if args.get("owner") == "me":
-        query = query.where(Followup.owner_id == g.user.id)
-    return paginate(query.order_by(Followup.due_at, Followup.id), page=args["page"], per_page=args["per_page"])
+    query = listed(g.user, args, now=utcnow()).options(selectinload(Followup.elder))
+    return paginate(query, page=args["page"], per_page=args["per_page"])
 
 
 @blp.get("/<int:followup_id>")
