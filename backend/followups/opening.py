@@ -9,23 +9,16 @@ and notifies nothing twice.
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, String, any_, bindparam, case, cast, exists, func, insert, literal, null, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Integer, String, case, cast, exists, func, insert, literal, null, select
 
 from backend.changefeed import next_seq
 from backend.elders.models import Elder
-from backend.extensions import db
+from backend.extensions import among, db, insert_for_dialect, on_postgres
 from backend.followups.models import Followup, FollowupEvent, Notification
 from backend.followups.services import supervisor_map
 from backend.plans.models import CarePlan
 from backend.providers.models import Provider
 from backend.tasks.models import Task
-
-
-def _insert(table):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def open_missed_followups(*, now: datetime, since: datetime | None = None) -> int:
@@ -43,7 +36,7 @@ def open_missed_followups(*, now: datetime, since: datetime | None = None) -> in
     `since`, when that is earlier), through the (status, window_end_at) index, so a run with
     nothing to open costs little however much history the table holds.
     """
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    postgres = on_postgres()
     seq = next_seq(db.session)  # first, before any row lock, as every writer does
     key = literal("missed_visit:task:") + cast(Task.id, String)
     lookback = now - timedelta(days=current_app.config["MISSED_FOLLOWUP_LOOKBACK_DAYS"])
@@ -56,7 +49,7 @@ def open_missed_followups(*, now: datetime, since: datetime | None = None) -> in
             return 0
         # The ids themselves, not a subquery: the planner then knows how many rows follow and
         # hashes the supervisor map once instead of probing it per row.
-        chosen = (Task.id == any_(bindparam("ids", ids, type_=ARRAY(Integer))),)
+        chosen = (among(Task.id, ids),)
     else:
         chosen = missing  # SQLite: the only writer, nothing can change under the statement
     due = now + timedelta(minutes=current_app.config["FOLLOWUP_RULES"]["missed_visit"]["due_minutes"])
@@ -79,7 +72,7 @@ def open_missed_followups(*, now: datetime, since: datetime | None = None) -> in
     columns = ["kind", "priority", "status", "dedupe_key", "elder_id", "task_id", "subject_user_id", "provider_id",
                "region_id", "owner_id", "opened_at", "due_at", "escalation_level", "summary", "change_seq",
                "version", "created_at", "updated_at"]
-    statement = _insert(Followup.__table__).from_select(columns, rows).on_conflict_do_nothing(
+    statement = insert_for_dialect(Followup.__table__).from_select(columns, rows).on_conflict_do_nothing(
         index_elements=["dedupe_key"]).returning(Followup.__table__.c.id)
     # Counted from RETURNING: drivers disagree on rowcount for INSERT … SELECT … ON CONFLICT.
     opened = len(db.session.execute(statement).all())
@@ -115,7 +108,7 @@ def _notify_owners_of_new(*, seq: int, now: datetime, kind: str) -> None:
     )
     columns = ["user_id", "event", "followup_id", "task_id", "dedupe_key", "title", "body", "created_at",
                "change_seq"]
-    db.session.execute(_insert(Notification.__table__).from_select(columns, rows)
+    db.session.execute(insert_for_dialect(Notification.__table__).from_select(columns, rows)
                        .on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
@@ -139,5 +132,5 @@ def notify_late_starts(*, seq: int, now: datetime) -> None:
     columns = ["user_id", "event", "followup_id", "task_id", "dedupe_key", "title", "body", "created_at",
                "change_seq"]
     for rows in (assignee_rows, manager_rows):
-        db.session.execute(_insert(Notification.__table__).from_select(columns, rows)
+        db.session.execute(insert_for_dialect(Notification.__table__).from_select(columns, rows)
                            .on_conflict_do_nothing(index_elements=["dedupe_key"]))

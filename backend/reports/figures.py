@@ -38,7 +38,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, bindparam, case, exists, func, or_, select, text
 
 from backend.elders.models import Elder, ElderCategory
-from backend.extensions import db
+from backend.extensions import db, on_postgres
 from backend.followups.models import Followup
 from backend.regions.models import Region
 from backend.tasks.models import Task
@@ -94,7 +94,7 @@ def prepare() -> None:
     than it saves. And it guesses the groups of visit_groups as the product of each key's distinct
     values (near one group per task), so it would sort the month's million rows on disk before
     grouping them, where a hash of the few thousand real groups takes 3 MB: sorting is ruled out."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL enable_sort = off"))
 

@@ -12,12 +12,11 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.changefeed import next_seq
 from backend.clock import care_tz, local_midnight, local_today
 from backend.elders.models import Elder
-from backend.extensions import db
+from backend.extensions import db, insert_for_dialect
 from backend.plans.models import CarePlan, PatrolPlan, ServiceType
 from backend.tasks.models import Task
 from backend.tasks.recurrence import care_window, patrol_window, periods_overlapping, recurs_on
@@ -147,9 +146,7 @@ def _set_communities(rows: list[dict]) -> None:
 
 
 def _insert_ignoring_existing(rows: list[dict]) -> int:
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Task.__table__).values(rows).on_conflict_do_nothing(index_elements=["source_key"])
+    statement = insert_for_dialect(Task.__table__).values(rows).on_conflict_do_nothing(index_elements=["source_key"])
     return len(db.session.execute(statement.returning(Task.id)).all())
 
 

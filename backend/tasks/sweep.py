@@ -21,7 +21,7 @@ from sqlalchemy import any_, func, insert, literal, select, text, update
 
 from backend.audit.trail import record
 from backend.changefeed import next_seq
-from backend.extensions import db
+from backend.extensions import db, on_postgres
 from backend.tasks.models import Task, TaskEvent
 
 SWEEP_LOCK_KEY = 0x43525357  # "CRSW": the advisory lock id of the sweep
@@ -41,7 +41,7 @@ def sweep(*, now: datetime) -> SweepResult:
     """Run one sweep as of `now`. The caller commits (the lock is released with the transaction)."""
     if not _take_lock():
         return SweepResult(ran=False)
-    postgres = _is_postgres()
+    postgres = on_postgres()
     seq = next_seq(db.session)
     mark_missed = (
         update(Task).where(_among(postgres, select(Task.id).where(
@@ -107,12 +107,8 @@ def _among(postgres: bool, locked_ids):
     return Task.id.in_(locked_ids)
 
 
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def _take_lock() -> bool:
-    if not _is_postgres():
+    if not on_postgres():
         return True  # SQLite: BEGIN IMMEDIATE already makes this the only writer
     # Keyed by schema too: deployments (or test runs) sharing a database do not block each other.
     return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key, hashtext(current_schema()))"),

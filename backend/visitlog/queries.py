@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from backend.clock import local_midnight
 from backend.elders.models import Elder
 from backend.errors import NotFound, ValidationFailed
-from backend.extensions import db
+from backend.extensions import db, on_postgres
 from backend.followups.models import Followup
 from backend.plans.models import ServiceType
 from backend.providers.models import Provider
@@ -187,7 +187,7 @@ def _page_query(user: User, filters: Filters, *, now, after: Cursor | None, limi
         # name matches exactly one flag, on both databases. A position test rather than LIKE: for
         # LIKE '%…%' PostgreSQL guesses almost no match and sorts the whole scope instead.
         flags = select(cast(Visit.flags, Text)).where(Visit.task_id == Task.id).scalar_subquery()
-        position = func.strpos if db.session.get_bind().dialect.name == "postgresql" else func.instr
+        position = func.strpos if on_postgres() else func.instr
         query = query.where(position(flags, f'"{filters.flag}"') > 0)
     if filters.verification:
         column, wanted = VERIFICATION[filters.verification]

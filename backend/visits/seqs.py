@@ -8,10 +8,8 @@ row is built once from the device's history on its first push since the row exis
 from collections.abc import Iterable
 
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from backend.extensions import db
+from backend.extensions import db, insert_for_dialect
 from backend.visits.models import DeviceSeqState
 from sync import rules
 
@@ -25,9 +23,8 @@ def record_and_report(device_id: str, seqs: Iterable[int]) -> list[int]:
     runs = _locked_runs(device_id)
     if runs is None:
         runs = _history_runs(device_id)  # sees this transaction's own rows: the batch is in
-        dialect_insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         created = db.session.execute(
-            dialect_insert(_state).values(device_id=device_id, runs=[list(r) for r in runs])
+            insert_for_dialect(_state).values(device_id=device_id, runs=[list(r) for r in runs])
             .on_conflict_do_nothing(index_elements=["device_id"]).returning(_state.c.device_id)
             .execution_options(**SKIP)).first()
         if created is not None:

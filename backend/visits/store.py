@@ -15,8 +15,7 @@ import json
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import any_, bindparam, delete, exists, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,7 +23,7 @@ from backend import changefeed
 from backend.audit import trail
 from backend.columns import utcnow
 from backend.elders.models import Elder
-from backend.extensions import db
+from backend.extensions import among, db, on_postgres
 from backend.tasks.models import Task, TaskEvent, TaskRemoval
 from backend.visits.evidence import ItemRow, TaskRow, VisitRow
 from backend.visits.models import PushReceipt, QuarantinedItem, Visit, VisitItem
@@ -36,15 +35,6 @@ VISIT_COLUMNS = [c.name for c in _visits.c if c.name not in ("id", "created_at",
 # What a visit's recompute needs of the items it points at.
 _HELD_COLUMNS = (_items.c.id, _items.c.user_id, _items.c.fingerprint, _items.c.flags, _items.c.device_id,
                  _items.c.captured_at, _items.c.captured_at_corrected, _items.c.distance_m, _items.c.qr_flag)
-
-
-def _among(column, values):
-    """`column IN values`; on PostgreSQL `column = ANY(%s)` with one array parameter, since psycopg
-    re-parses every query of more than 50 parameters (a 100-id IN list costs ~2 ms a query)."""
-    values = sorted(set(values))
-    if _on_pg():
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 def _execute(statement, params=None):
@@ -66,7 +56,7 @@ def lock_tasks(task_ids, user_id: int) -> dict[int, TaskRow]:
                     elders.c.lat.label("elder_lat"), elders.c.lon.label("elder_lon"),
                     reassigned_away.label("reassigned_away"))
              .join(elders, elders.c.id == _tasks.c.elder_id)
-             .where(_among(_tasks.c.id, task_ids)).order_by(_tasks.c.id).with_for_update(of=_tasks))
+             .where(among(_tasks.c.id, task_ids)).order_by(_tasks.c.id).with_for_update(of=_tasks))
     return {row[0]: TaskRow(*row) for row in db.session.execute(query)}  # columns in TaskRow's order
 
 
@@ -75,22 +65,18 @@ def held_items(ids) -> dict:
     ids = sorted(set(ids))
     if not ids:
         return {}
-    return {row.id: row for row in db.session.execute(select(*_HELD_COLUMNS).where(_among(_items.c.id, ids)))}
+    return {row.id: row for row in db.session.execute(select(*_HELD_COLUMNS).where(among(_items.c.id, ids)))}
 
 
 def visits_of(task_ids) -> dict[int, VisitRow]:
     if not task_ids:
         return {}
     columns = [_visits.c.id, *(_visits.c[name] for name in VISIT_COLUMNS)]
-    rows = db.session.execute(select(*columns).where(_among(_visits.c.task_id, task_ids)))
+    rows = db.session.execute(select(*columns).where(among(_visits.c.task_id, task_ids)))
     return {row.task_id: VisitRow(**row._mapping) for row in rows}
 
 
 # ------------------------------------------------------------------ writes
-
-def _on_pg() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
 
 @cache
 def _unnest(table_name: str, columns: tuple[str, ...], dialect) -> str:
@@ -121,7 +107,7 @@ def insert_items(rows: list[ItemRow]) -> set[str]:
     if not rows:
         return set()
     rows = sorted(rows, key=lambda r: r.id)
-    if _on_pg():
+    if on_postgres():
         columns = tuple(ITEM_COLUMNS)
         sql = (f"INSERT INTO visit_items ({', '.join(columns)}) SELECT * FROM "
                f"{_unnest('visit_items', columns, db.session.get_bind().dialect)} "
@@ -135,7 +121,7 @@ def insert_items(rows: list[ItemRow]) -> set[str]:
 def delete_items(ids) -> None:
     """Take back rows this transaction inserted (before anything refers to them)."""
     if ids:
-        _execute(delete(_items).where(_among(_items.c.id, ids)))
+        _execute(delete(_items).where(among(_items.c.id, ids)))
 
 
 def write_visits(visits: list[VisitRow], at: datetime) -> None:
@@ -144,7 +130,7 @@ def write_visits(visits: list[VisitRow], at: datetime) -> None:
         return
     new = [v for v in visits if v.id is None]
     old = [v for v in visits if v.id is not None]
-    if _on_pg():
+    if on_postgres():
         dialect = db.session.get_bind().dialect
         columns = tuple(VISIT_COLUMNS)
         if new:
@@ -181,7 +167,7 @@ def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
     events = [{"task_id": t.id, "at": at, "from_status": old, "to_status": new, "by_user_id": by_user_id,
                "by_system": "sync", "reason": reason} for t in moved for old, new, reason in t.transitions]
     rows = [{"b_id": t.id, "b_version": t.version, "status": t.status} for t in moved]
-    if _on_pg():
+    if on_postgres():
         columns = ("task_id", "at", "from_status", "to_status", "by_user_id", "by_system", "reason")
         _driver_sql(f"INSERT INTO task_events ({', '.join(columns)}) SELECT * FROM "
                     f"{_unnest('task_events', columns, db.session.get_bind().dialect)}",
@@ -196,7 +182,7 @@ def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
 
 
 def _update_tasks(rows: list[dict], at: datetime, seq: int) -> None:
-    if _on_pg():  # `id = ANY(…)` beside the join: the primary key, never a scan of all tasks
+    if on_postgres():  # `id = ANY(…)` beside the join: the primary key, never a scan of all tasks
         result = _driver_sql(
             "UPDATE tasks SET status = v.status, status_changed_at = %(at)s, updated_at = %(now)s, "
             "version = tasks.version + 1, change_seq = %(seq)s "
