@@ -116,18 +116,18 @@ class Conflict(Problem):
         super().__init__(code, detail, **extra)
 
 
-def _flatten(messages, prefix="") -> dict[str, list[str]]:
+def flatten_messages(messages, prefix="") -> dict[str, list[str]]:
     """webargs/marshmallow nest messages by location and field; phones want flat dotted paths."""
     flat: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
             path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(_flatten(value, path))
+            flat.update(flatten_messages(value, path))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         flat[prefix or "_schema"] = list(messages)
     elif isinstance(messages, list):
         for i, value in enumerate(messages):
-            flat.update(_flatten(value, f"{prefix}.{i}" if prefix else str(i)))
+            flat.update(flatten_messages(value, f"{prefix}.{i}" if prefix else str(i)))
     else:
         flat[prefix or "_schema"] = [str(messages)]
     return flat
@@ -179,7 +179,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
     if messages:
-        errors = _strip_location(_flatten(messages))
+        errors = _strip_location(flatten_messages(messages))
         if errors.get("_schema") == ["Invalid JSON body."] or any(
             reasons == ["Invalid JSON body."] for reasons in errors.values()
         ):

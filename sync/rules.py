@@ -117,13 +117,7 @@ def too_short(duration: timedelta, min_minutes: int) -> bool:
 
 def seq_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted, merged, inclusive ranges: [0, 1, 2, 5, 6] → [(0, 2), (5, 6)]."""
-    ranges: list[tuple[int, int]] = []
-    for seq in sorted(set(seqs)):
-        if ranges and seq == ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], seq)
-        else:
-            ranges.append((seq, seq))
-    return ranges
+    return merge_ranges((), seqs)
 
 
 def merge_ranges(ranges: Iterable[tuple[int, int]], seqs: Iterable[int] = ()) -> list[tuple[int, int]]:

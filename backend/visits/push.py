@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from backend.errors import flatten_messages
 from backend.extensions import db
 from backend.followups.triggers import after_item, after_late_evidence
 from backend.plates.services import plate_keys, plates_of
@@ -256,17 +257,4 @@ def _canonical_uuid(value) -> str | None:
 
 
 def _describe(errors: dict) -> str:
-    parts = []
-    for field_name, reasons in _flatten(errors):
-        parts.append(f"{field_name}: {reasons}")
-    return "; ".join(parts)[:500]
-
-
-def _flatten(errors, prefix=""):
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(errors, list) and all(isinstance(e, str) for e in errors):
-        yield prefix, " ".join(errors)
-    else:
-        yield prefix, str(errors)
+    return "; ".join(f"{path}: {' '.join(reasons)}" for path, reasons in flatten_messages(errors).items())[:500]
