@@ -114,7 +114,3 @@ def _take_lock() -> bool:
     return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key, hashtext(current_schema()))"),
                                    {"key": SWEEP_LOCK_KEY}).scalar())
 
-
-def due_count(now: datetime) -> int:
-    return db.session.execute(select(func.count()).select_from(Task).where(
-        Task.status == "scheduled", Task.missed_after_at <= now)).scalar()
