@@ -235,14 +235,7 @@ def replay(conn, statements) -> list[float]:
 # ------------------------------------------------------------------ HTTP
 
 def timed_get(port: int, path: str, headers: dict) -> tuple[float, int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
-    t0 = time.perf_counter()
-    conn.request("GET", path, headers=headers)
-    response = conn.getresponse()
-    body = response.read()
-    elapsed = (time.perf_counter() - t0) * 1000
-    conn.close()
-    return elapsed, response.status, body
+    return benchlib.timed_get(port, path, headers, timeout=900)  # an export takes minutes
 
 
 def server_meter(server: Server, url: str) -> benchlib.CpuMeter:

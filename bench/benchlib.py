@@ -189,6 +189,18 @@ def http_json(port: int, method: str, path: str, body: bytes | None = None, head
     return response.status, (json.loads(data) if data else None)
 
 
+def timed_get(port: int, path: str, headers: dict, timeout: float = 30) -> tuple[float, int, bytes]:
+    """One GET on a fresh connection: (milliseconds until the whole body arrived, status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t0 = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    elapsed = (time.perf_counter() - t0) * 1000
+    conn.close()
+    return elapsed, response.status, body
+
+
 def login(port: int, username: str, device_id: str) -> str:
     import json
 

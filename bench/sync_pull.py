@@ -17,7 +17,6 @@ Every loop is bounded by its count and by --max-seconds.
 """
 
 import argparse
-import http.client
 import json
 import os
 import sys
@@ -153,14 +152,8 @@ def seed(url: str, tasks: int, now: datetime) -> dict:
 
 
 def timed_get(port: int, path: str, headers: dict) -> tuple[float, int, dict]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    t0 = time.perf_counter()
-    conn.request("GET", path, headers=headers)
-    response = conn.getresponse()
-    body = response.read()
-    elapsed = (time.perf_counter() - t0) * 1000
-    conn.close()
-    return elapsed, response.status, json.loads(body)
+    elapsed, status, body = benchlib.timed_get(port, path, headers)
+    return elapsed, status, json.loads(body)
 
 
 def run_pulls(port: int, token: str, device: str, cursor: str | None, phase: str, count: int,
