@@ -236,8 +236,12 @@ class _Page:
                 elder_ids.setdefault(row.elder_id, None)
         elders_removed = self._elders_gone(removed, set(elder_ids))
         followups_, notifications_, open_ids = self._followups_and_notifications(now)
-        digest = self._digest(page)
-        next_state = self._next_state(page, now, digest)
+        digest, continued = self._digest(page), False
+        if not self.has_more and not self._digest_from_page() and self._changed_beyond_bound():
+            # The digest, read after the bound was fixed, may hold a change the phone has not been
+            # sent: it continues with a delta from the bound (docs/sync-protocol.md 11.3).
+            self.has_more = continued = True
+        next_state = self.state.completed(now) if continued else self._next_state(page, now, digest)
         return PullPage(
             tasks_upserted=[task_row(t) for t in upserted], tasks_removed=removed,
             elders_upserted=elder_rows(list(elder_ids)), elders_removed=elders_removed,
@@ -288,11 +292,21 @@ class _Page:
     def _digest(self, page: list) -> dict:
         """The digest of the task set held after this page. A snapshot in one page is exactly
         that set, as of its bound; otherwise it is read."""
-        paging = self.state.paging
-        if paging.is_snapshot and paging.after is None and not self.has_more:
+        if self._digest_from_page():
             return task_set_digest((row.id, row.version) for _, _, row in page)
         return task_set_digest(db.session.execute(select(tasks.c.id, tasks.c.version).where(
             _held_by(self.user.id, self.from_on, self.to_on))).all())
+
+    def _digest_from_page(self) -> bool:
+        paging = self.state.paging
+        return paging.is_snapshot and paging.after is None and not self.has_more
+
+    def _changed_beyond_bound(self) -> bool:
+        """Whether a change of this user's committed after seq_high. Run after the digest's read:
+        counter order is commit order, so whatever that read saw beyond the bound was committed
+        before this probe and is found by it."""
+        found = probe(db.session, self.user.id, self.state.paging.seq_high, self.from_on, self.to_on)
+        return found is not None and found.changed
 
     def _next_state(self, page: list, now: datetime, digest: dict) -> CursorState:
         state = replace(self.state, from_on=self.from_on, to_on=self.to_on)
