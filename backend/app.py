@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from backend import config as default_config
 
@@ -26,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     _resolve_secrets(app)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.session_interface = ConsoleOnlySessions()
 
     from backend import model_registry  # noqa: F401  (all tables on the metadata)
     from backend.extensions import db, migrate
@@ -43,6 +45,17 @@ def create_app(config: dict | None = None) -> Flask:
     from backend.cli import register_commands
     register_commands(app)
     return app
+
+
+class ConsoleOnlySessions(SecureCookieSessionInterface):
+    """The signed cookie session is the console's; the API authenticates by bearer token alone,
+    so its requests get Flask's null session (read-only, empty) instead of paying to set up the
+    cookie's serializer on every call."""
+
+    def open_session(self, app: Flask, request):
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _init_console(app: Flask) -> None:

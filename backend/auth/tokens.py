@@ -2,7 +2,9 @@
 
 import hashlib
 import secrets
+import time
 from datetime import datetime
+from functools import lru_cache
 
 import jwt
 
@@ -24,11 +26,28 @@ def encode_access_token(secret: str, *, user_id: int, role: str, device_id: str,
 
 
 def decode_access_token(secret: str, token: str) -> dict:
-    """Raises jwt.ExpiredSignatureError or jwt.InvalidTokenError."""
+    """Raises jwt.ExpiredSignatureError or jwt.InvalidTokenError.
+
+    A phone sends the same token with every request until it expires, so each worker keeps the
+    claims of the tokens it has verified (PyJWT's checks cost more than the empty pull's query).
+    The cache is keyed by the exact token and secret, so nothing unverified is ever taken from
+    it, and expiry, the one check that changes with time, is made again on every use."""
+    claims = _verified(secret, token)
+    if claims["exp"] <= _now():  # as jwt.decode judges it, with no leeway
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return dict(claims)
+
+
+@lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> dict:
     claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ"]})
     if claims.get("typ") != "access":
         raise jwt.InvalidTokenError("not an access token")
     return claims
+
+
+def _now() -> float:
+    return time.time()
 
 
 def new_refresh_token() -> str:

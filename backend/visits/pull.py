@@ -9,6 +9,7 @@ A completed cursor also carries the digest of the set it left the phone with, so
 probe finds nothing changed (the usual case) the answer needs no other read.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -19,7 +20,7 @@ from backend.changefeed import current_seq
 from backend.clock import local_midnight, local_today
 from backend.extensions import db
 from backend.users.models import User
-from backend.visits.pull_probe import probe
+from backend.visits.pull_probe import Probe, probe, probe_alone
 from backend.visits.pull_rows import (
     CHANGED_FOLLOWUPS,
     CHANGED_NOTIFICATIONS,
@@ -71,6 +72,29 @@ class PullPage:
         }
 
 
+def unchanged(*, user_id: int, device_id: str, cursor: str | None, now: datetime,
+              check_account: Callable[[Probe | None], None]) -> PullPage | None:
+    """The usual pull, whole in one statement: a completed cursor, the same window, nothing
+    changed since. The statement also reads the account, which `check_account` judges (raising
+    when it may not pull) before anything else is answered. None when the page must be built:
+    no usable cursor, a pull under way, or a change (then pull() does it all)."""
+    if not cursor:
+        return None
+    key = current_app.config["TOKEN_SECRET"].encode()
+    from_on, to_on = phone_window(now)
+    try:
+        state = decode_cursor(key, cursor, user_id=user_id, device_id=device_id, now=now)
+    except CursorInvalid:
+        return None
+    if state.paging or not state.digest or (state.from_on, state.to_on) != (from_on, to_on):
+        return None
+    found = probe_alone(user_id, state.seq, from_on, to_on)
+    check_account(found)
+    if found.changed:
+        return None
+    return _unchanged(key, state.for_pull(found.high), found.open_followup_ids, now)
+
+
 def pull(*, user: User, device_id: str, cursor: str | None, limit: int, now: datetime) -> PullPage:
     key = current_app.config["TOKEN_SECRET"].encode()
     from_on, to_on = phone_window(now)
@@ -88,10 +112,10 @@ def pull(*, user: User, device_id: str, cursor: str | None, limit: int, now: dat
     elif state.paging:
         pass  # a pull under way keeps the bound of its first page
     elif state.digest and (state.from_on, state.to_on) == (from_on, to_on):
-        high, changed, open_ids = probe(user.id, state.seq, from_on, to_on)
-        if not changed:
-            return _unchanged(key, state.for_pull(high), open_ids, now)
-        state = state.for_pull(high)
+        found = probe(db.session, user.id, state.seq, from_on, to_on)
+        if not found.changed:
+            return _unchanged(key, state.for_pull(found.high), found.open_followup_ids, now)
+        state = state.for_pull(found.high)
     else:
         state = state.for_pull(current_seq(db.session))
     builder = _Page(user, state, from_on, to_on, limit)
@@ -212,8 +236,12 @@ class _Page:
                 elder_ids.setdefault(row.elder_id, None)
         elders_removed = self._elders_gone(removed, set(elder_ids))
         followups_, notifications_, open_ids = self._followups_and_notifications(now)
-        digest = self._digest(page)
-        next_state = self._next_state(page, now, digest)
+        digest, continued = self._digest(page), False
+        if not self.has_more and not self._digest_from_page() and self._changed_beyond_bound():
+            # The digest, read after the bound was fixed, may hold a change the phone has not been
+            # sent: it continues with a delta from the bound (docs/sync-protocol.md 11.3).
+            self.has_more = continued = True
+        next_state = self.state.completed(now) if continued else self._next_state(page, now, digest)
         return PullPage(
             tasks_upserted=[task_row(t) for t in upserted], tasks_removed=removed,
             elders_upserted=elder_rows(list(elder_ids)), elders_removed=elders_removed,
@@ -264,11 +292,21 @@ class _Page:
     def _digest(self, page: list) -> dict:
         """The digest of the task set held after this page. A snapshot in one page is exactly
         that set, as of its bound; otherwise it is read."""
-        paging = self.state.paging
-        if paging.is_snapshot and paging.after is None and not self.has_more:
+        if self._digest_from_page():
             return task_set_digest((row.id, row.version) for _, _, row in page)
         return task_set_digest(db.session.execute(select(tasks.c.id, tasks.c.version).where(
             _held_by(self.user.id, self.from_on, self.to_on))).all())
+
+    def _digest_from_page(self) -> bool:
+        paging = self.state.paging
+        return paging.is_snapshot and paging.after is None and not self.has_more
+
+    def _changed_beyond_bound(self) -> bool:
+        """Whether a change of this user's committed after seq_high. Run after the digest's read:
+        counter order is commit order, so whatever that read saw beyond the bound was committed
+        before this probe and is found by it."""
+        found = probe(db.session, self.user.id, self.state.paging.seq_high, self.from_on, self.to_on)
+        return found is not None and found.changed
 
     def _next_state(self, page: list, now: datetime, digest: dict) -> CursorState:
         state = replace(self.state, from_on=self.from_on, to_on=self.to_on)

@@ -108,6 +108,19 @@ def test_an_expired_access_token_answers_token_expired(app, client, city):
     assert "invalid_token" in response.headers["WWW-Authenticate"]
 
 
+def test_a_token_verified_once_still_expires(app, client, city, monkeypatch):
+    """Workers keep the claims of tokens they verified; expiry is judged again on every use."""
+    from backend.auth import tokens
+
+    token = _login(client, "cg1").get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 200
+    claims = tokens.decode_access_token(app.config["TOKEN_SECRET"], token)
+    monkeypatch.setattr(tokens, "_now", lambda: claims["exp"])
+    response = client.get("/api/v1/tasks", headers=headers)
+    assert response.status_code == 401 and response.get_json()["code"] == "token_expired"
+
+
 def test_a_token_signed_with_another_key_is_refused(client, city):
     import jwt
 
@@ -115,6 +128,25 @@ def test_a_token_signed_with_another_key_is_refused(client, city):
                         "x" * 40, algorithm="HS256")
     response = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {forged}"})
     assert response.get_json()["code"] == "invalid_token"
+
+
+def test_a_cached_token_is_not_honoured_under_another_secret(app, client, city):
+    import jwt
+    import pytest
+
+    from backend.auth import tokens
+
+    token = _login(client, "cg1").get_json()["access_token"]
+    tokens.decode_access_token(app.config["TOKEN_SECRET"], token)
+    with pytest.raises(jwt.InvalidSignatureError):
+        tokens.decode_access_token("another-secret-0123456789abcdef0123456789", token)
+
+
+def test_api_responses_set_no_session_cookie(client, city):
+    """The API runs on bearer tokens; the console's cookie session is not opened for it."""
+    token = _login(client, "cg1").get_json()["access_token"]
+    response = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
 
 
 def test_api_endpoints_require_a_token(client, city):

@@ -137,17 +137,26 @@ def test_a_bad_cursor_answers_reset_with_a_full_snapshot(field, city, client, lo
     assert {t["id"] for t in body["tasks"]["upserted"]} == {t.id for t in field.tasks}
 
 
-def test_pages_share_one_upper_bound_so_a_change_mid_pull_waits_for_the_next_pull(field):
+@pytest.mark.parametrize("kind", ["snapshot", "delta"])
+def test_pages_share_one_upper_bound_and_a_change_mid_pull_follows_it(field, kind):
+    """A change committed between pages is not read by the pages of the range under way (they
+    share one bound). The page that exhausts the range then says has_more: the phone continues
+    with a delta from the bound, which brings the change, and the last digest always matches."""
     holder = Holder(field.phone)
-    first = _body(field.phone.pull(limit=2))
+    if kind == "delta":
+        holder.sync()
+        for task in field.tasks:
+            task.min_duration_minutes = 41
+        db.session.commit()
+    first = _body(field.phone.pull(holder.cursor, limit=2))
     assert first["has_more"] and len(first["tasks"]["upserted"]) == 2
     field.tasks[-1].min_duration_minutes = 55  # changes while the phone is between pages
     db.session.commit()
     holder.cursor = first["cursor"]
     for row in first["tasks"]["upserted"]:
         holder.tasks[row["id"]] = row
-    holder.sync(limit=2)
-    holder.sync(limit=2)
+    pages = holder.sync(limit=2)
+    assert pages[-1]["digest"] == holder.digest()
     assert set(holder.tasks) == {t.id for t in field.tasks}
     assert holder.tasks[field.tasks[-1].id]["min_duration_minutes"] == 55
 
@@ -328,7 +337,8 @@ def test_pages_are_built_exactly_as_the_schema_dumps_them(field, city, clock, ma
     assert json.dumps(delta, ensure_ascii=False) == _round_trip(delta)
 
 
-def test_an_empty_pull_is_answered_from_one_probe_with_the_cursors_digest(field, app):
+def test_an_empty_pull_is_answered_from_one_probe_with_the_cursors_digest(field, app, monkeypatch):
+    import psycopg
     from sqlalchemy import event
 
     holder = Holder(field.phone)
@@ -339,14 +349,54 @@ def test_an_empty_pull_is_answered_from_one_probe_with_the_cursors_digest(field,
         if not statement.startswith("BEGIN"):  # SQLite's test setup opens its transactions by hand
             statements.append(statement)
 
+    # On PostgreSQL the probe goes straight through psycopg (pull_probe.probe_alone), past
+    # SQLAlchemy's events, so count what psycopg's cursors are asked to run as well.
+    execute = psycopg.Cursor.execute
+
+    def spy(cursor, query, *args, **kwargs):
+        if str(query) != ";":  # the test engine's pre-ping on checkout (off in production)
+            statements.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", spy)
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         again = holder.sync()[-1]
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+        monkeypatch.undo()
     assert again["digest"] == first["digest"] == holder.digest()
-    assert len(statements) <= 2  # the token's user, then the probe
+    # One statement: the probe, which reads the token's account too (SQLAlchemy's event and the
+    # psycopg spy both see a statement that SQLAlchemy runs; only one of them sees the raw probe).
+    assert len(set(statements)) == 1 and "FROM users u" in statements[0]
     assert holder.sync()[-1]["digest"] == first["digest"]  # the next cursor carries it on
+
+
+@pytest.mark.parametrize("change, status, code", [
+    ("disabled", 403, "account_disabled"),
+    ("made a supervisor", 403, "forbidden"),
+    ("deleted", 401, "invalid_token"),
+])
+def test_the_empty_pull_checks_the_account_as_the_gate_does(field, city, change, status, code):
+    """The empty pull reads the account in its one statement instead of the gate's query: an
+    account disabled, moved out of the field roles or gone since the token was issued is refused
+    all the same, valid token and cursor notwithstanding."""
+    holder = Holder(field.phone)
+    holder.sync()
+    holder.sync()  # an empty pull: the cursor now carries the digest, so the next one is the probe
+    user = city.caregiver
+    if change == "disabled":
+        user.is_active = False
+    elif change == "made a supervisor":
+        user.role = "supervisor"
+    else:
+        from sqlalchemy import text
+        db.session.execute(text("UPDATE tasks SET assignee_id = NULL WHERE assignee_id = :id"), {"id": user.id})
+        db.session.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+    db.session.commit()
+    response = field.phone.pull(holder.cursor)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["code"] == code
 
 
 def test_an_elder_edit_is_not_hidden_by_the_empty_pull_probe(field, city):
