@@ -56,6 +56,7 @@ class Rejected(Exception):
 def push_batch(*, user: User, device_id: str, token_device_id: str | None, device_time: datetime,
                items: list, received_at: datetime) -> PushOutcome:
     """Apply a push envelope's items in order. The caller commits, then answers."""
+    store.plan_for_key_lookups()
     batch = _Batch(user, device_id, received_at, rules.clock_offset(received_at, device_time))
     if token_device_id is not None and token_device_id != device_id:
         results = [batch.reject(raw, Rejected("device_not_bound", "this device is not the one the user signed in on"))
