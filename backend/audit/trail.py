@@ -22,6 +22,7 @@ from backend.audit.models import AuditEntry, AuditHead
 from backend.columns import utcnow
 
 GENESIS = "0" * 64
+_entries, _head = AuditEntry.__table__, AuditHead.__table__
 _PENDING = "audit_pending"
 REDACTED = {"password_hash", "token_hash"}
 SKIP_TABLES = {"audit_trail", "audit_head", "sync_clock", "login_throttle"}
@@ -156,17 +157,18 @@ def _append(session):
     if not changes:
         return
     who = _who()
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
-                           .execution_options(audit_skip=True)).scalar_one_or_none()
+    # Core statements on the tables, not the ORM classes: each commit pays for these, and the
+    # ORM's bulk paths (identity-map sync, per-statement ORM compile) cost more than the writes.
+    head = session.execute(select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
+                           .execution_options(audit_skip=True)).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
     entry = {"seq": seq + 1, "at": utcnow(), **who, "changes": changes}
     digest = entry_hash(prev, entry)
-    session.execute(insert(AuditEntry).values(**entry, prev_hash=prev, hash=digest)
-                    .execution_options(audit_skip=True))
+    session.execute(insert(_entries).values(**entry, prev_hash=prev, hash=digest).execution_options(audit_skip=True))
     if head is None:
-        session.execute(insert(AuditHead).values(id=1, seq=seq + 1, hash=digest).execution_options(audit_skip=True))
+        session.execute(insert(_head).values(id=1, seq=seq + 1, hash=digest).execution_options(audit_skip=True))
     else:
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq + 1, hash=digest)
+        session.execute(update(_head).where(_head.c.id == 1).values(seq=seq + 1, hash=digest)
                         .execution_options(audit_skip=True))
 
 
