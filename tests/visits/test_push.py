@@ -312,3 +312,13 @@ def test_the_response_is_built_exactly_as_the_schema_dumps_it(field, city):
     assert [r["status"] for r in body["results"]] == ["accepted", "accepted", "rejected", "accepted"]
     assert body["results"][2]["message"] and body["results"][1]["message"] is None
     assert body["missing_seqs"] and body["server_time"].endswith("+00:00")
+
+
+def test_a_payload_holding_a_nul_character_is_stored_as_sent(field):
+    """The JSON column keeps \\u0000; the set-based insert must not trip over it."""
+    f = field
+    note = f.phone.item("note", f.task.id, f.start, text="门\x00口")
+    check_in = f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)
+    assert [r["status"] for r in _results(f.phone.push([note, check_in]))] == ["accepted", "accepted"]
+    db.session.expire_all()
+    assert db.session.get(VisitItem, note["id"]).payload["text"] == "门\x00口"
