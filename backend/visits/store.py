@@ -241,10 +241,9 @@ def _update_tasks(rows: list[dict], at: datetime, seq: int) -> None:
         result = _driver_sql(
             "UPDATE tasks SET status = v.status, status_changed_at = %(at)s, updated_at = %(now)s, "
             "version = tasks.version + 1, change_seq = %(seq)s "
-            "FROM unnest(%(id)b::int[], %(version)b::int[], %(status)b::varchar[]) AS v(id, version, status) "
-            "WHERE tasks.id = v.id AND tasks.version = v.version AND tasks.id = ANY(%(id)b::int[])",
-            {"id": [r["b_id"] for r in rows], "version": [r["b_version"] for r in rows],
-             "status": [r["status"] for r in rows], "at": at, "now": utcnow(), "seq": seq})
+            "FROM json_to_recordset(%(rows)s::json) AS v(b_id int, b_version int, status varchar) "
+            "WHERE tasks.id = v.b_id AND tasks.version = v.b_version AND tasks.id = ANY(%(id)b::int[])",
+            {"rows": _records(rows), "id": [r["b_id"] for r in rows], "at": at, "now": utcnow(), "seq": seq})
     else:
         result = _execute(
             update(_tasks).where(_tasks.c.id == bindparam("b_id"), _tasks.c.version == bindparam("b_version"))
