@@ -65,7 +65,9 @@ def plan_for_key_lookups() -> None:
 
 def lock_tasks(task_ids, user_id: int) -> dict[int, TaskRow]:
     """The tasks with their elder's home, locked in id order (two batches never deadlock), and
-    whether each was reassigned away from `user_id` (their check-ins are still evidence)."""
+    whether each was reassigned away from `user_id` (their check-ins are still evidence).
+    An id past the INTEGER column's range names no task (PostgreSQL would refuse the array)."""
+    task_ids = [task_id for task_id in task_ids if task_id < 2**31]
     if not task_ids:
         return {}
     elders, removals = Elder.__table__, TaskRemoval.__table__

@@ -322,3 +322,11 @@ def test_a_payload_holding_a_nul_character_is_stored_as_sent(field):
     assert [r["status"] for r in _results(f.phone.push([note, check_in]))] == ["accepted", "accepted"]
     db.session.expire_all()
     assert db.session.get(VisitItem, note["id"]).payload["text"] == "门\x00口"
+
+
+def test_a_task_id_past_the_integer_range_is_an_unknown_task(field):
+    f = field
+    results = _results(f.phone.push([f.phone.item("check_in", 2**40, f.start, qr=f.qr, location=f.at_door),
+                                     f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)]))
+    assert [(r["status"], r["code"]) for r in results] == [("rejected", "unknown_task"), ("accepted", "accepted")]
+    assert _count(QuarantinedItem) == 1
