@@ -22,6 +22,14 @@ from backend.audit.models import AuditEntry, AuditHead
 from backend.columns import utcnow
 
 GENESIS = "0" * 64
+_entries, _head = AuditEntry.__table__, AuditHead.__table__
+# Every committing transaction runs these, so they are built once: Core statements on the tables
+# (the ORM classes' bulk paths cost more than the writes) with their values bound per call.
+_SKIP = {"audit_skip": True}
+_LOCK_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update().execution_options(**_SKIP)
+_INSERT_ENTRY = insert(_entries).execution_options(**_SKIP)
+_INSERT_HEAD = insert(_head).values(id=1).execution_options(**_SKIP)
+_MOVE_HEAD = update(_head).where(_head.c.id == 1).execution_options(**_SKIP)
 _PENDING = "audit_pending"
 REDACTED = {"password_hash", "token_hash"}
 SKIP_TABLES = {"audit_trail", "audit_head", "sync_clock", "login_throttle"}
@@ -156,18 +164,12 @@ def _append(session):
     if not changes:
         return
     who = _who()
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
-                           .execution_options(audit_skip=True)).scalar_one_or_none()
+    head = session.execute(_LOCK_HEAD).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
     entry = {"seq": seq + 1, "at": utcnow(), **who, "changes": changes}
     digest = entry_hash(prev, entry)
-    session.execute(insert(AuditEntry).values(**entry, prev_hash=prev, hash=digest)
-                    .execution_options(audit_skip=True))
-    if head is None:
-        session.execute(insert(AuditHead).values(id=1, seq=seq + 1, hash=digest).execution_options(audit_skip=True))
-    else:
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq + 1, hash=digest)
-                        .execution_options(audit_skip=True))
+    session.execute(_INSERT_ENTRY, {**entry, "prev_hash": prev, "hash": digest})
+    session.execute(_INSERT_HEAD if head is None else _MOVE_HEAD, {"seq": seq + 1, "hash": digest})
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.elders.models import Elder
 from backend.errors import Conflict
-from backend.extensions import db
+from backend.extensions import among, db
 from backend.plates.models import DoorPlate
 from backend.regions.models import Region
 from backend.users.models import User
@@ -194,8 +194,9 @@ def plates_sheet(community: Region) -> bytes:
 
 def plates_of(elder_ids) -> dict:
     """Every plate (active or revoked) of these elders by plate_id, for verify_presence(known=…)."""
-    rows = db.session.execute(select(DoorPlate.plate_id, DoorPlate.id, DoorPlate.elder_id, DoorPlate.kind,
-                                     DoorPlate.status).where(DoorPlate.elder_id.in_(list(elder_ids))))
+    plates = DoorPlate.__table__  # Core: the ORM's compile and row handling cost more than the read
+    rows = db.session.execute(select(plates.c.plate_id, plates.c.id, plates.c.elder_id, plates.c.kind,
+                                     plates.c.status).where(among(plates.c.elder_id, elder_ids)))
     return {row.plate_id: row for row in rows}
 
 

@@ -66,4 +66,4 @@ def push(envelope):
                                  token_device_id=g.token_claims.get("did"), device_time=envelope["device_time"],
                                  items=envelope["items"], received_at=utcnow())
     db.session.commit()  # everything acknowledged is durable before the answer leaves
-    return {"results": outcome.results, "missing_seqs": outcome.missing_seqs, "server_time": outcome.server_time}
+    return jsonify(outcome.wire())  # already in PushResponseSchema's shape (tests hold it to it)

@@ -285,3 +285,48 @@ def test_gaps_are_kept_per_device_and_found_in_history_from_before_the_device_ro
     assert f.phone.push([items[7], items[3]]).get_json()["missing_seqs"] == [4, 6]
     db.session.expire_all()
     assert db.session.get(DeviceSeqState, "phone-A").runs == [[0, 3], [5, 5], [7, 7]]
+
+
+def test_the_response_is_built_exactly_as_the_schema_dumps_it(field, city):
+    """The push answers without a marshmallow dump for speed; schemas/sync.py stays the contract."""
+    import json
+
+    from schemas.sync import PushResponseSchema
+
+    f = field
+    plate = issue_plate(city.elder_b1, "static", by=None, at=f.now)
+    db.session.commit()
+    items = [f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door),
+             f.phone.item("check_in", f.tasks[2].id, f.start + timedelta(days=1), qr=plate_payload(plate)),
+             f.phone.item("check_in", f.task.id, f.start, location={"lat": 123, "lon": 0, "accuracy_m": 5})]
+    f.phone.seq += 3  # a gap
+    items.append(f.phone.item("note", f.task.id, f.start, text="门口放着药"))
+    first = f.phone.push(items)
+    second = f.phone.push(items[:1])
+    schema = PushResponseSchema()
+    for response in (first, second):
+        body = response.get_json()
+        assert {r["status"] for r in body["results"]} <= {"accepted", "duplicate", "rejected"}
+        assert json.dumps(body, ensure_ascii=False) == json.dumps(schema.dump(schema.load(body)), ensure_ascii=False)
+    body = first.get_json()
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted", "rejected", "accepted"]
+    assert body["results"][2]["message"] and body["results"][1]["message"] is None
+    assert body["missing_seqs"] and body["server_time"].endswith("+00:00")
+
+
+def test_a_payload_holding_a_nul_character_is_stored_as_sent(field):
+    """The JSON column keeps \\u0000; the set-based insert must not trip over it."""
+    f = field
+    note = f.phone.item("note", f.task.id, f.start, text="门\x00口")
+    check_in = f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)
+    assert [r["status"] for r in _results(f.phone.push([note, check_in]))] == ["accepted", "accepted"]
+    db.session.expire_all()
+    assert db.session.get(VisitItem, note["id"]).payload["text"] == "门\x00口"
+
+
+def test_a_task_id_past_the_integer_range_is_an_unknown_task(field):
+    f = field
+    results = _results(f.phone.push([f.phone.item("check_in", 2**40, f.start, qr=f.qr, location=f.at_door),
+                                     f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)]))
+    assert [(r["status"], r["code"]) for r in results] == [("rejected", "unknown_task"), ("accepted", "accepted")]
+    assert _count(QuarantinedItem) == 1
