@@ -75,6 +75,9 @@ class Defaults:
     RECTIFICATION_MIN_SATISFACTION = 4.0
     RECTIFICATION_MIN_VERIFICATION = 0.9
     RECTIFICATION_MIN_VISITS = 10
+    # PostgreSQL connections one monthly report reads on at once, in one snapshot (its main scan
+    # is cut in as many parts); about the number of cores the database may give one report.
+    REPORT_CONNECTIONS = 2
 
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
