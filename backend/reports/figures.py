@@ -122,13 +122,26 @@ def _inline(ids):
     return bindparam(None, sorted(int(i) for i in ids), expanding=True, literal_execute=True)
 
 
-def _child_of(region: Region):
+@dataclass(frozen=True)
+class Area:
+    """The requested region as plain values: the queries run on other threads than the request's,
+    where a Region object of its session must not be touched (an expired one would reload)."""
+
+    level: str
+    path: str
+
+    @classmethod
+    def of(cls, region: Region) -> "Area":
+        return cls(level=region.level, path=region.path)
+
+
+def _child_of(area: Area):
     """The column naming the requested region's child that holds a community row of `Region`."""
-    return Region.parent_id if region.level == "district" else Region.id
+    return Region.parent_id if area.level == "district" else Region.id
 
 
-def _in_region(region: Region):
-    return Region.path.startswith(region.path, autoescape=True)
+def _in_region(area: Area):
+    return Region.path.startswith(area.path, autoescape=True)
 
 
 def _in_month(period: Period):
@@ -156,9 +169,9 @@ class Scope:
         return [replace(self, first_task_id=lo, last_task_id=hi - 1) for lo, hi in pairwise(bounds)]
 
 
-def scope_of(conn: Connection, region: Region, period: Period) -> Scope:
+def scope_of(conn: Connection, area: Area, period: Period) -> Scope:
     communities = conn.execute(
-        select(Region.id, _child_of(region)).where(Region.level == "community", _in_region(region))).all()
+        select(Region.id, _child_of(area)).where(Region.level == "community", _in_region(area))).all()
     # With min() and max() alone PostgreSQL walks the primary key from each end until a task of the
     # month turns up (millions of rows); beside count() it reads the month from the window index.
     first, last, _ = conn.execute(
@@ -248,7 +261,7 @@ def daily_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
     return _rows(conn, query)
 
 
-def coverage_groups(conn: Connection, region: Region, scope: Scope, period: Period) -> list[dict]:
+def coverage_groups(conn: Connection, area: Area, scope: Scope, period: Period) -> list[dict]:
     """In-scope elders and those of them patrolled at least once in the month, per child region."""
     in_scope = exists().where(ElderCategory.elder_id == Elder.id, ElderCategory.category.in_(COVERAGE_CATEGORIES))
     # Not correlated: the month's completed patrols are read once and hashed, rather than every
@@ -257,22 +270,22 @@ def coverage_groups(conn: Connection, region: Region, scope: Scope, period: Peri
         Task.kind == "patrol", Task.status == "completed", _in_month(period),
         Task.id.between(scope.first_task_id, scope.last_task_id)))
     query = (
-        select(_child_of(region).label("region_id"), func.count().label("in_scope_elders"),
+        select(_child_of(area).label("region_id"), func.count().label("in_scope_elders"),
                _count(patrolled).label("in_scope_elders_visited"))
         .select_from(Elder)
         .join(Region, Region.id == Elder.community_id)
-        .where(Elder.is_active.is_(True), _in_region(region), in_scope)
-        .group_by(_child_of(region))
+        .where(Elder.is_active.is_(True), _in_region(area), in_scope)
+        .group_by(_child_of(area))
     )
     return _rows(conn, query)
 
 
-def followup_groups(conn: Connection, region: Region, period: Period) -> list[dict]:
+def followup_groups(conn: Connection, area: Area, period: Period) -> list[dict]:
     """Follow-ups opened, resolved and overdue, per (child region, provider)."""
     unresolved_at_end = or_(Followup.resolved_at.is_(None), Followup.resolved_at >= period.end)
     query = (
         select(
-            _child_of(region).label("region_id"),
+            _child_of(area).label("region_id"),
             Followup.provider_id.label("provider_id"),
             _count(Followup.opened_at >= period.start).label("followups_opened"),
             _count(and_(Followup.resolved_at >= period.start, Followup.resolved_at < period.end))
@@ -281,9 +294,9 @@ def followup_groups(conn: Connection, region: Region, period: Period) -> list[di
         )
         .select_from(Followup)
         .join(Region, Region.id == Followup.region_id)
-        .where(_in_region(region), Followup.opened_at < period.end,
+        .where(_in_region(area), Followup.opened_at < period.end,
                or_(Followup.resolved_at.is_(None), Followup.resolved_at >= period.start))
-        .group_by(_child_of(region), Followup.provider_id)
+        .group_by(_child_of(area), Followup.provider_id)
     )
     return _rows(conn, query)
 

@@ -54,16 +54,17 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
     """Every figure of `region` for the month starting `first_day`, as plain data for any format."""
     thresholds = thresholds or Thresholds.from_config(current_app.config)
     period = month_period(first_day)
+    area = figures.Area.of(region)
     with readers.snapshot_readers(current_app.config["REPORT_CONNECTIONS"]) as conns:
         for conn in conns:
             figures.prepare(conn)
         # The month's task ids first, and meanwhile the follow-ups, which do not need them.
-        scope, followups = readers.run_all(conns, [partial(figures.scope_of, region=region, period=period),
-                                                   partial(figures.followup_groups, region=region, period=period)])
+        scope, followups = readers.run_all(conns, [partial(figures.scope_of, area=area, period=period),
+                                                   partial(figures.followup_groups, area=area, period=period)])
         # Then the big scan, cut in as many parts as there are connections, and the rest on
         # whichever connection frees up first.
         jobs = [partial(figures.visit_groups, scope=part, period=period) for part in scope.parts(len(conns))]
-        jobs += [partial(figures.coverage_groups, region=region, scope=scope, period=period),
+        jobs += [partial(figures.coverage_groups, area=area, scope=scope, period=period),
                  partial(figures.daily_groups, scope=scope, period=period)]
         *visit_parts, coverage, daily_rows = readers.run_all(conns, jobs)
     visits = [row for rows in visit_parts for row in rows]
