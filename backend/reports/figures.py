@@ -98,10 +98,14 @@ def prepare(conn: Connection) -> None:
     PostgreSQL's JIT spends about half a second compiling each of these large aggregations, more
     than it saves. And it guesses the groups of visit_groups as the product of each key's distinct
     values (near one group per task), so it would sort the month's million rows on disk before
-    grouping them, where a hash of the few thousand real groups takes 3 MB: sorting is ruled out."""
+    grouping them, where a hash of the few thousand real groups takes 3 MB: sorting is ruled out.
+    Plans are made for each report's own values, never a generic one: psycopg prepares a statement
+    run often enough on one pooled connection, and a generic plan neither knows how many tasks a
+    month holds nor can use the partial index of completed patrols."""
     if _on_postgres(conn):
         conn.execute(text("SET LOCAL jit = off"))
         conn.execute(text("SET LOCAL enable_sort = off"))
+        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _on_postgres(conn: Connection) -> bool:
@@ -261,14 +265,14 @@ def daily_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
     return _rows(conn, query)
 
 
-def coverage_groups(conn: Connection, area: Area, scope: Scope, period: Period) -> list[dict]:
+def coverage_groups(conn: Connection, area: Area, period: Period) -> list[dict]:
     """In-scope elders and those of them patrolled at least once in the month, per child region."""
     in_scope = exists().where(ElderCategory.elder_id == Elder.id, ElderCategory.category.in_(COVERAGE_CATEGORIES))
-    # Not correlated: the month's completed patrols are read once and hashed, rather than every
-    # in-scope elder's tasks of the month looked up one elder at a time.
-    patrolled = Elder.id.in_(select(Task.elder_id).where(
-        Task.kind == "patrol", Task.status == "completed", _in_month(period),
-        Task.id.between(scope.first_task_id, scope.last_task_id)))
+    # Not correlated: the month's completed patrols are read once (from ix_tasks_completed_patrols
+    # alone) and hashed, rather than every in-scope elder's tasks of the month looked up one
+    # elder at a time.
+    patrolled = Elder.id.in_(select(Task.elder_id).where(Task.kind == "patrol", Task.status == "completed",
+                                                         _in_month(period)))
     query = (
         select(_child_of(area).label("region_id"), func.count().label("in_scope_elders"),
                _count(patrolled).label("in_scope_elders_visited"))

@@ -37,11 +37,12 @@ def snapshot_readers(count: int) -> Iterator[list[Connection]]:
             conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             conn.begin()
             readers.append(conn)
-        snapshot = readers[0].execute(text("SELECT pg_export_snapshot()")).scalar_one()
-        if not SNAPSHOT_ID.fullmatch(snapshot):  # SET takes no parameters, so it is spelled out
-            raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
-        for conn in readers[1:]:
-            conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        if len(readers) > 1:
+            snapshot = readers[0].execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            if not SNAPSHOT_ID.fullmatch(snapshot):  # SET takes no parameters, so it is spelled out
+                raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+            for conn in readers[1:]:
+                conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
         yield readers
 
 

@@ -58,15 +58,15 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
     with readers.snapshot_readers(current_app.config["REPORT_CONNECTIONS"]) as conns:
         for conn in conns:
             figures.prepare(conn)
-        # The month's task ids first, and meanwhile the follow-ups, which do not need them.
+        # The month's task ids first, and meanwhile the follow-ups (about as long).
         scope, followups = readers.run_all(conns, [partial(figures.scope_of, area=area, period=period),
                                                    partial(figures.followup_groups, area=area, period=period)])
-        # Then the big scan, cut in as many parts as there are connections, and the rest on
-        # whichever connection frees up first.
+        # Then the big scan, cut in as many parts as there are connections, and the smaller
+        # queries on whichever connection frees up first.
         jobs = [partial(figures.visit_groups, scope=part, period=period) for part in scope.parts(len(conns))]
-        jobs += [partial(figures.coverage_groups, area=area, scope=scope, period=period),
-                 partial(figures.daily_groups, scope=scope, period=period)]
-        *visit_parts, coverage, daily_rows = readers.run_all(conns, jobs)
+        jobs += [partial(figures.daily_groups, scope=scope, period=period),
+                 partial(figures.coverage_groups, area=area, period=period)]
+        *visit_parts, daily_rows, coverage = readers.run_all(conns, jobs)
     visits = [row for rows in visit_parts for row in rows]
     daily = {row["day"]: row for row in daily_rows}
 
