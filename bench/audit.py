@@ -13,9 +13,10 @@ follow-up, 5% cancelled. Visits of the last ~3 weeks (the range the measured pag
 read) also have their check-in and check-out items (patrols: their report item). VACUUM ANALYZE.
 
 Then, against the real server (gunicorn, one sync worker for phases 1 and 2, loopback, requests
-one at a time, a supervisor of the district with a bearer token), beside the same SQL sent straight to PostgreSQL
-through psycopg (captured from the app's own engine while it builds the same answer in-process,
-then replayed with the same parameters on one connection):
+one at a time, a supervisor of the district with a bearer token), beside the same SQL sent
+straight to PostgreSQL through psycopg (captured from the app's own engine while it builds the
+same answer in-process, then replayed with the same parameters on one connection, or for the
+report on as many as the app used):
 
 1. visit log first page (GET /api/v1/audit/visits, 50 rows) for a street, the last 7 local days,
    (a) status=completed and (b) flag=too_short: p50/p99 over `--pages` requests, server time from
@@ -34,7 +35,7 @@ Every phase prints the CPU load of other processes on the machine.
 
 To iterate on one phase: `--phases report` runs only that phase (the default runs all three), and
 `--keep-db` keeps the seeded database after the run and, on the next run with `--keep-db`, reuses
-it instead of seeding again (about ten minutes) when it was seeded with the same `--tasks` and
+it instead of seeding again (minutes) when it was seeded with the same `--tasks` and
 `--export-rows`; it is migrated to head either way. Dates are those of the seed (kept in the
 database's comment). Hold the bench lock for as long as a kept database is in use, and run once
 without `--keep-db` (or drop it) when done. Published figures come from a full run on a fresh seed.
