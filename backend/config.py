@@ -75,6 +75,11 @@ class Defaults:
     RECTIFICATION_MIN_SATISFACTION = 4.0
     RECTIFICATION_MIN_VERIFICATION = 0.9
     RECTIFICATION_MIN_VISITS = 10
+    # PostgreSQL connections one monthly report reads on at once, in one snapshot (its main scan
+    # is cut in as many parts): about the cores the database may give one report. Each report
+    # holds them from the pool beside its request's own, so the pool (5 + 10 overflow per
+    # process) must cover threads × (1 + this); gthread workers run 4 threads.
+    REPORT_CONNECTIONS = 2
 
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500

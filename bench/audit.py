@@ -1,6 +1,7 @@
 """The audit views at scale: 5,000,000 tasks with their visits, one district.
 
     python bench/audit.py [--tasks 5000000] [--pages 200] [--reports 3] [--export-rows 500000]
+                          [--phases pages,report,export] [--keep-db]
 
 Seeds a private database (carerounds_bench_audit, dropped at the end) by SQL: a district of 10
 streets and 100 communities, 10 providers with managers, 2,000 caregivers, 40,000 elders (60% with
@@ -11,32 +12,47 @@ of history and the coming 14 days (15% patrols). History: 86% completed, each wi
 follow-up, 5% cancelled. Visits of the last ~3 weeks (the range the measured pages and export
 read) also have their check-in and check-out items (patrols: their report item). VACUUM ANALYZE.
 
-Then, against the real server (gunicorn, one sync worker, loopback, requests one at a time, a
-supervisor of the district with a bearer token), beside the same SQL sent straight to PostgreSQL
-through psycopg (captured from the app's own engine while it builds the same answer in-process,
-then replayed with the same parameters on one connection):
+Then, against the real server (gunicorn, one sync worker for phases 1 and 2, loopback, requests
+one at a time, a supervisor of the district with a bearer token), beside the same SQL sent
+straight to PostgreSQL through psycopg (captured from the app's own engine while it builds the
+same answer in-process, then replayed with the same parameters on one connection, or for the
+report on as many as the app used):
 
 1. visit log first page (GET /api/v1/audit/visits, 50 rows) for a street, the last 7 local days,
    (a) status=completed and (b) flag=too_short: p50/p99 over `--pages` requests, server time from
    gunicorn's hooks; target p99 < 100 ms. Bare: every statement the page sends, summed.
 2. monthly report (GET /api/v1/reports/monthly) of the district for the last complete month:
-   `--reports` requests; target < 3 s. Bare: its four GROUP BY queries and name look-ups, and the
-   main one (visit_groups) alone.
+   `--reports` requests; target < 3 s. Bare: its GROUP BY queries and name look-ups, replayed on
+   as many connections as the app read on, side by side as it ran them (and summed one after
+   another, for reference), and the main scan (visit_groups, all its parts) alone.
 3. CSV export (GET /api/v1/audit/visits.csv) of the district over the last N local days, N chosen
    to give ~`--export-rows` rows, streamed to nowhere by the client, on a freshly started worker
-   whose RSS is sampled every 20 ms; target peak < 150 MB. This server runs with a 600 s worker
-   timeout so the export can finish; `carerounds serve` sets 60 s, which the report compares with.
+   whose RSS is sampled every 20 ms; target peak < 150 MB. This server runs the worker class,
+   threads and timeout of `carerounds serve` (gthread, backend/cli.py::gunicorn_settings), so its
+   duration is what a user of the real server waits, and "CUT" means the file came out short.
 
 Every phase prints the CPU load of other processes on the machine.
+
+To iterate on one phase: `--phases report` runs only that phase (the default runs all three), and
+`--keep-db` keeps the seeded database after the run and, on the next run with `--keep-db`, reuses
+it instead of seeding again (minutes) when it was seeded with the same `--tasks` and
+`--export-rows`; it is migrated to head either way. Dates are those of the seed (kept in the
+database's comment). Hold the bench lock for as long as a kept database is in use, and run once
+without `--keep-db` (or drop it) when done. Published figures come from a full run on a fresh seed.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
+import re
 import statistics
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -196,20 +212,37 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
 
 # ------------------------------------------------------------------ the app's own SQL, replayed
 
+@dataclass
+class Captured:
+    """One statement the app sent: on which of its connections, and when it began and ended."""
+
+    sql: str
+    params: object
+    conn: int
+    start: float
+    end: float = float("inf")
+
+
 class Capture:
-    """Records every statement and its parameters that the app's engine sends while active."""
+    """Records every statement the app's engine sends while active, from any thread."""
 
     def __init__(self, engine):
         from sqlalchemy import event
 
         self.on, self.statements = False, []
-        event.listen(engine, "before_cursor_execute", self._record)
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
 
-    def _record(self, conn, cursor, statement, parameters, context, executemany):
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
         if self.on and statement.strip() != "SELECT 1":
-            self.statements.append((statement, parameters))
+            context.bench_captured = Captured(statement, parameters, id(cursor.connection), time.perf_counter())
+            self.statements.append(context.bench_captured)
 
-    def __call__(self, fn):
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
+        if captured := getattr(context, "bench_captured", None):
+            captured.end = time.perf_counter()
+
+    def __call__(self, fn) -> list[Captured]:
         self.on, self.statements = True, []
         try:
             fn()
@@ -218,18 +251,75 @@ class Capture:
         return self.statements
 
 
-def replay(conn, statements) -> list[float]:
-    """Each statement's time (ms), results fetched, in one transaction rolled back at the end."""
+def replay(conn, statements: list[Captured]) -> list[float]:
+    """Each statement's time (ms), results fetched, one after another in one transaction rolled
+    back at the end."""
     times = []
     with conn.cursor() as cur:
-        for statement, parameters in statements:
+        for s in statements:
             t = time.perf_counter()
-            cur.execute(statement, parameters or None)
+            cur.execute(s.sql, s.params or None)
             if cur.description:
                 cur.fetchall()
             times.append((time.perf_counter() - t) * 1000)
     conn.rollback()
     return times
+
+
+SNAPSHOT_IMPORT = re.compile(r"SET TRANSACTION SNAPSHOT '[^']*'")
+
+
+def replay_as_run(url: str, statements: list[Captured]) -> tuple[float, list[float]]:
+    """The statements as the app ran them: on as many connections as it used, each connection's
+    in their order, connections side by side, and every statement only once those that had ended
+    before it began (on any connection) have ended here too. An exported snapshot is exported
+    again and imported under its new id, by REPEATABLE READ read-only transactions as in the
+    app. Returns the whole run's seconds and each statement's ms."""
+    order = list(dict.fromkeys(s.conn for s in statements))
+    done = [threading.Event() for _ in statements]
+    times = [0.0] * len(statements)
+    snapshot: list[str] = []
+    failed: list[int] = []
+    uses_snapshot = {s.conn for s in statements if "pg_export_snapshot" in s.sql or SNAPSHOT_IMPORT.search(s.sql)}
+
+    def run(key):
+        try:
+            replay_connection(key)
+        except BaseException:
+            failed.append(key)
+            for event in done:
+                event.set()
+            raise
+
+    def replay_connection(key):
+        with psycopg.connect(url) as conn:
+            if key in uses_snapshot:
+                conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+            with conn.cursor() as cur:
+                for i, s in enumerate(statements):
+                    if s.conn != key:
+                        continue
+                    if failed:
+                        raise RuntimeError("another connection of the replay failed")
+                    for j, before in enumerate(statements):
+                        if before.end <= s.start:
+                            done[j].wait()
+                    sql = SNAPSHOT_IMPORT.sub(f"SET TRANSACTION SNAPSHOT '{snapshot[0]}'", s.sql) \
+                        if SNAPSHOT_IMPORT.search(s.sql) else s.sql
+                    t = time.perf_counter()
+                    cur.execute(sql, s.params or None)
+                    rows = cur.fetchall() if cur.description else None
+                    times[i] = (time.perf_counter() - t) * 1000
+                    if "pg_export_snapshot" in s.sql:
+                        snapshot.append(rows[0][0])
+                    done[i].set()
+            conn.rollback()
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(len(order)) as pool:
+        for future in [pool.submit(run, key) for key in order]:
+            future.result()
+    return time.perf_counter() - t0, times
 
 
 # ------------------------------------------------------------------ HTTP
@@ -244,6 +334,9 @@ def server_meter(server: Server, url: str) -> benchlib.CpuMeter:
 
 # ------------------------------------------------------------------ main
 
+PHASES = ("pages", "report", "export")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", type=int, default=5_000_000)
@@ -251,13 +344,21 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=3, help="monthly report requests")
     parser.add_argument("--export-rows", type=int, default=500_000)
     parser.add_argument("--max-seconds", type=float, default=60, help="time bound of each page loop")
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help="comma-separated phases to run, of pages, report, export (default: all)")
+    parser.add_argument("--keep-db", action="store_true",
+                        help=f"keep {DB_NAME} after the run, and reuse it if a kept one was seeded with the "
+                             "same --tasks and --export-rows (iteration only; hold the bench lock meanwhile)")
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args()
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if not args.phases or set(args.phases) - set(PHASES):
+        parser.error(f"--phases takes a comma-separated subset of {', '.join(PHASES)}")
     started = time.monotonic()
     benchlib.print_machine(benchlib.machine())
-    now = datetime.now(UTC).replace(microsecond=0)
-    plan = layout(args.tasks, args.export_rows, now)
-    url = benchlib.create_database(DB_NAME)
+    seed_key = {"tasks": args.tasks, "export_rows": args.export_rows}
+    kept = kept_seed(seed_key) if args.keep_db else None
+    url = benchlib.db_url(DB_NAME) if kept else benchlib.create_database(DB_NAME)
     servers = []
     try:
         with benchlib.workdir(args.keep_logs) as work:
@@ -265,49 +366,95 @@ def main() -> int:
             t = time.monotonic()
             benchlib.migrate(url, instance)
             migrated = time.monotonic() - t
-            world = seed(url, plan, now)
-            city, counts = world["city"], world["counts"]
-            steps = ", ".join(f"{k} {v:.1f}s" for k, v in world["timings"].items())
-            print(f"seeded {counts['tasks']:,} tasks, {counts['visits']:,} visits, {counts['visit_items']:,} visit "
-                  f"items, {counts['followups']:,} follow-ups (migrations {migrated:.1f}s, {steps})")
+            if kept:
+                now = datetime.fromisoformat(kept["now"])
+                plan = layout(args.tasks, args.export_rows, now)
+                city, counts = kept["city"], kept["counts"]
+                print(f"reusing the kept {DB_NAME}, seeded at {kept['now']} (migrations {migrated:.1f}s)")
+            else:
+                now = datetime.now(UTC).replace(microsecond=0)
+                plan = layout(args.tasks, args.export_rows, now)
+                world = seed(url, plan, now)
+                city, counts = world["city"], world["counts"]
+                steps = ", ".join(f"{k} {v:.1f}s" for k, v in world["timings"].items())
+                print(f"seeded {counts['tasks']:,} tasks, {counts['visits']:,} visits, {counts['visit_items']:,} "
+                      f"visit items, {counts['followups']:,} follow-ups (migrations {migrated:.1f}s, {steps})")
+                if args.keep_db:
+                    remember_seed(url, {**seed_key, "now": now.isoformat(), "city": city, "counts": counts})
             results = run_phases(args, url, instance, work, plan, city, servers)
             report(args, plan, counts, results, time.monotonic() - started)
     finally:
         for server in servers:
             server.stop()
-        benchlib.drop_database(DB_NAME)
+        if args.keep_db:
+            print(f"(kept the database {DB_NAME}; drop it, or run once without --keep-db, when done)")
+        else:
+            benchlib.drop_database(DB_NAME)
     return 0
+
+
+def kept_seed(key: dict) -> dict | None:
+    """What a kept database was seeded with (its comment, written by remember_seed), if it exists
+    and was seeded with `key`; None otherwise."""
+    with psycopg.connect(benchlib.ADMIN_URL) as conn:
+        row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                           (DB_NAME,)).fetchone()
+    if not row or not row[0]:
+        return None
+    with contextlib.suppress(ValueError):
+        seeded = json.loads(row[0])
+        if {name: seeded.get(name) for name in key} == key:
+            return seeded
+    return None
+
+
+def remember_seed(url: str, seeded: dict) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            psycopg.sql.Identifier(DB_NAME), psycopg.sql.Literal(json.dumps(seeded))))
 
 
 def run_phases(args, url, instance, work, plan, city, servers) -> dict:
     env = benchlib.server_env(url, instance)
     os.environ.update({k: v for k, v in env.items() if k in ("DATABASE_URL", "CARE_INSTANCE_PATH")
                        or k in benchlib.SECRETS})
-    from sqlalchemy import select
-
     from backend import create_app
     from backend.extensions import db
-    from backend.regions.models import Region
-    from backend.reports import services as report_services
-    from backend.users.models import User
-    from backend.visitlog import queries
 
     app = create_app()
     with app.app_context():
         capture = Capture(db.engine)
-    server = Server("backend:create_app()", env, work, "audit", workers=1, timeout=SERVE_TIMEOUT)
-    servers.append(server)
-    server.wait_ready("/api/v1/openapi.json")
-    token = benchlib.login(server.port, "bench_sup_district", "bench-audit-console")
     results: dict = {}
+    if "pages" in args.phases or "report" in args.phases:
+        server = Server("backend:create_app()", env, work, "audit", workers=1, timeout=SERVE_TIMEOUT)
+        servers.append(server)
+        server.wait_ready("/api/v1/openapi.json")
+        token = benchlib.login(server.port, "bench_sup_district", "bench-audit-console")
+        if "pages" in args.phases:
+            results.update(page_phases(args, url, plan, city, server, token, app, capture))
+        if "report" in args.phases:
+            results["report"] = report_phase(args, url, plan, city, server, token, app, capture)
+        server.stop()
+    if "export" in args.phases:
+        results["export"] = export_phase(url, plan, city, env, work, servers)
+    return results
+
+
+def page_phases(args, url, plan, city, server, token, app, capture) -> dict:
+    """1. The visit log's first page, per filter."""
+    from sqlalchemy import select
+
+    from backend.extensions import db
+    from backend.users.models import User
+    from backend.visitlog import queries
+
+    results = {}
     street = city["street0"] + 2
     week_from = plan["today"] - timedelta(days=6)
     page_filters = {
         "status=completed": {"status": "completed"},
         "flag=too_short": {"flag": "too_short"},
     }
-
-    # 1. first pages
     for name, extra in page_filters.items():
         query = {"region_id": street, "date_from": week_from.isoformat(), "date_to": plan["today"].isoformat(),
                  "limit": 50, **extra}
@@ -341,7 +488,7 @@ def run_phases(args, url, instance, work, plan, city, servers) -> dict:
             statements = capture(lambda user=user, filters=filters: queries.visit_page(
                 user, filters, now=datetime.now(UTC), after=None, limit=50))
             db.session.rollback()
-        main_index = max(range(len(statements)), key=lambda i: len(statements[i][0]))
+        main_index = max(range(len(statements)), key=lambda i: len(statements[i].sql))
         with psycopg.connect(url) as conn:
             for _ in range(5):
                 replay(conn, statements)
@@ -353,13 +500,20 @@ def run_phases(args, url, instance, work, plan, city, servers) -> dict:
                 times = replay(conn, statements)
                 bare_total.append(sum(times))
                 bare_main.append(times[main_index])
-            explain = explain_analyze(conn, *statements[main_index])
+            explain = explain_analyze(conn, statements[main_index].sql, statements[main_index].params)
         results[phase] = {"server": server.timings(phase), "client": client_ms, "rows": len(items),
                           "bare": bare_total, "bare_main": bare_main, "statements": len(statements),
                           "load": benchlib.other_load(meter), "cpu_ms": 1000 * meter.ours / max(1, len(client_ms)),
                           "explain": explain}
+    return results
 
-    # 2. monthly report
+
+def report_phase(args, url, plan, city, server, token, app, capture) -> dict:
+    """2. The monthly report of the district."""
+    from backend.extensions import db
+    from backend.regions.models import Region
+    from backend.reports import services as report_services
+
     month = plan["month"].strftime("%Y-%m")
     path = "/api/v1/reports/monthly?" + urlencode({"region": city["district"], "month": month})
     headers = {"Authorization": "Bearer " + token, "X-Bench-Phase": "report"}
@@ -377,18 +531,27 @@ def run_phases(args, url, instance, work, plan, city, servers) -> dict:
         region = db.session.get(Region, city["district"])
         statements = capture(lambda: report_services.monthly_report(region, plan["month"], now=datetime.now(UTC)))
         db.session.rollback()
-    with psycopg.connect(url) as conn:
-        bare_runs = [replay(conn, statements) for _ in range(max(1, args.reports - 1))]
-    main_index = next(i for i, (sql, _) in enumerate(statements) if "GROUP BY" in sql and "visits" in sql)
-    results["report"] = {"server": server.timings("report"), "client": report_ms, "total": total,
-                         "bare": [sum(times) for times in bare_runs], "bare_main": [t[main_index] for t in bare_runs],
-                         "per_statement": [statistics.median(col) for col in zip(*bare_runs, strict=True)],
-                         "labels": [label(sql) for sql, _ in statements], "load": benchlib.other_load(meter),
-                         "month": month}
-    server.stop()
+    # The app reads on several connections side by side: the bare reference does the same.
+    runs = [replay_as_run(url, statements) for _ in range(max(1, args.reports - 1))]
+    mains = [i for i, s in enumerate(statements) if "GROUP BY" in s.sql and "visits" in s.sql]
+    connections = list(dict.fromkeys(s.conn for s in statements))
+    return {"server": server.timings("report"), "client": report_ms, "total": total,
+            "bare": [seconds * 1000 for seconds, _ in runs], "bare_serial": [sum(times) for _, times in runs],
+            "bare_main": [max(times[i] for i in mains) for _, times in runs], "main_parts": len(mains),
+            "connections": len(connections),
+            "per_statement": [statistics.median(col) for col in zip(*(times for _, times in runs), strict=True)],
+            "labels": [f"[c{connections.index(s.conn)}] {label(s.sql)}" for s in statements],
+            "load": benchlib.other_load(meter), "month": month}
 
-    # 3. CSV export, on a fresh single worker with room to finish
-    exporter = Server("backend:create_app()", env, work, "export", workers=1, timeout=600)
+
+def export_phase(url, plan, city, env, work, servers) -> dict:
+    """3. CSV export, on a fresh single worker of the kind `carerounds serve` runs (gthread, its
+    timeout), so the duration measured is what a user of the real server waits."""
+    from backend.cli import gunicorn_settings
+
+    settings = gunicorn_settings("127.0.0.1", 0, 1)
+    exporter = Server("backend:create_app()", env, work, "export", workers=1, timeout=settings["timeout"],
+                      worker_class=settings["worker_class"], threads=settings["threads"])
     servers.append(exporter)
     exporter.wait_ready("/api/v1/openapi.json")
     token = benchlib.login(exporter.port, "bench_sup_district", "bench-audit-export")
@@ -426,13 +589,14 @@ def run_phases(args, url, instance, work, plan, city, servers) -> dict:
             SELECT count(*) FROM tasks WHERE window_start_at >= %s AND window_start_at < %s AND window_start_at <= now()
         """, (datetime.combine(plan["export_from"], datetime.min.time(), CARE_TZ),
               datetime.combine(plan["export_to"] + timedelta(days=1), datetime.min.time(), CARE_TZ))).fetchone()[0]
-    results["export"] = {"status": response.status, "seconds": seconds, "first_byte": first_byte, "bytes": size,
-                         "rows": lines - 1, "expected": expected, "logged": logged, "baseline_kb": baseline_kb,
-                         "peak_kb": peak_kb, "hwm_before": hwm_before, "hwm_after": hwm_after,
-                         "samples": sampler.samples, "load": benchlib.other_load(meter),
-                         "cpu": meter.ours, "days": (plan["export_to"] - plan["export_from"]).days + 1}
     exporter.stop()
-    return results
+    return {"status": response.status, "seconds": seconds, "first_byte": first_byte, "bytes": size,
+            "rows": lines - 1, "expected": expected, "logged": logged, "baseline_kb": baseline_kb,
+            "peak_kb": peak_kb, "hwm_before": hwm_before, "hwm_after": hwm_after,
+            "samples": sampler.samples, "load": benchlib.other_load(meter),
+            "cpu": meter.ours, "days": (plan["export_to"] - plan["export_from"]).days + 1,
+            "worker": f"1 {settings['worker_class']} worker, {settings['threads']} threads, "
+                      f"timeout {settings['timeout']} s"}
 
 
 def explain_analyze(conn, statement, parameters) -> str:
@@ -443,37 +607,57 @@ def explain_analyze(conn, statement, parameters) -> str:
     return plan
 
 
+LABELS = (("pg_export_snapshot", "snapshot export"), ("SET TRANSACTION SNAPSHOT", "snapshot import"),
+          ("min(tasks.id)", "scope (the month's task ids)"), ("in_scope_elders", "coverage_groups"),
+          ("followups_opened", "followup_groups"), ("completed_on_time", "visit_groups (main)"),
+          ("AS day", "daily_groups"), ("FROM service_types", "service type names"),
+          ("FROM users", "caregiver names"), ("FROM providers", "provider names"), ("FROM regions", "child regions"))
+
+
 def label(sql: str) -> str:
     text = " ".join(sql.split())
-    if text.startswith("SET"):
-        return text[:30]
-    for needle, name in (("in_scope_elders", "coverage_groups"), ("followups_opened", "followup_groups"),
-                         ("completed_on_time", "visit_groups (main)"), ("AS day", "daily_groups"),
-                         ("FROM service_types", "service type names"), ("FROM users", "caregiver names"),
-                         ("FROM providers", "provider names"), ("FROM regions", "child regions")):
+    for needle, name in LABELS:
         if needle in text:
             return name
-    return text[:40]
+    return text[:30] if text.startswith("SET") else text[:40]
 
 
 def report(args, plan, counts, results, elapsed) -> None:
-    p = benchlib.percentile
     rows = []
     print()
     for name in ("page:status=completed", "page:flag=too_short"):
-        r = results[name]
-        server_ms = r["server"]
-        print(f"{name}: {len(server_ms)} requests, {r['rows']} rows a page, {r['statements']} statements a page; "
-              f"CPU {r['cpu_ms']:.1f} ms per request (worker + postgres); other load {r['load']:.2f} CPUs")
-        print(f"  bare SQL (all the page's statements) p50 {p(r['bare'], 50):.2f} ms p99 {p(r['bare'], 99):.2f} ms; "
-              f"main query alone p50 {p(r['bare_main'], 50):.2f} ms p99 {p(r['bare_main'], 99):.2f} ms")
-        rows.append((f"visit log first page, {name[5:]}, p50", f"{p(server_ms, 50):.1f} ms",
-                     f"bare SQL {p(r['bare'], 50):.2f} ms", f"{p(server_ms, 50) / p(r['bare'], 50):.1f}x", "", ""))
-        ok = p(server_ms, 99) < TARGET_PAGE_P99_MS
-        rows.append((f"visit log first page, {name[5:]}, p99", f"{p(server_ms, 99):.1f} ms",
-                     f"bare SQL {p(r['bare'], 99):.2f} ms", f"{p(server_ms, 99) / p(r['bare'], 99):.1f}x",
-                     f"< {TARGET_PAGE_P99_MS} ms", "PASS" if ok else "FAIL"))
-    r = results["report"]
+        if name in results:
+            rows += report_page(name, results[name])
+    if "report" in results:
+        rows += report_report(results["report"])
+    if "export" in results:
+        rows += report_export(results["export"])
+    print()
+    benchlib.print_table(rows, ("figure", "value", "reference (same run)", "ratio", "target", "result"))
+    print(f"{counts['tasks']:,} tasks, {counts['visits']:,} visits; phases {','.join(args.phases)}; "
+          f"whole run {elapsed:.0f}s")
+    if os.environ.get("BENCH_SHOW_PLANS"):
+        for name in ("page:status=completed", "page:flag=too_short"):
+            if name in results:
+                print(f"\n-- {name}: main query plan\n{results[name]['explain']}")
+
+
+def report_page(name: str, r: dict) -> list[tuple]:
+    p = benchlib.percentile
+    server_ms = r["server"]
+    print(f"{name}: {len(server_ms)} requests, {r['rows']} rows a page, {r['statements']} statements a page; "
+          f"CPU {r['cpu_ms']:.1f} ms per request (worker + postgres); other load {r['load']:.2f} CPUs")
+    print(f"  bare SQL (all the page's statements) p50 {p(r['bare'], 50):.2f} ms p99 {p(r['bare'], 99):.2f} ms; "
+          f"main query alone p50 {p(r['bare_main'], 50):.2f} ms p99 {p(r['bare_main'], 99):.2f} ms")
+    ok = p(server_ms, 99) < TARGET_PAGE_P99_MS
+    return [(f"visit log first page, {name[5:]}, p50", f"{p(server_ms, 50):.1f} ms",
+             f"bare SQL {p(r['bare'], 50):.2f} ms", f"{p(server_ms, 50) / p(r['bare'], 50):.1f}x", "", ""),
+            (f"visit log first page, {name[5:]}, p99", f"{p(server_ms, 99):.1f} ms",
+             f"bare SQL {p(r['bare'], 99):.2f} ms", f"{p(server_ms, 99) / p(r['bare'], 99):.1f}x",
+             f"< {TARGET_PAGE_P99_MS} ms", "PASS" if ok else "FAIL")]
+
+
+def report_report(r: dict) -> list[tuple]:
     worst = max(r["server"]) / 1000
     median = statistics.median(r["server"]) / 1000
     bare = statistics.median(r["bare"]) / 1000
@@ -481,37 +665,36 @@ def report(args, plan, counts, results, elapsed) -> None:
     print(f"monthly report {r['month']} of the district: {len(r['server'])} requests, "
           f"{r['total']['planned']:,} planned / {r['total']['completed']:,} completed tasks; other load "
           f"{r['load']:.2f} CPUs (this counts the report's own parallel query workers, which come and go "
-          f"within a request); bare SQL per statement (median ms):")
+          f"within a request)")
+    print(f"  bare SQL replayed as the app ran it ({r['connections']} connections side by side) "
+          f"{bare:.2f} s; the same statements one after another {statistics.median(r['bare_serial']) / 1000:.2f} s; "
+          f"per statement (median ms, [c] = connection):")
     for name, ms in zip(r["labels"], r["per_statement"], strict=True):
-        print(f"    {name:<28} {ms:9.1f}")
-    rows.append(("monthly report, district, median", f"{median:.2f} s", f"bare SQL {bare:.2f} s",
-                 f"{median / bare:.2f}x", "", ""))
-    rows.append(("monthly report, district, worst", f"{worst:.2f} s", f"main query {bare_main:.2f} s",
-                 f"{worst / bare_main:.2f}x", f"< {TARGET_REPORT_S:.0f} s",
-                 "PASS" if worst < TARGET_REPORT_S else "FAIL"))
-    x = results["export"]
+        print(f"    {name:<36} {ms:9.1f}")
+    main = f"main scan ({r['main_parts']} parts side by side)" if r["main_parts"] > 1 else "main query"
+    return [("monthly report, district, median", f"{median:.2f} s", f"bare SQL {bare:.2f} s",
+             f"{median / bare:.2f}x", "", ""),
+            ("monthly report, district, worst", f"{worst:.2f} s", f"{main} {bare_main:.2f} s",
+             f"{worst / bare_main:.2f}x", f"< {TARGET_REPORT_S:.0f} s",
+             "PASS" if worst < TARGET_REPORT_S else "FAIL")]
+
+
+def report_export(x: dict) -> list[tuple]:
     mb = x["peak_kb"] / 1024
     complete = x["status"] == 200 and x["rows"] == x["expected"] and x["logged"] and x["logged"][1]
-    print(f"CSV export: {x['days']} local days of the district, {x['rows']:,} rows (expected {x['expected']:,}), "
-          f"{x['bytes'] / 1e6:.0f} MB in {x['seconds']:.1f} s ({x['rows'] / x['seconds']:,.0f} rows/s, first byte "
-          f"after {x['first_byte'] or 0:.2f} s); export log {x['logged']}; worker RSS before "
-          f"{x['baseline_kb'] / 1024:.0f} MB, peak sampled {mb:.0f} MB ({x['samples']} samples), VmHWM "
-          f"{x['hwm_before'] / 1024:.0f} -> {x['hwm_after'] / 1024:.0f} MB; CPU {x['cpu']:.1f} s; other load "
-          f"{x['load']:.2f} CPUs")
-    if x["seconds"] > SERVE_TIMEOUT:
-        print(f"  NOTE: {x['seconds']:.0f} s is longer than the {SERVE_TIMEOUT} s worker timeout of `carerounds "
-              "serve`: its gthread workers keep streaming past it, but a sync worker would be killed mid-file.")
-    rows.append(("CSV export, peak worker RSS", f"{mb:.0f} MB", f"idle worker {x['baseline_kb'] / 1024:.0f} MB",
-                 f"+{mb - x['baseline_kb'] / 1024:.0f} MB", f"< {TARGET_EXPORT_MB} MB",
-                 "PASS" if mb < TARGET_EXPORT_MB and complete else "FAIL"))
-    rows.append(("CSV export, duration", f"{x['seconds']:.1f} s", f"{x['rows']:,} rows", "",
-                 f"< {SERVE_TIMEOUT} s (serve timeout)", "ok" if x["seconds"] < SERVE_TIMEOUT else "CUT"))
-    print()
-    benchlib.print_table(rows, ("figure", "value", "reference (same run)", "ratio", "target", "result"))
-    print(f"{counts['tasks']:,} tasks, {counts['visits']:,} visits; whole run {elapsed:.0f}s")
-    if os.environ.get("BENCH_SHOW_PLANS"):
-        for name in ("page:status=completed", "page:flag=too_short"):
-            print(f"\n-- {name}: main query plan\n{results[name]['explain']}")
+    print(f"CSV export on {x['worker']}: {x['days']} local days of the district, {x['rows']:,} rows (expected "
+          f"{x['expected']:,}), {x['bytes'] / 1e6:.0f} MB in {x['seconds']:.1f} s "
+          f"({x['rows'] / x['seconds']:,.0f} rows/s, first byte after {x['first_byte'] or 0:.2f} s); export log "
+          f"{x['logged']}; worker RSS before {x['baseline_kb'] / 1024:.0f} MB, peak sampled {mb:.0f} MB "
+          f"({x['samples']} samples), VmHWM {x['hwm_before'] / 1024:.0f} -> {x['hwm_after'] / 1024:.0f} MB; "
+          f"CPU {x['cpu']:.1f} s; other load {x['load']:.2f} CPUs")
+    # The server is configured as `carerounds serve` is, so "CUT" means a real user's file would
+    # have been cut short, not a comparison with the timeout.
+    return [("CSV export, peak worker RSS", f"{mb:.0f} MB", f"idle worker {x['baseline_kb'] / 1024:.0f} MB",
+             f"+{mb - x['baseline_kb'] / 1024:.0f} MB", f"< {TARGET_EXPORT_MB} MB",
+             "PASS" if mb < TARGET_EXPORT_MB and complete else "FAIL"),
+            ("CSV export, duration", f"{x['seconds']:.1f} s", f"{x['rows']:,} rows", "",
+             "(not a target)", "complete" if complete else "CUT")]
 
 
 if __name__ == "__main__":

@@ -119,17 +119,20 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn with WORKERS (or `workers`) sync workers on 127.0.0.1 and the bench timing hooks."""
+    """gunicorn with WORKERS (or `workers`) sync workers on 127.0.0.1 and the bench timing hooks.
+
+    `worker_class` and `threads` are for a phase that must run as `carerounds serve` does (the
+    audit export on gthread workers); the push benchmark's real and naive servers stay sync."""
 
     def __init__(self, app: str, env: dict, log_dir: str, name: str, pythonpath: str | None = None,
-                 workers: int = WORKERS, timeout: int = 60):
+                 workers: int = WORKERS, timeout: int = 60, worker_class: str = "sync", threads: int = 1):
         self.port = free_port()
         self.timing_dir = Path(log_dir) / f"timing-{name}"
         self.timing_dir.mkdir(parents=True, exist_ok=True)
         env = dict(env, BENCH_TIMING_DIR=str(self.timing_dir))
-        args = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
-                "--timeout", str(timeout), "--graceful-timeout", "5", "--backlog", "2048",
-                "-c", str(BENCH / "gunicorn_conf.py")]
+        args = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class, "--threads", str(threads),
+                "-b", f"127.0.0.1:{self.port}", "--timeout", str(timeout), "--graceful-timeout", "5",
+                "--backlog", "2048", "-c", str(BENCH / "gunicorn_conf.py")]
         if pythonpath:
             args += ["--pythonpath", pythonpath]
         self.log_path = Path(log_dir) / f"gunicorn-{name}.log"

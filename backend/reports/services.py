@@ -1,14 +1,16 @@
 """The monthly report of a region: figures per region, provider, service type, caregiver and day,
 and the providers to be listed for rectification (整改).
 
-The SQL lives in figures.py; here the grouped sums are added up per dimension and turned into
-rates and means. Nothing here loops over visits, only over already grouped rows.
+The SQL lives in figures.py; here its queries run side by side on connections that share one
+snapshot (readers.py), and the grouped sums are added up per dimension and turned into rates and
+means. Nothing here loops over visits, only over already grouped rows.
 """
 
 from calendar import monthrange
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import select
@@ -18,7 +20,7 @@ from backend.extensions import db
 from backend.plans.models import ServiceType
 from backend.providers.models import Provider
 from backend.regions.models import Region
-from backend.reports import figures
+from backend.reports import figures, readers
 from backend.users.models import User
 
 VISIT_SUMS = ("planned", "completed", "completed_on_time", "late_synced", "missed", "cancelled", "verified",
@@ -52,12 +54,21 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
     """Every figure of `region` for the month starting `first_day`, as plain data for any format."""
     thresholds = thresholds or Thresholds.from_config(current_app.config)
     period = month_period(first_day)
-    figures.prepare()
-    scope = figures.scope_of(region, period)
-    visits = figures.visit_groups(scope, period)
-    followups = figures.followup_groups(region, period)
-    coverage = figures.coverage_groups(region, scope, period)
-    daily = {row["day"]: row for row in figures.daily_groups(scope, period)}
+    area = figures.Area.of(region)
+    with readers.snapshot_readers(current_app.config["REPORT_CONNECTIONS"]) as conns:
+        for conn in conns:
+            figures.prepare(conn)
+        # The month's task ids first, and meanwhile the follow-ups (about as long).
+        scope, followups = readers.run_all(conns, [partial(figures.scope_of, area=area, period=period),
+                                                   partial(figures.followup_groups, area=area, period=period)])
+        # Then the big scan, cut in as many parts as there are connections, and the smaller
+        # queries on whichever connection frees up first.
+        jobs = [partial(figures.visit_groups, scope=part, period=period) for part in scope.parts(len(conns))]
+        jobs += [partial(figures.daily_groups, scope=scope, period=period),
+                 partial(figures.coverage_groups, area=area, period=period)]
+        *visit_parts, daily_rows, coverage = readers.run_all(conns, jobs)
+    visits = [row for rows in visit_parts for row in rows]
+    daily = {row["day"]: row for row in daily_rows}
 
     by_region = _merge(_add_up(visits, "region_id", VISIT_SUMS), _add_up(followups, "region_id", FOLLOWUP_SUMS),
                        _add_up(coverage, "region_id", COVERAGE_SUMS))
@@ -172,7 +183,10 @@ def _service_type_rows(services: dict) -> list[dict]:
 
 
 def _caregiver_rows(caregivers: dict) -> list[dict]:
-    users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(list(caregivers)))).scalars()}
+    # Columns, not User objects: a district has thousands of caregivers.
+    users = {u.id: u for u in db.session.execute(
+        select(User.id, User.display_name, User.username, User.role, User.provider_id)
+        .where(User.id.in_(list(caregivers))))}
     rows = []
     for user_id, sums in caregivers.items():
         user = users.get(user_id)

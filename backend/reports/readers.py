@@ -1,0 +1,72 @@
+"""Connections that read one snapshot of the database together, so that a report's queries can
+run side by side and still add up to figures of one moment.
+
+On PostgreSQL a report reads on `count` pooled connections of its own, each in a read-only
+REPEATABLE READ transaction: the first exports its snapshot (pg_export_snapshot) and the others
+import it (SET TRANSACTION SNAPSHOT) before their first query, so every query sees the same
+committed rows whichever connection runs it. The request's own session is left alone. On SQLite
+the session's connection reads alone, one query after another, as it always did: SQLite serves
+one file from one process at a time, and side-by-side readers would gain nothing.
+"""
+
+import queue
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+
+from sqlalchemy import Connection, text
+
+from backend.extensions import db, on_postgres
+
+SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
+
+
+@contextmanager
+def snapshot_readers(count: int) -> Iterator[list[Connection]]:
+    """`count` connections (PostgreSQL) or the session's one (SQLite) that see one snapshot."""
+    if not on_postgres():
+        yield [db.session.connection()]
+        return
+    engine = db.engine
+    with ExitStack() as stack:
+        readers = []
+        for _ in range(max(1, count)):
+            conn = stack.enter_context(engine.connect())
+            # Applies to this checkout only: the pool resets the level when it takes the connection back.
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            conn.begin()
+            readers.append(conn)
+        if len(readers) > 1:
+            snapshot = readers[0].execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            if not SNAPSHOT_ID.fullmatch(snapshot):  # SET takes no parameters, so it is spelled out
+                raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+            for conn in readers[1:]:
+                conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        yield readers
+
+
+def run_all(readers: list[Connection], jobs: list[Callable[[Connection], object]]) -> list:
+    """Run each job on whichever reader is free, in the order given, as many at once as there
+    are readers; return their results in job order. The first error is raised once the jobs
+    already running have ended; jobs not yet started are dropped."""
+    if len(readers) == 1:
+        return [job(readers[0]) for job in jobs]
+    free: queue.SimpleQueue = queue.SimpleQueue()
+    for conn in readers:
+        free.put(conn)
+
+    def on_a_free_reader(job):
+        conn = free.get()  # never waits: no more jobs run at once than there are readers
+        try:
+            return job(conn)
+        finally:
+            free.put(conn)
+
+    with ThreadPoolExecutor(len(readers), thread_name_prefix="report-reader") as pool:
+        futures = [pool.submit(on_a_free_reader, job) for job in jobs]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
