@@ -72,52 +72,37 @@ class PullPage:
         }
 
 
-def unchanged(*, user_id: int, device_id: str, cursor: str | None, now: datetime,
-              check_account: Callable[[Probe | None], None]) -> PullPage | None:
-    """The usual pull, whole in one statement: a completed cursor, the same window, nothing
-    changed since. The statement also reads the account, which `check_account` judges (raising
-    when it may not pull) before anything else is answered. None when the page must be built:
-    no usable cursor, a pull under way, or a change (then pull() does it all)."""
-    if not cursor:
-        return None
-    key = current_app.config["TOKEN_SECRET"].encode()
-    from_on, to_on = phone_window(now)
-    try:
-        state = decode_cursor(key, cursor, user_id=user_id, device_id=device_id, now=now)
-    except CursorInvalid:
-        return None
-    if state.paging or not state.digest or (state.from_on, state.to_on) != (from_on, to_on):
-        return None
-    found = probe_alone(user_id, state.seq, from_on, to_on)
-    check_account(found)
-    if found.changed:
-        return None
-    return _unchanged(key, state.for_pull(found.high), found.open_followup_ids, now)
+def pull(*, user_id: int, device_id: str, cursor: str | None, limit: int, now: datetime,
+         check_account: Callable[[Probe | None], None], load_account: Callable[[], User]) -> PullPage:
+    """A snapshot, or the changes since `cursor`.
 
-
-def pull(*, user: User, device_id: str, cursor: str | None, limit: int, now: datetime) -> PullPage:
+    The usual pull is whole in one statement: a completed cursor, the same window, and the probe
+    (which reads the account too; `check_account` judges that row, raising when it may not pull)
+    finds nothing changed. Otherwise `load_account` gives the caller's User, checked as the gate
+    checks it, before anything is read for them, and the page is built."""
     key = current_app.config["TOKEN_SECRET"].encode()
     from_on, to_on = phone_window(now)
     state = None
     if cursor:
         try:
-            state = decode_cursor(key, cursor, user_id=user.id, device_id=device_id, now=now)
+            state = decode_cursor(key, cursor, user_id=user_id, device_id=device_id, now=now)
         except CursorInvalid:
             state = None
+    if state is not None and not state.paging and state.digest and (state.from_on, state.to_on) == (from_on, to_on):
+        found = probe_alone(user_id, state.seq, from_on, to_on)
+        check_account(found)
+        if not found.changed:
+            return _unchanged(key, state.for_pull(found.high), found.open_followup_ids, now)
+        state = state.for_pull(found.high)
+    user = load_account()
     # A snapshot's first page says reset: the phone replaces whatever it held (its outbox stays).
     reset = state is None
     if state is None:
         state = new_snapshot(user_id=user.id, device_id=device_id, from_on=from_on, to_on=to_on,
                              seq_high=current_seq(db.session), now=now)
-    elif state.paging:
-        pass  # a pull under way keeps the bound of its first page
-    elif state.digest and (state.from_on, state.to_on) == (from_on, to_on):
-        found = probe(db.session, user.id, state.seq, from_on, to_on)
-        if not found.changed:
-            return _unchanged(key, state.for_pull(found.high), found.open_followup_ids, now)
-        state = state.for_pull(found.high)
-    else:
+    elif not state.paging:
         state = state.for_pull(current_seq(db.session))
+    # else: a pull under way keeps the bound of its first page
     builder = _Page(user, state, from_on, to_on, limit)
     if state.paging.is_snapshot:
         builder.snapshot()

@@ -32,22 +32,22 @@ def _refuse_oversized_batches():
 @account_checked_by_view
 def pull(args):
     """What this phone should hold: a snapshot, or the changes since `cursor`. See docs/sync-protocol.md."""
-    now = utcnow()
-    # Most pulls find nothing changed: one statement answers them, the account check included.
-    page = pulling.unchanged(user_id=int(g.token_claims["sub"]), device_id=args["device_id"],
-                             cursor=args["cursor"], now=now, check_account=_may_pull)
-    if page is None:
-        g.user = load_account(g.token_claims)
-        require_role(g.user.role, FIELD_ROLES)
-        page = pulling.pull(user=g.user, device_id=args["device_id"], cursor=args["cursor"],
-                            limit=args["limit"], now=now)
-        # Nothing was written, but ending the read with COMMIT rather than the teardown's ROLLBACK
-        # keeps psycopg's prepared statements (a ROLLBACK drops them all), so a worker's pulls
-        # stop paying PostgreSQL to plan the same statements again.
-        db.session.commit()
+    page = pulling.pull(user_id=int(g.token_claims["sub"]), device_id=args["device_id"], cursor=args["cursor"],
+                        limit=args["limit"], now=utcnow(), check_account=_may_pull, load_account=_field_account)
+    # Nothing was written, but ending the read with COMMIT rather than the teardown's ROLLBACK
+    # keeps psycopg's prepared statements (a ROLLBACK drops them all), so a worker's pulls stop
+    # paying PostgreSQL to plan the same statements again.
+    db.session.commit()
     # The page is built in its wire shape already (tests hold it to PullResponseSchema), so it
     # skips the schema's second pass over every row: the pull is the API's hottest read.
     return jsonify(page.wire())
+
+
+def _field_account():
+    """The gate's account check and @roles(*FIELD_ROLES), for a pull that reads more than the probe."""
+    g.user = load_account(g.token_claims)
+    require_role(g.user.role, FIELD_ROLES)
+    return g.user
 
 
 def _may_pull(found) -> None:
