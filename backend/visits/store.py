@@ -106,37 +106,25 @@ def _records(rows, text_json: tuple[str, ...] = ()) -> str:
     orjson writes dataclass rows by field name (ItemRow and VisitRow use the column names) and
     aware datetimes in ISO 8601, in C; per-column binary arrays cost twice the Python time
     (psycopg builds them element by element), ~25 µs an item. `text_json` fields go in as JSON
-    text inside a string (see insert_items). A value orjson refuses (an integer past 64 bits)
-    goes through the standard library, which writes the same JSON values.
+    text inside a string (see insert_items).
     """
-    if not text_json:
-        try:
-            return orjson.dumps(rows).decode()
-        except TypeError:
-            return json.dumps([r if isinstance(r, dict) else dataclasses.asdict(r) for r in rows],
-                              default=_iso, ensure_ascii=False)
-
-    def row(r):
-        values = {f.name: getattr(r, f.name) for f in dataclasses.fields(r)}
-        for name in text_json:
-            values[name] = _json_text(values[name])
-        return values
-
-    try:
-        return orjson.dumps(rows, default=row, option=orjson.OPT_PASSTHROUGH_DATACLASS).decode()
-    except TypeError:
-        return json.dumps([row(r) for r in rows], default=_iso, ensure_ascii=False)
+    if text_json:
+        rows = [{**{f.name: getattr(r, f.name) for f in dataclasses.fields(r)},
+                 **{name: _dumps(getattr(r, name)) for name in text_json}} for r in rows]
+    return _dumps(rows)
 
 
-def _json_text(value) -> str:
+def _dumps(value) -> str:
+    """JSON through orjson; a value it refuses (an integer past 64 bits) goes through the
+    standard library, which writes the same JSON values."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, default=_plain, ensure_ascii=False)
 
 
-def _iso(value) -> str:
-    return value.isoformat()
+def _plain(value):
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value.isoformat()
 
 
 def _from_records(table_name: str, param: str) -> str:
