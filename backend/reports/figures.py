@@ -40,6 +40,7 @@ from sqlalchemy import Connection, DateTime, and_, bindparam, case, exists, func
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from backend.elders.models import Elder, ElderCategory
+from backend.extensions import inline_ids
 from backend.followups.models import Followup
 from backend.regions.models import Region
 from backend.tasks.models import Task
@@ -118,12 +119,6 @@ def _count(condition):
 
 def _sum(condition, value):
     return func.coalesce(func.sum(value).filter(condition), 0)
-
-
-def _inline(ids):
-    """Ids written into the SQL: the planner sees real values, and no statement carries a
-    hundred parameters for the driver to rewrite."""
-    return bindparam(None, sorted(int(i) for i in ids), expanding=True, literal_execute=True)
 
 
 @dataclass(frozen=True)
@@ -220,7 +215,7 @@ def visit_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
         )
         .select_from(Task)
         .outerjoin(Visit, and_(Visit.task_id == Task.id, Visit.task_id.between(*ids)))
-        .where(Task.id.between(*ids), _in_month(period), Task.community_id.in_(_inline(scope.children)))
+        .where(Task.id.between(*ids), _in_month(period), Task.community_id.in_(inline_ids(scope.children)))
         .group_by(*keys, Task.status)
         .subquery()
     )
@@ -260,7 +255,7 @@ def daily_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
     tasks = (
         select(day.label("day"), Task.status.label("status"))
         .where(Task.id.between(scope.first_task_id, scope.last_task_id), _in_month(period),
-               Task.community_id.in_(_inline(scope.children)))
+               Task.community_id.in_(inline_ids(scope.children)))
         .subquery()
     )
     # Grouped outside the subquery: PostgreSQL will not match a GROUP BY expression that carries

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from backend.clock import local_midnight
-from backend.extensions import db
+from backend.extensions import among, db
 from backend.plans.models import ServiceType
 from backend.providers.models import Provider
 from backend.regions.models import Region
@@ -186,7 +186,7 @@ def _caregiver_rows(caregivers: dict) -> list[dict]:
     # Columns, not User objects: a district has thousands of caregivers.
     users = {u.id: u for u in db.session.execute(
         select(User.id, User.display_name, User.username, User.role, User.provider_id)
-        .where(User.id.in_(list(caregivers))))}
+        .where(among(User.id, caregivers)))}
     rows = []
     for user_id, sums in caregivers.items():
         user = users.get(user_id)

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Text, bindparam, cast, func, literal, select, tuple_
+from sqlalchemy import Text, cast, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
 from backend.clock import local_midnight
 from backend.elders.models import Elder
 from backend.errors import NotFound, ValidationFailed
-from backend.extensions import db, on_postgres
+from backend.extensions import db, inline_ids, on_postgres
 from backend.followups.models import Followup
 from backend.plans.models import ServiceType
 from backend.providers.models import Provider
@@ -163,7 +163,7 @@ def _page_query(user: User, filters: Filters, *, now, after: Cursor | None, limi
     query = select(Task.id, Task.window_start_at)
     communities = _communities(user, filters.region_id)
     if communities is not None:
-        query = query.where(Task.community_id.in_(_inline(communities)))
+        query = query.where(Task.community_id.in_(inline_ids(communities)))
     if task_id is not None:
         query = query.where(Task.id == task_id)
     if now is not None:
@@ -214,18 +214,12 @@ def _communities(user: User, region_id: int | None) -> list[int] | None:
     return list(db.session.execute(query).scalars())
 
 
-def _inline(ids: list[int]):
-    """A list of ids written into the SQL: psycopg re-parses, with a regular expression, every
-    statement of more than 50 parameters on every call; a page of an export names 2,000 ids."""
-    return bindparam(None, [int(i) for i in ids], expanding=True, literal_execute=True)
-
-
 def _followups_of(task_ids: list[int]) -> dict[int, list[dict]]:
     found: dict[int, list[dict]] = {}
     if not task_ids:
         return found
     query = select(Followup.task_id, Followup.id, Followup.kind, Followup.status) \
-        .where(Followup.task_id.in_(_inline(task_ids))).order_by(Followup.id)
+        .where(Followup.task_id.in_(inline_ids(task_ids))).order_by(Followup.id)
     for task_id, followup_id, kind, status in db.session.execute(query):
         found.setdefault(task_id, []).append({"id": followup_id, "kind": kind, "status": status})
     return found
