@@ -24,9 +24,10 @@ babel = Babel()
 csrf = CSRFProtect()
 
 
-def on_postgres() -> bool:
-    """Whether the session's database is PostgreSQL (otherwise SQLite, the embedded default)."""
-    return db.session.get_bind().dialect.name == "postgresql"
+def on_postgres(connection=None) -> bool:
+    """Whether the session's database, or `connection`'s, is PostgreSQL (otherwise SQLite, the
+    embedded default). Code on other threads than the request's passes its connection."""
+    return (connection or db.session.get_bind()).dialect.name == "postgresql"
 
 
 def insert_for_dialect(table):

@@ -40,7 +40,7 @@ from sqlalchemy import Connection, DateTime, and_, bindparam, case, exists, func
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from backend.elders.models import Elder, ElderCategory
-from backend.extensions import inline_ids
+from backend.extensions import inline_ids, on_postgres
 from backend.followups.models import Followup
 from backend.regions.models import Region
 from backend.tasks.models import Task
@@ -103,14 +103,10 @@ def prepare(conn: Connection) -> None:
     Plans are made for each report's own values, never a generic one: psycopg prepares a statement
     run often enough on one pooled connection, and a generic plan neither knows how many tasks a
     month holds nor can use the partial index of completed patrols."""
-    if _on_postgres(conn):
+    if on_postgres(conn):
         conn.execute(text("SET LOCAL jit = off"))
         conn.execute(text("SET LOCAL enable_sort = off"))
         conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
-
-def _on_postgres(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
 
 
 def _count(condition):
@@ -244,7 +240,7 @@ def daily_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
     """Planned and completed tasks per local day of the month (day 1 … 31)."""
     if scope.first_task_id is None or not scope.children:
         return []
-    if _on_postgres(conn):
+    if on_postgres(conn):
         # The day's number by a binary search of the local midnights, rather than up to 31
         # comparisons a task: a third of the query's time on a month of a district.
         day = func.width_bucket(Task.window_start_at,
