@@ -34,10 +34,12 @@ def pull(args):
     """What this phone should hold: a snapshot, or the changes since `cursor`. See docs/sync-protocol.md."""
     page = pulling.pull(user_id=int(g.token_claims["sub"]), device_id=args["device_id"], cursor=args["cursor"],
                         limit=args["limit"], now=utcnow(), check_account=_may_pull, load_account=_field_account)
-    # Nothing was written, but ending the read with COMMIT rather than the teardown's ROLLBACK
-    # keeps psycopg's prepared statements (a ROLLBACK drops them all), so a worker's pulls stop
-    # paying PostgreSQL to plan the same statements again.
-    db.session.commit()
+    # Nothing was written, but a pull that read through the session ends with COMMIT rather than
+    # the teardown's ROLLBACK, which keeps psycopg's prepared statements (a ROLLBACK drops them
+    # all), so a worker's pulls stop paying PostgreSQL to plan the same statements again. The
+    # empty pull on PostgreSQL never opened the session, and its commit hooks are skipped.
+    if db.session().in_transaction():
+        db.session.commit()
     # The page is built in its wire shape already (tests hold it to PullResponseSchema), so it
     # skips the schema's second pass over every row: the pull is the API's hottest read.
     return jsonify(page.wire())
