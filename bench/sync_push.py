@@ -311,13 +311,16 @@ class Clients:
             self.procs.append(proc)
         self.batches = sum(pipe.recv()[1] for pipe in self.pipes)
 
-    def run(self, kind, warmup, measure, cpu_pids, **args):
+    def run(self, kind, warmup, measure, cpu_pids, own_pids=lambda: [], **args):
         """One phase: every client process starts at the same instant and stops sending at the
-        deadline. CPU is accounted for `cpu_pids()` (server workers and their PostgreSQL backends)."""
+        deadline. CPU is accounted for `cpu_pids()` (server workers and their PostgreSQL backends),
+        and separately for `own_pids()` (the part of them that is not PostgreSQL)."""
         meter = benchlib.CpuMeter(cpu_pids)
+        own = benchlib.CpuMeter(own_pids)
         client_pids = [proc.pid for proc in self.procs]
         clients = benchlib.CpuMeter(lambda: [pid for pid in client_pids if pid not in meter.before])
         meter.start()
+        own.start()
         clients.start()
         start_at = time.monotonic() + 0.5
         stop_at = start_at + warmup + measure
@@ -325,7 +328,9 @@ class Clients:
             pipe.send((kind, dict(args, start_at=start_at, stop_at=stop_at)))
         parts = [pipe.recv() for pipe in self.pipes]
         meter.stop()
+        own.stop()
         clients.stop()
+        meter.own = own.ours
         meter.others = meter.machine - meter.ours - clients.ours
         records = [r for part in parts for r in part["records"]]
         exhausted = [t for part in parts for t in part["exhausted"]]
@@ -358,7 +363,9 @@ class Phase:
         self.http_errors = Counter(r[6] for r in records if r[6] != 200)
         self.latencies = [r[7] * 1000 for r in inside]
         # CPU milliseconds per item offered (new or resent), over the whole phase.
-        self.cpu_ms_per_item = 1000 * meter.ours / max(1, self.totals[0] + self.unanswered_items)
+        offered = max(1, self.totals[0] + self.unanswered_items)
+        self.cpu_ms_per_item = 1000 * meter.ours / offered
+        self.own_cpu_ms_per_item = 1000 * meter.own / offered  # of which outside PostgreSQL
         self.others_cpus = max(0.0, meter.others / meter.elapsed)  # neither the server nor the load generator
         self.meter = meter
 
@@ -494,14 +501,14 @@ def main() -> int:
 
             client_pids = [proc.pid for proc in clients.procs]
             checkpoint()
-            bare = clients.run("bare", args.warmup, args.ref_seconds, pids(lambda: client_pids))
+            bare = clients.run("bare", args.warmup, args.ref_seconds, pids(lambda: client_pids), lambda: client_pids)
             checkpoint()
             naive_phase = clients.run("naive", args.warmup, args.ref_seconds, pids(naive.worker_pids),
-                                      port=naive.port, tokens=tokens)
+                                      naive.worker_pids, port=naive.port, tokens=tokens)
             checkpoint()
             profiling = profile_workers(real, args.warmup + args.seconds, Path(work)) if args.profile else []
             real_phase = clients.run("real", args.warmup, args.seconds, pids(real.worker_pids),
-                                     port=real.port, tokens=tokens)
+                                     real.worker_pids, port=real.port, tokens=tokens)
             for proc in profiling:
                 proc.wait(timeout=60)
             real.stop()  # whatever it still works on is rolled back, so the database check is exact
@@ -528,7 +535,8 @@ def report(url, bare, naive_phase, real_phase, server_ms, naive_ms, args) -> Non
               f"({dup_sent:,} resent), {rej} rejected, HTTP errors {dict(phase.http_errors)}{note}")
         print(f"         batch latency (client) p50 {benchlib.percentile(phase.latencies, 50):.1f} ms, "
               f"p99 {benchlib.percentile(phase.latencies, 99):.1f} ms; CPU {phase.cpu_ms_per_item:.3f} ms per item "
-              f"({'client + postgres' if phase.kind == 'bare' else 'gunicorn workers + postgres'}); "
+              f"({'client' if phase.kind == 'bare' else 'gunicorn workers'} {phase.own_cpu_ms_per_item:.3f} "
+              f"+ postgres {phase.cpu_ms_per_item - phase.own_cpu_ms_per_item:.3f}); "
               f"other load on the machine {phase.others_cpus:.2f} CPUs")
     print(f"  server time per batch (gunicorn hooks): real p50 {benchlib.percentile(server_ms, 50):.1f} ms, "
           f"p99 {benchlib.percentile(server_ms, 99):.1f} ms; naive p50 {benchlib.percentile(naive_ms, 50):.1f} ms, "

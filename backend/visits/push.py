@@ -151,12 +151,13 @@ class _Batch:
         self.plates = plates_of({t.elder_id for t in tasks.values()}) if tasks else {}
         self.keys, self.verdicts = plate_keys(), {}
         held = store.held_items(v.id for v in valid)
-        visits = store.visits_of(tasks)
-        refs = {i for v in visits.values() for i in (v.check_in_item_id, v.check_out_item_id) if i} - held.keys()
-        stored = {**held, **store.held_items(refs)}
+        visits, referred = store.visits_of(tasks)
+        stored = {**referred, **held}
         for round_ in range(MAX_ROUNDS):
             if round_:  # the last round moved them in memory; the rows are still locked and unwritten
-                tasks, visits = store.lock_tasks(task_ids, self.user.id), store.visits_of(tasks)
+                tasks = store.lock_tasks(task_ids, self.user.id)
+                visits, referred = store.visits_of(tasks)
+                stored.update(referred)
             plan = self._plan(valid, held, stored, tasks, visits)
             inserted = store.insert_items(plan.rows)
             lost = {row.id for row in plan.rows} - inserted
