@@ -45,6 +45,22 @@ def among(column, values):
     return column.in_(values)
 
 
+def driver_execute(sql: str, params: dict | None = None):
+    """Plain SQL in psycopg's placeholders, run in the session's transaction straight through the
+    driver (PostgreSQL only); returns the psycopg cursor, whose rows are tuples built in C.
+
+    For the sync push's dozen statements a batch: SQLAlchemy's per-statement work and per-row
+    result processing (UTC datetime columns above all) cost more CPU than the statements
+    themselves, ~1.3 ms against ~0.5 ms for reading and locking a batch's 100 tasks. The statement
+    is prepared on its first use on a connection. timestamptz values come back aware, in the
+    session's time zone, which compares and subtracts as UTC does. No SQLAlchemy event sees the
+    statement (the audit trail's writers describe themselves).
+    """
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor.execute(sql, params, prepare=True)
+    return cursor
+
+
 def inline_ids(ids):
     """Ids written into the SQL as literals (`IN (1, 2, …)`): the planner sees real values, and
     no statement carries hundreds of parameters for psycopg to re-parse with a regular

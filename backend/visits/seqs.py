@@ -5,11 +5,12 @@ after the batch's items are in, and reports the seqs still missing below the hig
 row is built once from the device's history on its first push since the row existed.
 """
 
+import json
 from collections.abc import Iterable
 
 from sqlalchemy import select, text, update
 
-from backend.extensions import db, insert_for_dialect
+from backend.extensions import db, driver_execute, insert_for_dialect, on_postgres
 from backend.visits.models import DeviceSeqState
 from sync import rules
 
@@ -32,14 +33,22 @@ def record_and_report(device_id: str, seqs: Iterable[int]) -> list[int]:
         runs = _locked_runs(device_id)  # another push of this device created it meanwhile
     merged = rules.merge_ranges(runs, seqs)
     if merged != runs:
-        db.session.execute(update(_state).where(_state.c.device_id == device_id)
-                           .values(runs=[list(r) for r in merged]).execution_options(**SKIP))
+        if on_postgres():  # straight through the driver, as the rest of a push (driver_execute)
+            driver_execute("UPDATE device_seq_states SET runs = %(runs)s::json WHERE device_id = %(device_id)s",
+                           {"runs": json.dumps(merged), "device_id": device_id})
+        else:
+            db.session.execute(update(_state).where(_state.c.device_id == device_id)
+                               .values(runs=[list(r) for r in merged]).execution_options(**SKIP))
     return rules.missing_seqs(merged)
 
 
 def _locked_runs(device_id: str) -> list[tuple[int, int]] | None:
-    row = db.session.execute(select(_state.c.runs).where(_state.c.device_id == device_id).with_for_update()).first()
-    return None if row is None else [(low, high) for low, high in row.runs]
+    if on_postgres():
+        row = driver_execute("SELECT runs FROM device_seq_states WHERE device_id = %(device_id)s FOR UPDATE",
+                             {"device_id": device_id}).fetchone()
+    else:
+        row = db.session.execute(select(_state.c.runs).where(_state.c.device_id == device_id).with_for_update()).first()
+    return None if row is None else [(low, high) for low, high in row[0]]
 
 
 def _history_runs(device_id: str) -> list[tuple[int, int]]:

@@ -14,6 +14,7 @@ Core statements.
 
 import dataclasses
 import json
+import operator
 from collections import namedtuple
 from datetime import datetime
 from functools import cache
@@ -27,7 +28,7 @@ from backend import changefeed
 from backend.audit import trail
 from backend.columns import utcnow
 from backend.elders.models import Elder
-from backend.extensions import among, db, on_postgres
+from backend.extensions import among, db, driver_execute, on_postgres
 from backend.tasks.models import Task, TaskEvent, TaskRemoval
 from backend.visits.evidence import ItemRow, TaskRow, VisitRow
 from backend.visits.models import PushReceipt, QuarantinedItem, Visit, VisitItem
@@ -120,20 +121,6 @@ def visits_of(task_ids) -> tuple[dict[int, VisitRow], dict[str, HeldItem]]:
     return visits, items
 
 
-def _driver_rows(sql: str, params: dict) -> list[tuple]:
-    """A read in the session's transaction, straight through psycopg (PostgreSQL only).
-
-    The rows come back as tuples built in C: SQLAlchemy's per-statement and per-row work (the
-    UTC datetime columns' result processing above all) cost more than the reads themselves,
-    ~1.3 ms against ~0.5 ms of CPU for a batch's 100 locked tasks. The statement is prepared on
-    its first use on a connection. timestamptz values come back aware, in the session's time
-    zone, which compares and subtracts as UTC does.
-    """
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    cursor.execute(sql, params, prepare=True)
-    return cursor.fetchall()
-
-
 _TASK_COLUMNS = ("id", "kind", "status", "version", "assignee_id", "elder_id", "care_plan_id", "created_at",
                  "window_start_at", "window_end_at", "min_duration_minutes")
 _LOCK_TASKS_PG = (
@@ -159,10 +146,19 @@ def _records(rows, text_json: tuple[str, ...] = ()) -> str:
     (psycopg builds them element by element), ~25 µs an item. `text_json` fields go in as JSON
     text inside a string (see insert_items).
     """
-    if text_json:
-        rows = [{**{f.name: getattr(r, f.name) for f in dataclasses.fields(r)},
-                 **{name: _dumps(getattr(r, name)) for name in text_json}} for r in rows]
+    if text_json and rows:
+        names, values = _fields_of(type(rows[0]))
+        rows = [{**dict(zip(names, values(r), strict=True)), **{name: _dumps(getattr(r, name)) for name in text_json}}
+                for r in rows]
     return _dumps(rows)
+
+
+@cache
+def _fields_of(row_type) -> tuple[tuple[str, ...], operator.attrgetter]:
+    """A dataclass's field names, and a getter of their values as a tuple (dataclasses.fields()
+    on every row cost more than writing the row)."""
+    names = tuple(f.name for f in dataclasses.fields(row_type))
+    return names, operator.attrgetter(*names)
 
 
 def _dumps(value) -> str:
@@ -183,8 +179,13 @@ def _from_records(table_name: str, param: str) -> str:
 
 
 def _driver_sql(sql: str, params: dict):
-    """Plain SQL with the driver's placeholders; no ORM event sees it (the writers record themselves)."""
-    return db.session.connection().exec_driver_sql(sql, params)
+    """Plain SQL with psycopg's placeholders, straight through the driver (driver_execute); no
+    ORM event sees it (the writers record themselves)."""
+    return driver_execute(sql, params)
+
+
+def _driver_rows(sql: str, params: dict) -> list[tuple]:
+    return driver_execute(sql, params).fetchall()
 
 
 def insert_items(rows: list[ItemRow]) -> set[str]:
@@ -302,7 +303,13 @@ def insert_quarantine(rows: list[dict]) -> None:
 
 
 def insert_receipt(values: dict) -> None:
-    _execute(insert(PushReceipt.__table__), [values])
+    if on_postgres():
+        columns = list(values)
+        _driver_sql(f"INSERT INTO push_receipts ({', '.join(columns)}) VALUES ("
+                    + ", ".join(f"%({c})s::json" if isinstance(values[c], list) else f"%({c})s" for c in columns) + ")",
+                    {c: _dumps(v) if isinstance(v, list) else v for c, v in values.items()})
+    else:
+        _execute(insert(PushReceipt.__table__), [values])
     trail.record(db.session, {"table": "push_receipts", "action": "insert",
                               "values": {k: v.isoformat() if isinstance(v, datetime) else v
                                          for k, v in values.items()}})
