@@ -45,7 +45,7 @@ def among(column, values):
     return column.in_(values)
 
 
-def driver_execute(sql: str, params: dict | None = None):
+def driver_execute(sql: str, params: dict | None = None, session=None):
     """Plain SQL in psycopg's placeholders, run in the session's transaction straight through the
     driver (PostgreSQL only); returns the psycopg cursor, whose rows are tuples built in C.
 
@@ -54,9 +54,10 @@ def driver_execute(sql: str, params: dict | None = None):
     themselves, ~1.3 ms against ~0.5 ms for reading and locking a batch's 100 tasks. The statement
     is prepared on its first use on a connection. timestamptz values come back aware, in the
     session's time zone, which compares and subtracts as UTC does. No SQLAlchemy event sees the
-    statement (the audit trail's writers describe themselves).
+    statement (the audit trail's writers describe themselves). `session`: another than db.session
+    (a commit hook's).
     """
-    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor = (session or db.session).connection().connection.driver_connection.cursor()
     cursor.execute(sql, params, prepare=True)
     return cursor
 
