@@ -138,26 +138,25 @@ _VISITS_PG = (
 
 # ------------------------------------------------------------------ writes
 
-def _records(rows, text_json: tuple[str, ...] = ()) -> str:
+def _records(rows, without: tuple[str, ...] = ()) -> str:
     """The rows as one JSON array of objects, for `json_populate_recordset(NULL::table, …)`.
 
     orjson writes dataclass rows by field name (ItemRow and VisitRow use the column names) and
     aware datetimes in ISO 8601, in C; per-column binary arrays cost twice the Python time
-    (psycopg builds them element by element), ~25 µs an item. `text_json` fields go in as JSON
-    text inside a string (see insert_items).
+    (psycopg builds them element by element), ~25 µs an item. Fields in `without` are left out
+    (see insert_items).
     """
-    if text_json and rows:
-        names, values = _fields_of(type(rows[0]))
-        rows = [{**dict(zip(names, values(r), strict=True)), **{name: _dumps(getattr(r, name)) for name in text_json}}
-                for r in rows]
+    if without and rows:
+        names, values = _fields_of(type(rows[0]), without)
+        rows = [dict(zip(names, values(r), strict=True)) for r in rows]
     return _dumps(rows)
 
 
 @cache
-def _fields_of(row_type) -> tuple[tuple[str, ...], operator.attrgetter]:
-    """A dataclass's field names, and a getter of their values as a tuple (dataclasses.fields()
-    on every row cost more than writing the row)."""
-    names = tuple(f.name for f in dataclasses.fields(row_type))
+def _fields_of(row_type, without: tuple[str, ...]) -> tuple[tuple[str, ...], operator.attrgetter]:
+    """A dataclass's field names but `without`, and a getter of their values as a tuple
+    (dataclasses.fields() on every row cost more than writing the row)."""
+    names = tuple(f.name for f in dataclasses.fields(row_type) if f.name not in without)
     return names, operator.attrgetter(*names)
 
 
@@ -198,7 +197,9 @@ def insert_items(rows: list[ItemRow]) -> set[str]:
         return set()
     rows = sorted(rows, key=lambda r: r.id)
     if on_postgres():
-        return {row[0] for row in _driver_sql(_insert_items_sql(), {"rows": _records(rows, ("payload",))})}
+        payloads = [_dumps(row.payload) for row in rows]
+        return {row[0] for row in _driver_sql(_insert_items_sql(), {"rows": _records(rows, ("payload",)),
+                                                                    "payloads": payloads})}
     statement = sqlite_insert(_items).on_conflict_do_nothing(index_elements=["id"]).returning(_items.c.id)
     params = [{name: getattr(row, name) for name in ITEM_COLUMNS} for row in rows]
     return set(_execute(statement, params).scalars())
@@ -206,15 +207,18 @@ def insert_items(rows: list[ItemRow]) -> set[str]:
 
 @cache
 def _insert_items_sql() -> str:
-    """The payload travels as JSON text inside a JSON string and is cast back: PostgreSQL's JSON
-    reader unescapes the strings of the records, and \\u0000 (allowed in a json column, where
-    the payload used to go verbatim) has no text form, so a nested payload holding one would fail."""
+    """The rows but their payloads as one JSON array of records, the payloads beside it as a
+    text array (zipped back by ROWS FROM), each cast to json. Inside the records' JSON a payload
+    would go through PostgreSQL's JSON reader twice, unescaped char by char the first time, and a
+    \\u0000 (allowed in a json column, where the payload used to go verbatim) has no text form
+    there, so a nested payload holding one would fail; as text it is only read once, by the cast."""
     dialect = db.session.get_bind().dialect
-    types = ", ".join(f"{c.name} {'text' if c.name == 'payload' else c.type.compile(dialect=dialect)}"
-                      for c in _items.c)
+    columns = [c for c in _items.c if c.name != "payload"]
+    types = ", ".join(f"{c.name} {c.type.compile(dialect=dialect)}" for c in columns)
     values = ", ".join("r.payload::json" if name == "payload" else f"r.{name}" for name in ITEM_COLUMNS)
     return (f"INSERT INTO visit_items ({', '.join(ITEM_COLUMNS)}) SELECT {values} "
-            f"FROM json_to_recordset(%(rows)s::json) AS r({types}) ON CONFLICT (id) DO NOTHING RETURNING id")
+            f"FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({types}), unnest(%(payloads)b::text[])) "
+            f"AS r({', '.join(c.name for c in columns)}, payload) ON CONFLICT (id) DO NOTHING RETURNING id")
 
 
 def delete_items(ids) -> None:
