@@ -1,4 +1,5 @@
-"""gunicorn config of the benchmarks: server-side request timing, nothing else.
+"""gunicorn config of the benchmarks: what `carerounds serve` sets for its workers (the heap
+frozen once the app is loaded), and server-side request timing.
 
 Each worker appends "<phase> <ms>" per request to BENCH_TIMING_DIR/<pid>.log, where phase is
 the request's X-Bench-Phase header. The time runs from gunicorn handing the parsed request to
@@ -7,6 +8,8 @@ the app until the response has been written to the socket.
 
 import os
 import time
+
+from backend.cli import freeze_loaded_heap as post_worker_init  # noqa: F401  (a gunicorn hook, by name)
 
 _files = {}
 

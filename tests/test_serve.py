@@ -1,5 +1,6 @@
 """`carerounds serve` runs gunicorn with settings under which a long streamed export survives."""
 
+import gc
 import http.client
 import socket
 import subprocess
@@ -8,7 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from backend.cli import gunicorn_settings
+from backend.cli import freeze_loaded_heap, gunicorn_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,16 @@ def test_serve_uses_threaded_workers():
     settings = gunicorn_settings("127.0.0.1", 8000, 2)
     assert settings["worker_class"] == "gthread" and settings["threads"] > 1
     assert settings["workers"] == 2 and settings["bind"] == "127.0.0.1:8000"
+
+
+def test_serve_freezes_each_workers_heap_once_the_app_is_loaded():
+    assert gunicorn_settings("127.0.0.1", 8000, 2)["post_worker_init"] is freeze_loaded_heap
+    assert gc.get_freeze_count() == 0
+    try:
+        freeze_loaded_heap(worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_a_response_streaming_longer_than_the_worker_timeout_is_not_cut(tmp_path):

@@ -198,8 +198,8 @@ def insert_items(rows: list[ItemRow]) -> set[str]:
     rows = sorted(rows, key=lambda r: r.id)
     if on_postgres():
         payloads = [_dumps(row.payload) for row in rows]
-        return {row[0] for row in _driver_sql(_insert_items_sql(), {"rows": _records(rows, ("payload",)),
-                                                                    "payloads": payloads})}
+        inserted = _driver_rows(_insert_items_sql(), {"rows": _records(rows, ("payload",)), "payloads": payloads})
+        return {row[0] for row in inserted}
     statement = sqlite_insert(_items).on_conflict_do_nothing(index_elements=["id"]).returning(_items.c.id)
     params = [{name: getattr(row, name) for name in ITEM_COLUMNS} for row in rows]
     return set(_execute(statement, params).scalars())
