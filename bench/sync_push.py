@@ -533,11 +533,14 @@ def report(url, bare, naive_phase, real_phase, server_ms, naive_ms, args) -> Non
         note = f", pool exhausted after {phase.seconds:.1f}s" if phase.exhausted else ""
         print(f"  {phase.kind:5}: {len(phase.records):,} batches, {items:,} items: {new:,} new, {dup:,} duplicate "
               f"({dup_sent:,} resent), {rej} rejected, HTTP errors {dict(phase.http_errors)}{note}")
+        if phase.kind == "bare":
+            split = "the clients only: their backends end before the phase's CPU is read"
+        else:
+            split = (f"gunicorn workers {phase.own_cpu_ms_per_item:.3f} "
+                     f"+ postgres {phase.cpu_ms_per_item - phase.own_cpu_ms_per_item:.3f}")
         print(f"         batch latency (client) p50 {benchlib.percentile(phase.latencies, 50):.1f} ms, "
               f"p99 {benchlib.percentile(phase.latencies, 99):.1f} ms; CPU {phase.cpu_ms_per_item:.3f} ms per item "
-              f"({'client' if phase.kind == 'bare' else 'gunicorn workers'} {phase.own_cpu_ms_per_item:.3f} "
-              f"+ postgres {phase.cpu_ms_per_item - phase.own_cpu_ms_per_item:.3f}); "
-              f"other load on the machine {phase.others_cpus:.2f} CPUs")
+              f"({split}); other load on the machine {phase.others_cpus:.2f} CPUs")
     print(f"  server time per batch (gunicorn hooks): real p50 {benchlib.percentile(server_ms, 50):.1f} ms, "
           f"p99 {benchlib.percentile(server_ms, 99):.1f} ms; naive p50 {benchlib.percentile(naive_ms, 50):.1f} ms, "
           f"p99 {benchlib.percentile(naive_ms, 99):.1f} ms")
