@@ -6,10 +6,11 @@ statements run with `audit_skip`: each write describes itself to the audit trail
 (ids, transitions), and tells the change feed which synced rows it touched, since neither sees
 Core statements row by row.
 
-On PostgreSQL each write passes its rows as one JSON parameter (`json_populate_recordset`): a
-multi-row VALUES list of a 100-item batch has ~2,000 parameters, and psycopg re-parses a query
-of more than 50 parameters on every call (~5 ms a batch). SQLite takes the same rows through
-Core statements.
+On PostgreSQL every statement is plain SQL run straight through the driver
+(extensions.driver_execute), and each write passes its rows as one JSON parameter
+(`json_populate_recordset`): a multi-row VALUES list of a 100-item batch has ~2,000 parameters,
+and psycopg re-parses a query of more than 50 parameters on every call (~5 ms a batch). SQLite
+takes the same rows through Core statements.
 """
 
 import dataclasses
@@ -62,7 +63,7 @@ def plan_for_key_lookups() -> None:
     device history's quarantine half) still costs 10^10 then, and JIT-compiled it took 180 ms.
     """
     if on_postgres():
-        _driver_sql("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)", {})
+        driver_execute("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)", {})
 
 
 def lock_tasks(task_ids, user_id: int) -> dict[int, TaskRow]:
@@ -73,7 +74,7 @@ def lock_tasks(task_ids, user_id: int) -> dict[int, TaskRow]:
     if not task_ids:
         return {}
     if on_postgres():
-        rows = _driver_rows(_LOCK_TASKS_PG, {"ids": task_ids, "user_id": user_id})
+        rows = driver_execute(_LOCK_TASKS_PG, {"ids": task_ids, "user_id": user_id}).fetchall()
     else:
         elders, removals = Elder.__table__, TaskRemoval.__table__
         reassigned_away = exists().where(removals.c.task_id == _tasks.c.id, removals.c.user_id == user_id)
@@ -91,7 +92,7 @@ def held_items(ids) -> dict[str, HeldItem]:
     if not ids:
         return {}
     if on_postgres():
-        rows = _driver_rows(_HELD_ITEMS_PG, {"ids": ids})
+        rows = driver_execute(_HELD_ITEMS_PG, {"ids": ids}).fetchall()
     else:
         rows = db.session.execute(select(*(_items.c[name] for name in HeldItem._fields)).where(_items.c.id.in_(ids)))
     return {row[0]: HeldItem._make(row) for row in rows}
@@ -112,7 +113,7 @@ def visits_of(task_ids) -> tuple[dict[int, VisitRow], dict[str, HeldItem]]:
         return visits, held_items(i for v in visits.values() for i in (v.check_in_item_id, v.check_out_item_id) if i)
     visits, items = {}, {}
     width = len(HeldItem._fields)
-    for row in _driver_rows(_VISITS_PG, {"ids": task_ids}):
+    for row in driver_execute(_VISITS_PG, {"ids": task_ids}).fetchall():
         visit = VisitRow(**dict(zip(_VISIT_READ, row, strict=False)))
         visits[visit.task_id] = visit
         for start in (len(_VISIT_READ), len(_VISIT_READ) + width):
@@ -177,16 +178,6 @@ def _from_records(table_name: str, param: str) -> str:
     return f"json_populate_recordset(NULL::{table_name}, %({param})s::json)"
 
 
-def _driver_sql(sql: str, params: dict):
-    """Plain SQL with psycopg's placeholders, straight through the driver (driver_execute); no
-    ORM event sees it (the writers record themselves)."""
-    return driver_execute(sql, params)
-
-
-def _driver_rows(sql: str, params: dict) -> list[tuple]:
-    return driver_execute(sql, params).fetchall()
-
-
 def insert_items(rows: list[ItemRow]) -> set[str]:
     """INSERT … ON CONFLICT (id) DO NOTHING; returns the ids this transaction inserted.
 
@@ -198,8 +189,8 @@ def insert_items(rows: list[ItemRow]) -> set[str]:
     rows = sorted(rows, key=lambda r: r.id)
     if on_postgres():
         payloads = [_dumps(row.payload) for row in rows]
-        inserted = _driver_rows(_insert_items_sql(), {"rows": _records(rows, ("payload",)), "payloads": payloads})
-        return {row[0] for row in inserted}
+        inserted = driver_execute(_insert_items_sql(), {"rows": _records(rows, ("payload",)), "payloads": payloads})
+        return {row[0] for row in inserted.fetchall()}
     statement = sqlite_insert(_items).on_conflict_do_nothing(index_elements=["id"]).returning(_items.c.id)
     params = [{name: getattr(row, name) for name in ITEM_COLUMNS} for row in rows]
     return set(_execute(statement, params).scalars())
@@ -236,13 +227,13 @@ def write_visits(visits: list[VisitRow], at: datetime) -> None:
     if on_postgres():
         if new:
             columns = ", ".join(VISIT_COLUMNS)
-            _driver_sql(f"INSERT INTO visits ({columns}, created_at, updated_at) "
+            driver_execute(f"INSERT INTO visits ({columns}, created_at, updated_at) "
                         f"SELECT {columns}, %(at)s, %(at)s FROM {_from_records('visits', 'rows')}",
                         {"rows": _records(new), "at": at})
         if old:
             columns = [n for n in VISIT_COLUMNS if n not in ("task_id", "user_id")]
             # `id = ANY(…)` beside the join: the primary key is used whatever the planner guesses.
-            _driver_sql("UPDATE visits SET " + ", ".join(f"{n} = v.{n}" for n in columns)
+            driver_execute("UPDATE visits SET " + ", ".join(f"{n} = v.{n}" for n in columns)
                         + f", updated_at = %(at)s FROM {_from_records('visits', 'rows')} AS v "
                         "WHERE visits.id = v.id AND visits.id = ANY(%(id)b::int[])",
                         {"rows": _records(old), "id": [v.id for v in old], "at": at})
@@ -271,7 +262,7 @@ def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
     rows = [{"b_id": t.id, "b_version": t.version, "status": t.status} for t in moved]
     if on_postgres():
         columns = "task_id, at, from_status, to_status, by_user_id, by_system, reason"
-        _driver_sql(f"INSERT INTO task_events ({columns}) SELECT {columns} FROM "
+        driver_execute(f"INSERT INTO task_events ({columns}) SELECT {columns} FROM "
                     f"{_from_records('task_events', 'events')}", {"events": _records(events)})
     else:
         _execute(insert(TaskEvent.__table__), events)
@@ -284,7 +275,7 @@ def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
 
 def _update_tasks(rows: list[dict], at: datetime, seq: int) -> None:
     if on_postgres():  # `id = ANY(…)` beside the join: the primary key, never a scan of all tasks
-        result = _driver_sql(
+        result = driver_execute(
             "UPDATE tasks SET status = v.status, status_changed_at = %(at)s, updated_at = %(now)s, "
             "version = tasks.version + 1, change_seq = %(seq)s "
             "FROM json_to_recordset(%(rows)s::json) AS v(b_id int, b_version int, status varchar) "
@@ -309,7 +300,7 @@ def insert_quarantine(rows: list[dict]) -> None:
 def insert_receipt(values: dict) -> None:
     if on_postgres():
         columns = list(values)
-        _driver_sql(f"INSERT INTO push_receipts ({', '.join(columns)}) VALUES ("
+        driver_execute(f"INSERT INTO push_receipts ({', '.join(columns)}) VALUES ("
                     + ", ".join(f"%({c})s::json" if isinstance(values[c], list) else f"%({c})s" for c in columns) + ")",
                     {c: _dumps(v) if isinstance(v, list) else v for c, v in values.items()})
     else:
