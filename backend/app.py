@@ -5,10 +5,13 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context, redirect, request, request_started, url_for
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
 from backend import config as default_config
+from schemas.fields import INT32
 
 SECRET_NAMES = {"SECRET_KEY": "CARE_SECRET_KEY", "TOKEN_SECRET": "CARE_TOKEN_SECRET",
                 "QR_SECRET": "CARE_QR_SECRET"}
@@ -25,13 +28,29 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _resolve_database_url(app)
     _resolve_secrets(app)
+    from backend.jsonbody import StrictJSONProvider, StrictRequest
+
+    app.request_class = StrictRequest
+    app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.session_interface = ConsoleOnlySessions()
+    app.url_map.converters["int"] = IdConverter  # before any route is declared
+    app.url_map.converters["default"] = app.url_map.converters["string"] = SegmentConverter
+    if app.config["TRUSTED_PROXIES"]:
+        # The client's address (the login throttle's key) and scheme come from the proxies'
+        # X-Forwarded-For/-Proto, as many hops back as there are proxies, never further.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from backend import model_registry  # noqa: F401  (all tables on the metadata)
     from backend.extensions import db, migrate
     db.init_app(app)
+    from backend import timestamps
+    with app.app_context():
+        timestamps.install(db.engine)  # a stored time Python cannot hold reads back clamped, not as a 500
+    from backend import commit_hooks
+    commit_hooks.install(db.session)  # the change feed's stamp, then the audit append, at every commit
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
 
     from backend import api
@@ -41,10 +60,39 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
 
     _init_console(app)
+    from backend.fieldapp.views import bp as fieldapp_bp
+
+    app.register_blueprint(fieldapp_bp)
+
+    from backend.security_headers import install_security_headers
+    install_security_headers(app)
+
+    from backend.retries import retry_lost_transactions
+
+    retry_lost_transactions(app)  # after every view is registered
 
     from backend.cli import register_commands
     register_commands(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: ids are INTEGER columns, so a larger number matches no route and
+    answers 404 like any unknown id, instead of reaching the database as an error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", INT32[1])
+        super().__init__(map, *args, **kwargs)
+
+
+class SegmentConverter(UnicodeConverter):
+    """`<…>` and `<string:…>`: a segment holding NUL, which no text column can store, matches no
+    route (404) instead of reaching the database as an error."""
+
+    def to_python(self, value: str) -> str:
+        if "\x00" in value:
+            raise ValidationError
+        return value
 
 
 class ConsoleOnlySessions(SecureCookieSessionInterface):
@@ -57,6 +105,11 @@ class ConsoleOnlySessions(SecureCookieSessionInterface):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
+    def get_cookie_secure(self, app: Flask) -> bool:
+        # A cookie set over HTTPS is always Secure; SESSION_COOKIE_SECURE forces it on plain
+        # http too (a TLS proxy not listed in TRUSTED_PROXIES makes requests look like http).
+        return app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure)
+
 
 def _init_console(app: Flask) -> None:
     # Each page module adds its routes to the blueprint and its entry to the navigation.
@@ -64,19 +117,26 @@ def _init_console(app: Flask) -> None:
         pages_callbacks,
         pages_elders,
         pages_followups,
+        pages_reads,
+        pages_register,
         pages_reports,
         pages_reviews,
         pages_visits,
     )
-    from backend.console.i18n import select_locale
     from backend.console.views import bp as console_bp
     from backend.extensions import babel, csrf
+    from backend.i18n import refresh_locale, select_locale
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
     babel.init_app(app, locale_selector=select_locale)
+    request_started.connect(refresh_locale, app)
     csrf.init_app(app)
     app.register_blueprint(console_bp)
+    # People type the bare address: the root leads to the console (which asks them to sign in).
+    app.add_url_rule("/", "root", lambda: redirect(url_for("console.home")))
+    app.add_url_rule("/favicon.ico", "favicon",
+                     lambda: redirect(url_for("console.static", filename="favicon.svg"), code=301))
 
 
 def _load_environment(app: Flask) -> None:
@@ -90,24 +150,31 @@ def _load_environment(app: Flask) -> None:
             app.config[key] = env[var]
     if env.get("CARE_TASK_HORIZON_DAYS"):
         app.config["TASK_HORIZON_DAYS"] = int(env["CARE_TASK_HORIZON_DAYS"])
+    if env.get("CARE_TRUSTED_PROXIES"):
+        app.config["TRUSTED_PROXIES"] = int(env["CARE_TRUSTED_PROXIES"])
+    if env.get("CARE_MEDIA_FOLDER"):
+        app.config["MEDIA_FOLDER"] = env["CARE_MEDIA_FOLDER"]
+    if env.get("CARE_MEDIA_MAX_BYTES"):
+        app.config["MEDIA_MAX_BYTES"] = int(env["CARE_MEDIA_MAX_BYTES"])
     if env.get("CARE_COOKIE_SECURE"):
         app.config["SESSION_COOKIE_SECURE"] = env["CARE_COOKIE_SECURE"] not in ("0", "false", "")
 
 
 def _resolve_database_url(app: Flask) -> None:
+    """DATABASE_URL, or else the embedded PostgreSQL server whose data lives in the instance
+    folder (started here, or joined if another command of ours already runs it)."""
     url = app.config.get("SQLALCHEMY_DATABASE_URI")
     if not url:
-        url = "sqlite:///" + str(Path(app.instance_path) / "carerounds.sqlite3")
+        from backend.embedded import server_url
+
+        url = server_url(Path(app.instance_path) / "pgdata")
     # psycopg 3 is the PostgreSQL driver we ship; plain postgresql:// URLs mean it.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix):]
+    if not url.startswith("postgresql+psycopg://"):
+        raise RuntimeError("DATABASE_URL must be a PostgreSQL URL (postgresql://…)")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    if url.startswith("sqlite"):
-        # SQLite serialises writers; wait for the lock rather than fail.
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.setdefault("connect_args", {"timeout": 15})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _resolve_secrets(app: Flask) -> None:

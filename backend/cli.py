@@ -40,6 +40,12 @@ def register_commands(app):
     from backend.reviews.cli import callbacks_group
 
     app.cli.add_command(callbacks_group)
+    from backend.regions.cli import regions_group
+
+    app.cli.add_command(regions_group)
+    from flask_migrate.cli import db as db_group  # Flask-Migrate's `db` group: upgrade, downgrade, …
+
+    db_group.add_command(db_dump)
 
 
 def upgrade_database() -> None:
@@ -53,9 +59,17 @@ def upgrade_database() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
 @click.option("--demo", "with_demo", is_flag=True, help="seed the demo city first (skipped if present)")
+@click.option("--no-scheduler", "no_scheduler", is_flag=True,
+              help="start no scheduler: for the extra hosts of a deployment with several (run one "
+                   "`carerounds scheduler` somewhere)")
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: the certificate (PEM)")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: its private key (PEM)")
 @with_appcontext
-def serve(host, port, workers, with_demo):
-    """Upgrade the database to head and serve the API with gunicorn, plus one scheduler process."""
+def serve(host, port, workers, with_demo, no_scheduler, certfile, keyfile):
+    """Upgrade the database to head and serve the API with gunicorn, plus one scheduler process
+    (none with --no-scheduler); HTTPS with --certfile and --keyfile."""
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together")
     upgrade_database()
     if with_demo:
         from backend.demo import seed_demo
@@ -64,22 +78,31 @@ def serve(host, port, workers, with_demo):
             click.echo(demo_logins())
         else:
             click.echo("Demo city already present; nothing seeded.")
+    # The workers make their own connections: none of the master's may be shared across the fork,
+    # and none may stay open holding a transaction (or its locks) while the server runs.
+    db.session.remove()
+    db.engine.dispose()
     env = dict(os.environ, CARE_INSTANCE_PATH=current_app.instance_path)
-    sched = subprocess.Popen([sys.executable, "-m", "backend.cli", "scheduler"], env=env)
+    sched = None if no_scheduler else subprocess.Popen([sys.executable, "-m", "backend.cli", "scheduler"], env=env)
     try:
-        _run_gunicorn(host, port, workers)
+        _run_gunicorn(host, port, workers, tls={"certfile": certfile, "keyfile": keyfile} if certfile else {})
     finally:
-        sched.send_signal(signal.SIGTERM)
-        sched.wait(timeout=10)
+        if sched is not None:
+            sched.send_signal(signal.SIGTERM)
+            try:
+                sched.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                sched.kill()
+                sched.wait()
 
 
-def gunicorn_settings(host: str, port: int, workers: int) -> dict:
+def gunicorn_settings(host: str, port: int, workers: int, tls: dict | None = None) -> dict:
     """Threaded workers: a sync worker cannot tell the arbiter it is alive while it streams a
     response, so an export longer than `timeout` was killed mid-file after a 200. A gthread worker
     heartbeats from its main loop while handler threads stream; `timeout` still catches a worker
     whose main loop is stuck. The threads also keep short requests answered during an export."""
     return {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": 4,
-            "accesslog": "-", "timeout": 60, "post_worker_init": freeze_loaded_heap}
+            "accesslog": "-", "timeout": 60, "post_worker_init": freeze_loaded_heap, **(tls or {})}
 
 
 def freeze_loaded_heap(worker) -> None:
@@ -93,14 +116,14 @@ def freeze_loaded_heap(worker) -> None:
     gc.freeze()
 
 
-def _run_gunicorn(host: str, port: int, workers: int) -> None:
+def _run_gunicorn(host: str, port: int, workers: int, tls: dict | None = None) -> None:
     from gunicorn.app.base import BaseApplication
 
     instance_path = current_app.instance_path
 
     class Server(BaseApplication):
         def load_config(self):
-            for name, value in gunicorn_settings(host, port, workers).items():
+            for name, value in gunicorn_settings(host, port, workers, tls).items():
                 self.cfg.set(name, value)
 
         def load(self):
@@ -108,21 +131,44 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
 
             return create_app({"INSTANCE_PATH": instance_path})
 
-    click.echo(f"CareRounds on http://{host}:{port}/api/v1/docs (Ctrl-C stops)")
+    base = f"{'https' if tls else 'http'}://{host}:{port}"
+    click.echo(f"CareRounds on {base}/api/v1/docs (Ctrl-C stops)\n  console:   {base}/console/\n"
+               f"  field app: {base}/app/  (phones: the QR code on the console's home page)")
     Server().run()
+
+
+@click.command("dump")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="the file to write (PostgreSQL's custom format)")
+@with_appcontext
+def db_dump(out):
+    """Back up the database with pg_dump (the embedded server's own, or any PostgreSQL's)."""
+    from backend.embedded import bin_path
+
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    db.engine.dispose()
+    result = subprocess.run([str(bin_path() / "pg_dump"), "--format=custom", "--no-owner", "--file", out,
+                             "--dbname", url], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise click.ClickException(f"pg_dump failed: {result.stderr.strip()}")
+    click.echo(f"wrote {out}; restore it into an empty database with "
+               f"{bin_path() / 'pg_restore'} --no-owner --dbname URL {out}")
 
 
 @click.command()
 @with_appcontext
 def scheduler():
-    """Run the scheduled jobs (task generation, …). Start exactly one per deployment."""
+    """Run the scheduled jobs (task generation, …) alone: one per deployment, beside hosts started
+    with `serve --no-scheduler`. A second one by mistake runs no job twice in a period."""
     import logging
 
     from backend.scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
     sched = build_scheduler(current_app._get_current_object())
-    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
+    # SIGTERM from `serve` when it stops; SIGINT when Ctrl-C reaches the whole process group.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: sched.shutdown(wait=False))
     try:
         sched.start()
     except (KeyboardInterrupt, SystemExit):
@@ -132,7 +178,7 @@ def scheduler():
 @click.command()
 @with_appcontext
 def demo():
-    """Seed the demo city (a district, 300 elders, 43 accounts, plans, 14 days of tasks)."""
+    """Seed the demo city (two districts, 340 elders, 51 accounts, plans, 14 days of tasks)."""
     from backend.demo import seed_demo
 
     upgrade_database()
@@ -148,9 +194,11 @@ def demo_logins() -> str:
         "Demo logins (for demos only; never use these on real data), password for all: "
         f"{DEMO_PASSWORD}\n"
         "  admin                      administrator\n"
-        "  supervisor1, supervisor2   supervisors (district, one street)\n"
-        "  caregiver01 … caregiver30  caregivers of the two providers\n"
-        "  worker01 … worker10        community workers"
+        "  city_supervisor            supervisor of the whole city (both districts)\n"
+        "  supervisor1, supervisor2   supervisors (清河区, one street of it)\n"
+        "  supervisor3                supervisor of 白山区\n"
+        "  caregiver01 … caregiver34  caregivers of the two providers (31–34 in 白山区)\n"
+        "  worker01 … worker12        community workers (11, 12 in 白山区)"
     )
 
 

@@ -12,10 +12,8 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """Stores aware datetimes as UTC and always hands back aware UTC datetimes.
-
-    SQLite has no time zones; PostgreSQL's timestamptz does. Either way Python code sees UTC.
-    """
+    """A timestamptz that takes only aware datetimes and hands back aware UTC datetimes (psycopg
+    answers in the session's time zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -25,15 +23,10 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else value.astimezone(UTC)
 
 
 class TimestampMixin:

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 
 class Defaults:
-    # Database: None means "a SQLite file in the instance folder" (resolved in create_app).
+    # Database: None means "the embedded PostgreSQL server in the instance folder" (resolved in
+    # create_app, which starts it or joins the one already running there).
     SQLALCHEMY_DATABASE_URI = None
     # No pre-ping: it cost every request a round trip before its first statement (a third of an
     # empty sync pull's). Disconnects are handled optimistically instead: connections are
@@ -24,13 +25,33 @@ class Defaults:
     REFRESH_TOKEN_LIFETIME = timedelta(days=30)
     PASSWORD_HASH_METHOD = "scrypt"
 
-    # Login throttling: after this many failures in the window the key is locked out.
-    LOGIN_MAX_FAILURES = 5
+    # Login throttling (backend/auth/throttle.py; the README's "Sign-in limits" explains them).
+    # Per account, wherever the attempts come from: growing waits, never a long lockout, because
+    # the waits also hold up the account's real user. After LOGIN_ACCOUNT_FREE_FAILURES failures
+    # each further attempt waits LOGIN_ACCOUNT_DELAY, doubled by every failure, up to the cap;
+    # the count is forgotten after LOGIN_FAILURE_WINDOW without a failure.
+    LOGIN_ACCOUNT_FREE_FAILURES = 5
+    LOGIN_ACCOUNT_DELAY = timedelta(seconds=1)
+    LOGIN_ACCOUNT_MAX_DELAY = timedelta(minutes=5)
+    # Per account and address: the hard stop for one address guessing one account's password.
+    LOGIN_PAIR_MAX_FAILURES = 10
+    # Per address across all accounts: only sprays, far above the typos of the people sharing a
+    # carrier NAT or a street office's address.
+    LOGIN_ADDRESS_MAX_FAILURES = 100
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
     LOGIN_LOCKOUT = timedelta(minutes=15)
+    # Proxy hops in front of the server whose X-Forwarded-For/-Proto are believed (Werkzeug's
+    # ProxyFix); 0 believes none, so a client cannot choose the address it is throttled by.
+    TRUSTED_PROXIES = 0
 
     # Request bodies above this size answer 413 (a sync push is the largest legal body).
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+    # Signature images and photos (PUT /api/v1/media/{sha256}): where their files are kept (None:
+    # `media/` in the instance folder; CARE_MEDIA_FOLDER) and the largest one taken, in bytes
+    # (CARE_MEDIA_MAX_BYTES), refused while it is read.
+    MEDIA_FOLDER = None
+    MEDIA_MAX_BYTES = 5 * 1024 * 1024
 
     # Task generation.
     TASK_HORIZON_DAYS = 14
@@ -50,6 +71,8 @@ class Defaults:
         "welfare_check": {"due_minutes": 24 * 60, "urgent_due_minutes": 120,
                           "escalate": [{"to": "region_supervisor", "due_minutes": 60}]},
         "reassessment": {"due_minutes": 7 * 24 * 60, "escalate": []},
+        # A report that an elder died, moved away or is in hospital, for the supervisor to confirm.
+        "register_change": {"due_minutes": 72 * 60, "escalate": []},
         "worker_pattern": {"due_minutes": 7 * 24 * 60,
                            "escalate": [{"to": "region_supervisor", "due_minutes": 7 * 24 * 60}]},
     }
@@ -75,6 +98,10 @@ class Defaults:
     RECTIFICATION_MIN_SATISFACTION = 4.0
     RECTIFICATION_MIN_VERIFICATION = 0.9
     RECTIFICATION_MIN_VISITS = 10
+    # Satisfaction for rectification is the call-backs' (电话回访, what the elder says) for a provider
+    # with at least this many rated call-backs in the month, else the ratings recorded at check-out
+    # on the caregiver's phone. Three: at the default 5 % draw, a provider with 60 visits a month.
+    RECTIFICATION_MIN_CALLBACKS = 3
     # PostgreSQL connections one monthly report reads on at once, in one snapshot (its main scan
     # is cut in as many parts): about the cores the database may give one report. Each report
     # holds them from the pool beside its request's own, so the pool (5 + 10 overflow per
@@ -104,6 +131,8 @@ class Defaults:
     # Console sessions: a signed cookie, never readable by scripts, sent only to this site.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set CARE_COOKIE_SECURE=1 behind HTTPS
+    # Secure whenever the request came over HTTPS (see TRUSTED_PROXIES behind a proxy); True
+    # (CARE_COOKIE_SECURE=1) forces it also on requests that look like plain http.
+    SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     BABEL_DEFAULT_LOCALE = "zh"

@@ -1,32 +1,36 @@
-"""The demo city: a district with 3 streets, 12 communities, 300 elders, providers, staff and plans.
+"""The demo city: 辽河市, a city of two districts — 清河区 (3 streets, 12 communities, 300 elders) and
+白山区 (1 street, 2 communities, 40 elders) — with providers, staff and plans.
 
 Deterministic (seeded), so every demo shows the same city. For demos and drills only.
 """
 
 import random
-import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from backend.clock import local_midnight, local_today, utcnow
+from backend.demo_field import FieldDay, previous_month, reported_deceased
 from backend.elders.assessment import capability_level
 from backend.elders.models import Assessment, Elder
 from backend.extensions import db
 from backend.plans.models import CarePlan, CarePlanItem, PatrolPlan
-from backend.plates.services import active_plate, ensure_plates, plate_payload
+from backend.plates.services import ensure_plates
 from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.tasks.generation import ensure_service_types, generate_tasks
 from backend.tasks.jobs import sweep_job
-from backend.tasks.models import Task
 from backend.users.models import User
 from backend.users.services import create_user
-from backend.visits.push import push_batch
 
 DEMO_PASSWORD = "carerounds-demo"
 
+CITY = ("辽河市", "210100000000")
 DISTRICT = ("清河区", "210105000000", 41.80, 123.40)
+# The second district is seeded after the first, from its own random numbers, so 清河区 stays the
+# district every earlier demo showed.
+SECOND_DISTRICT = ("白山区", "210106000000", 41.70, 123.30)
+SECOND_STREETS = {"白山街道": ["白山社区", "泉水社区"]}
 STREETS = {
     "长青街道": ["长青社区", "松柏社区", "桂园社区", "翠湖社区"],
     "东湖街道": ["东湖社区", "荷花社区", "滨江社区", "望月社区"],
@@ -54,110 +58,56 @@ def seed_demo(now=None) -> bool:
     now = now or utcnow()
     rng = random.Random(20240601)
     ensure_service_types()
-    communities, streets, district = _regions()
+    city = _region(CITY[0], "city", None, CITY[1])
+    communities, streets, district = _regions(city, DISTRICT, STREETS)
     providers = [Provider(name=name, credit_code=code, contact_phone="024-8888" + str(1000 + i),
                           address=f"清河区{ROADS[i]}{10 + i}号", region_id=district.id)
                  for i, (name, code) in enumerate(PROVIDERS)]
     db.session.add_all(providers)
     db.session.flush()
     staff = _staff(providers, communities, streets, district)
+    second = _second_district(city, providers)
     # The first provider's missed visits go to its manager first; the second has none named, so
     # the region's supervisor gets them at once. Both paths show in a drill.
     providers[0].manager_id = staff["supervisor1"].id
     today = local_today(now)
     yesterday = today - timedelta(days=1)
+    # The city's history starts on the first of the previous month, a finished month.
+    history_from = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    month_ends = min(today.replace(day=1), yesterday)
     elders = _elders(rng, communities, today)
-    _plans(rng, elders, providers, staff, today, local_midnight(yesterday))
-    ensure_plates(elders, at=now)  # every home gets its door plate
+    _plans(rng, elders, providers, staff, history_from, today, local_midnight(history_from))
+    second_rng = random.Random(20240610)
+    second_elders = _elders(second_rng, second["communities"], today, district=SECOND_DISTRICT, count=40)
+    _plans(second_rng, second_elders, providers, second, history_from, today, local_midnight(history_from))
+    # every home gets its door plate
+    ensure_plates(elders + second_elders, at=local_midnight(history_from))
     db.session.flush()
-    # Tasks from yesterday on, made as the hourly job would have made them.
+    # The previous month's tasks, made as the hourly job made them; then yesterday's on, likewise.
+    generate_tasks(now=local_midnight(history_from) + timedelta(hours=1),
+                   horizon_days=(today.replace(day=1) - history_from).days)
     generate_tasks(now=local_midnight(yesterday) + timedelta(hours=1))
     generate_tasks(now=now)
     db.session.commit()
-    _yesterday_in_the_field(rng, yesterday)
+    field = FieldDay(random.Random(20240602))
+    # The city's bureau reviews the month of both districts.
+    previous_month(field, history_from, month_ends, second["city_supervisor"])
+    db.session.commit()
+    field.rng = rng  # yesterday stays as it was before the previous month was seeded
+    field.work(yesterday, drawer_share=0.2, quiet_patrols=False)
+    db.session.commit()
     # The early-morning sweep: yesterday's visits nobody synced are missed and followed up
     # (the job's two steps, each committed).
     sweep_job(now=local_midnight(today) + timedelta(hours=3))
+    reported_deceased(field, now)  # a deceased report awaiting the supervisor's confirmation
     return True
 
 
-def _yesterday_in_the_field(rng, yesterday) -> None:
-    """Yesterday as it happened, through the real push engine: most caregivers synced in the
-    evening (a few visits with a photographed plate, a fix far from home or too short a stay),
-    some phones never synced at all; community workers reported some patrols."""
-    evening = local_midnight(yesterday) + timedelta(hours=21)
-    start, end = local_midnight(yesterday), local_midnight(yesterday + timedelta(days=1))
-    users = db.session.execute(select(User).where(User.role.in_(("caregiver", "community_worker")))
-                               .order_by(User.username)).scalars().all()
-    for user in users:
-        if user.role == "caregiver" and rng.random() < 0.2:
-            continue  # this phone stayed in a drawer: its visits will be missed
-        tasks = db.session.execute(select(Task).where(
-            Task.assignee_id == user.id, Task.window_start_at >= start, Task.window_start_at < end,
-            Task.kind == "service").order_by(Task.window_start_at)).scalars().all()
-        items = [item for task in tasks for item in _visit_items(rng, task)]
-        if user.role == "community_worker":
-            items = _patrol_items(rng, user, yesterday)
-        for seq, item in enumerate(items):
-            item["seq"] = seq
-        if items:
-            push_batch(user=user, device_id=f"demo-{user.username}", token_device_id=None, device_time=evening,
-                       items=items, received_at=evening)
-            db.session.commit()
-
-
-def _visit_items(rng, task) -> list[dict]:
-    elder = task.elder
-    qr = plate_payload(active_plate(elder))
-    home = {"lat": elder.lat + rng.uniform(-0.0002, 0.0002), "lon": elder.lon + rng.uniform(-0.0002, 0.0002),
-            "accuracy_m": rng.choice([5, 8, 12, 20])}
-    arrive = task.window_start_at + timedelta(minutes=rng.randint(0, 40))
-    stay = timedelta(minutes=task.min_duration_minutes + rng.randint(0, 25))
-    trouble = rng.random()
-    if trouble < 0.05:
-        home = {"lat": elder.lat + 0.008, "lon": elder.lon, "accuracy_m": 15}  # ~900 m away
-    elif trouble < 0.10:
-        stay = timedelta(minutes=max(2, task.min_duration_minutes // 4))
-    elif trouble < 0.13:
-        qr = None
-    check_in = {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": "check_in", "task_id": task.id,
-                "captured_at": arrive.isoformat(), "qr": qr, "location": home}
-    check_out = {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": "check_out",
-                 "task_id": task.id, "captured_at": (arrive + stay).isoformat(), "qr": qr, "location": home,
-                 "services": [{"service_type": task.service_type, "outcome": "done"}],
-                 "satisfaction": rng.choice([5, 5, 5, 4, 4, 3, 2])}
-    return [check_in, check_out]
-
-
-def _patrol_items(rng, worker, yesterday) -> list[dict]:
-    tasks = db.session.execute(select(Task).where(
-        Task.assignee_id == worker.id, Task.kind == "patrol", Task.status == "scheduled",
-        Task.window_start_at <= local_midnight(yesterday), Task.window_end_at > local_midnight(yesterday))
-        .order_by(Task.id)).scalars().all()
-    items = []
-    for n, task in enumerate(tasks[:4]):
-        elder = task.elder
-        outcome = "no_answer" if n == 3 and "solitary" in elder.categories else rng.choice(
-            ["seen_well", "seen_well", "seen_well", "seen_needs_help"])
-        at = local_midnight(yesterday) + timedelta(hours=9 + n, minutes=rng.randint(0, 50))
-        seen = outcome.startswith("seen")
-        items.append({
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": "patrol_report", "task_id": task.id,
-            "captured_at": at.isoformat(), "qr": plate_payload(active_plate(elder)), "mode": "door",
-            "location": {"lat": elder.lat, "lon": elder.lon, "accuracy_m": 10}, "outcome": outcome,
-            "observations": {"health": "精神尚可", "mental_state": "情绪稳定",
-                             "safety": {"gas": "ok", "water": "ok", "electricity": "ok"},
-                             "hygiene": "整洁", "living_conditions": "良好",
-                             "needs": "需要助浴服务" if outcome == "seen_needs_help" else None} if seen else None,
-        })
-    return items
-
-
-def _regions():
-    name, code, _, _ = DISTRICT
-    district = _region(name, "district", None, code)
+def _regions(city, district_row, street_rows):
+    name, code, _, _ = district_row
+    district = _region(name, "district", city, code)
     streets, communities = [], []
-    for s, (street_name, community_names) in enumerate(STREETS.items(), start=1):
+    for s, (street_name, community_names) in enumerate(street_rows.items(), start=1):
         street = _region(street_name, "street", district, f"{code[:6]}{s:03d}000")
         streets.append(street)
         for c, community_name in enumerate(community_names, start=1):
@@ -194,9 +144,29 @@ def _staff(providers, communities, streets, district):
     return {"caregivers": caregivers, "workers": workers, "supervisor1": supervisor1}
 
 
-def _elders(rng, communities, today):
+def _second_district(city, providers):
+    """白山区 and its people: a district supervisor, the city's supervisor (who sees both districts),
+    two caregivers of each provider and a community worker for each community."""
+    communities, _, district = _regions(city, SECOND_DISTRICT, SECOND_STREETS)
+
+    def make(username, role, display_name, **scope):
+        return create_user(username=username, password=DEMO_PASSWORD, role=role, by=None,
+                           display_name=display_name, **scope)
+
+    city_supervisor = make("city_supervisor", "supervisor", "市民政局 督查员 郑文", region_id=city.id)
+    make("supervisor3", "supervisor", "白山区民政局 督查员 秦岚", region_id=district.id)
+    caregivers = [make(f"caregiver{i}", "caregiver", f"护理员{SURNAMES[i]}{GIVEN[i % len(GIVEN)]}",
+                       provider_id=providers[i % 2].id, certificate_no=f"YL2024{i:06d}", skill_level=1 + i % 4)
+                  for i in range(31, 35)]
+    workers = [make(f"worker{i}", "community_worker", f"网格员{SURNAMES[-i]}{GIVEN[-i % len(GIVEN)]}",
+                    community_ids=[community.id]) for i, community in enumerate(communities, start=11)]
+    return {"communities": communities, "caregivers": caregivers, "workers": workers,
+            "city_supervisor": city_supervisor}
+
+
+def _elders(rng, communities, today, district=DISTRICT, count=300):
     elders = []
-    for n in range(300):
+    for n in range(count):
         community = communities[n % len(communities)]
         age = rng.choice([62, 66, 70, 73, 76, 79, 81, 84, 87, 90, 93])
         categories = set(rng.sample(["solitary", "empty_nest", "left_behind", "special_family", "low_income",
@@ -210,10 +180,10 @@ def _elders(rng, communities, today):
                                                             "special_family", "disabled"} else "general"
         elder = Elder(
             name=rng.choice(SURNAMES) + rng.choice(GIVEN), gender=gender, birth_on=birth,
-            id_card_no=_id_card(rng, birth, gender, n), phone=f"13{rng.randint(100000000, 999999999)}",
-            address=f"清河区{community.name}{rng.choice(ROADS)}{rng.randint(1, 120)}号{rng.randint(1, 6)}单元"
+            id_card_no=_id_card(rng, birth, gender, n, district[1]), phone=f"13{rng.randint(100000000, 999999999)}",
+            address=f"{district[0]}{community.name}{rng.choice(ROADS)}{rng.randint(1, 120)}号{rng.randint(1, 6)}单元"
                     f"{rng.randint(1, 7)}0{rng.randint(1, 4)}室",
-            lat=DISTRICT[2] + rng.uniform(-0.05, 0.05), lon=DISTRICT[3] + rng.uniform(-0.05, 0.05),
+            lat=district[2] + rng.uniform(-0.05, 0.05), lon=district[3] + rng.uniform(-0.05, 0.05),
             community_id=community.id, risk_tier=tier,
             care_notes=rng.choice(CARE_NOTES),
             emergency_contacts=[{"name": rng.choice(SURNAMES) + rng.choice(GIVEN), "relation": "子女",
@@ -235,22 +205,22 @@ def _elders(rng, communities, today):
     return elders
 
 
-def _id_card(rng, birth: date, gender: str, n: int) -> str:
+def _id_card(rng, birth: date, gender: str, n: int, area: str = DISTRICT[1]) -> str:
     """A well-formed 18-digit resident ID (GB 11643 check digit) for demo data."""
-    body = f"210105{birth:%Y%m%d}{n % 100:02d}{(rng.randint(0, 4) * 2 + (1 if gender == 'male' else 0))}"
+    body = f"{area[:6]}{birth:%Y%m%d}{n % 100:02d}{(rng.randint(0, 4) * 2 + (1 if gender == 'male' else 0))}"
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
     return body + check
 
 
-def _plans(rng, elders, providers, staff, today, revised_at):
+def _plans(rng, elders, providers, staff, starts_on, today, revised_at):
     caregivers, workers = staff["caregivers"], staff["workers"]
     worker_of = {c.id: w for w in workers for c in w.communities}
     for n, elder in enumerate(elders):
         if n % 5 < 2 or "disabled" in elder.categories:  # about half the elders have a family bed
             provider = providers[n % 2]
             team = [c for c in caregivers if c.provider_id == provider.id]
-            plan = CarePlan(elder_id=elder.id, provider_id=provider.id, starts_on=today - timedelta(days=30),
+            plan = CarePlan(elder_id=elder.id, provider_id=provider.id, starts_on=starts_on,
                             ends_on=today + timedelta(days=335), revised_at=revised_at)
             for service, recurrence, minutes in rng.sample(CARE_PACKAGES, k=rng.choice([1, 2, 2, 3])):
                 plan.items.append(CarePlanItem(service_type=service, recurrence=recurrence,
@@ -258,5 +228,5 @@ def _plans(rng, elders, providers, staff, today, revised_at):
             db.session.add(plan)
         if set(elder.categories) & {"solitary", "empty_nest", "left_behind", "special_family", "disabled"}:
             db.session.add(PatrolPlan(elder_id=elder.id, worker_id=worker_of[elder.community_id].id,
-                                      starts_on=today - timedelta(days=30), revised_at=revised_at,
+                                      starts_on=starts_on, revised_at=revised_at,
                                       modes=["door", "phone"]))

@@ -2,48 +2,61 @@
 
 Every error the API answers has the same shape: type, title, status, detail, a stable machine
 `code`, and for validation failures `errors`, a map of field path → reasons. Titles and details
-are Chinese by default and English when the caller asks for it with Accept-Language.
+are Chinese by default and English when the caller asks for it with Accept-Language, through
+flask-babel's catalogue (backend/translations).
 """
 
 import logging
 
 from flask import Flask, Response, json, request
+from flask_babel import LazyString, gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
+
+from backend.field_messages import translate
+from backend.i18n import N_, is_english
 
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://carerounds.example/problems/"
 
-# code → (status, Chinese title, English title)
+# code → (status, title). Titles are catalogue msgids: English here, Chinese in messages.po.
 CATALOG = {
-    "bad_request": (400, "请求无效", "Bad request"),
-    "malformed_json": (400, "请求体不是有效的 JSON", "The request body is not valid JSON"),
-    "validation_failed": (422, "输入未通过校验", "The input failed validation"),
-    "unauthorized": (401, "需要登录", "Authentication required"),
-    "token_expired": (401, "访问令牌已过期", "The access token has expired"),
-    "invalid_token": (401, "访问令牌无效", "The access token is invalid"),
-    "invalid_credentials": (401, "用户名或密码错误", "Wrong username or password"),
-    "invalid_refresh_token": (401, "刷新令牌无效或已过期", "The refresh token is invalid or expired"),
-    "refresh_token_reused": (401, "刷新令牌被重复使用，该设备的登录已全部撤销",
-                             "The refresh token was reused; every session of that login was revoked"),
-    "account_disabled": (403, "账号已停用", "The account is disabled"),
-    "forbidden": (403, "无权执行此操作", "You may not do this"),
-    "not_found": (404, "资源不存在", "Not found"),
-    "method_not_allowed": (405, "不支持该请求方法", "Method not allowed"),
-    "not_acceptable": (406, "无法提供所请求的格式", "Not acceptable"),
-    "conflict": (409, "与现有数据冲突", "Conflicts with existing data"),
-    "version_conflict": (409, "数据已被他人修改，请刷新后重试", "The record changed since you read it"),
-    "followup_locked": (409, "跟进事项已办结并锁定", "The follow-up is resolved and locked"),
-    "already_claimed": (409, "跟进事项已被他人认领", "Someone else has claimed this follow-up"),
-    "not_resolved": (409, "跟进事项尚未办结", "The follow-up is not resolved"),
-    "review_not_locked": (409, "该审核结论未锁定，无需解锁", "The review decision is not locked"),
-    "review_locked": (409, "审核结论已锁定，需管理员解锁", "The review decision is locked; an admin must unlock it"),
-    "precondition_required": (428, "需要提供版本号", "A version is required"),
-    "payload_too_large": (413, "请求体过大", "The request body is too large"),
-    "unsupported_media_type": (415, "请求体须为 application/json", "The body must be application/json"),
-    "too_many_requests": (429, "尝试次数过多，请稍后再试", "Too many attempts; try again later"),
-    "internal_error": (500, "服务器内部错误", "Internal server error"),
-    "service_unavailable": (503, "服务暂不可用", "Service unavailable"),
+    "bad_request": (400, N_("Bad request")),
+    "malformed_json": (400, N_("The request body is not valid JSON")),
+    "validation_failed": (422, N_("The input failed validation")),
+    "unauthorized": (401, N_("Authentication required")),
+    "token_expired": (401, N_("The access token has expired")),
+    "invalid_token": (401, N_("The access token is invalid")),
+    "invalid_credentials": (401, N_("Wrong username or password")),
+    "invalid_refresh_token": (401, N_("The refresh token is invalid or expired")),
+    "refresh_token_reused": (401, N_("The refresh token was reused; every session of that login was revoked")),
+    "token_revoked": (401, N_("This sign-in was revoked; sign in again")),
+    "account_disabled": (403, N_("The account is disabled")),
+    "device_not_bound": (403, N_("The device is not the one the token was issued to")),
+    "forbidden": (403, N_("You may not do this")),
+    "not_found": (404, N_("Not found")),
+    "method_not_allowed": (405, N_("Method not allowed")),
+    "not_acceptable": (406, N_("Not acceptable")),
+    "conflict": (409, N_("Conflicts with existing data")),
+    "version_conflict": (409, N_("The record changed since you read it")),
+    "followup_locked": (409, N_("The follow-up is resolved and locked")),
+    "already_claimed": (409, N_("Someone else has claimed this follow-up")),
+    "not_resolved": (409, N_("The follow-up is not resolved")),
+    "elder_not_active": (409, N_("The elder is no longer active in the register")),
+    "status_report_pending": (409, N_("Another status report on this elder awaits a decision")),
+    "status_report_decided": (409, N_("The status report was already confirmed or rejected")),
+    "status_report_undecided": (409, N_("Close this follow-up by confirming or rejecting its status report")),
+    "review_not_locked": (409, N_("The review decision is not locked")),
+    "review_locked": (409, N_("The review decision is locked; an admin must unlock it")),
+    "precondition_required": (428, N_("A version is required")),
+    "payload_too_large": (413, N_("The request body is too large")),
+    "unsupported_media_type": (415, N_("The body must be application/json")),
+    "unsupported_image_type": (415, N_("The image must be PNG, JPEG or WebP")),
+    "hash_mismatch": (422, N_("The image does not match its SHA-256")),
+    "too_many_requests": (429, N_("Too many attempts; try again later")),
+    "internal_error": (500, N_("Internal server error")),
+    "service_unavailable": (503, N_("Service unavailable")),
 }
 
 _STATUS_CODES = {
@@ -53,35 +66,23 @@ _STATUS_CODES = {
     429: "too_many_requests", 503: "service_unavailable",
 }
 
-# marshmallow's stock messages, translated. Anything not listed is shown as marshmallow wrote it.
-_ZH_MESSAGES = {
-    "Missing data for required field.": "缺少必填字段。",
-    "Unknown field.": "未知字段。",
-    "Field may not be null.": "该字段不能为空。",
-    "Not a valid integer.": "不是有效的整数。",
-    "Not a valid number.": "不是有效的数字。",
-    "Not a valid string.": "不是有效的字符串。",
-    "Not a valid boolean.": "不是有效的布尔值。",
-    "Not a valid datetime.": "不是有效的日期时间。",
-    "Not a valid date.": "不是有效的日期。",
-    "Not a valid time.": "不是有效的时间。",
-    "Not a valid UUID.": "不是有效的 UUID。",
-    "Not a valid list.": "不是有效的列表。",
-    "Not a valid mapping type.": "不是有效的对象。",
-    "Invalid input type.": "输入类型无效。",
-    "Invalid value.": "取值无效。",
-    "Shorter than minimum length {min}.": "长度不足。",
-    "Invalid JSON body.": "请求体不是有效的 JSON。",
+# What a not_found names, for its detail ("任务不存在"); the machine field `resource` keeps the code.
+RESOURCES = {
+    "resource": N_("resource"), "task": N_("task"), "visit": N_("visit"), "elder": N_("elder"),
+    "user": N_("user"), "region": N_("region"), "community": N_("community"), "provider": N_("provider"),
+    "plan": N_("plan"), "care plan": N_("care plan"), "patrol plan": N_("patrol plan"),
+    "service type": N_("service type"), "review": N_("review"), "callback": N_("call-back"),
+    "followup": N_("follow-up"), "follow-up": N_("follow-up"), "notification": N_("notification"),
+    "plate": N_("door plate"), "static plate": N_("static door plate"), "dynamic plate": N_("dynamic door plate"),
+    "report": N_("report"), "media": N_("media"), "status report": N_("status report"),
 }
 
 
-def wants_english() -> bool:
-    best = request.accept_languages.best_match(["zh", "en"], default="zh") if request else "zh"
-    return best == "en"
-
-
 class Problem(HTTPException):
-    """An error with a stable code. Raise it anywhere; the handler renders problem+json."""
+    """An error with a stable code. Raise it anywhere; the handler renders problem+json.
+
+    `detail` and the reasons in `errors` are catalogue messages (lazy_gettext), so that they are
+    put in words in the caller's language when the answer is written."""
 
     def __init__(self, code: str, detail: str | None = None, *, status: int | None = None,
                  errors: dict | None = None, headers: dict | None = None, **extra):
@@ -96,7 +97,8 @@ class Problem(HTTPException):
 
 class NotFound(Problem):
     def __init__(self, what: str = "resource", detail: str | None = None):
-        super().__init__("not_found", detail or f"{what} not found", resource=what)
+        super().__init__("not_found", detail or _l("%(what)s not found", what=_l(RESOURCES.get(what, what))),
+                         resource=what)
 
 
 class Forbidden(Problem):
@@ -105,15 +107,20 @@ class Forbidden(Problem):
 
 
 class ValidationFailed(Problem):
-    """A rule broken by otherwise well-formed input: `field` names it."""
+    """A rule broken by otherwise well-formed input: `field` names it, `reason` (lazy_gettext)
+    says why."""
 
     def __init__(self, field: str, reason: str):
-        super().__init__("validation_failed", f"{field}: {reason}", errors={field: [reason]})
+        super().__init__("validation_failed", LazyString(_field_reason, field, reason), errors={field: [reason]})
 
 
 class Conflict(Problem):
     def __init__(self, detail: str, code: str = "conflict", **extra):
         super().__init__(code, detail, **extra)
+
+
+def _field_reason(field: str, reason) -> str:
+    return f"{field}: {reason}"
 
 
 def flatten_messages(messages, prefix="") -> dict[str, list[str]]:
@@ -145,15 +152,14 @@ def _strip_location(flat: dict[str, list[str]]) -> dict[str, list[str]]:
 
 def problem_response(code: str, status: int, detail: str | None = None, errors: dict | None = None,
                      headers: dict | None = None, **extra) -> Response:
-    english = wants_english()
-    _, zh_title, en_title = CATALOG.get(code, (status, "错误", "Error"))
-    if errors and not english:
-        errors = {f: [_ZH_MESSAGES.get(m, m) for m in reasons] for f, reasons in errors.items()}
+    title = gettext(CATALOG[code][1]) if code in CATALOG else gettext("Error")
+    if errors:
+        errors = {field: [_reason(reason) for reason in reasons] for field, reasons in errors.items()}
     body = {
         "type": PROBLEM_BASE + code.replace("_", "-"),
-        "title": en_title if english else zh_title,
+        "title": title,
         "status": status,
-        "detail": detail or (en_title if english else zh_title),
+        "detail": str(detail) if detail else title,
         "code": code,
     }
     if errors:
@@ -167,6 +173,12 @@ def problem_response(code: str, status: int, detail: str | None = None, errors: 
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _reason(reason) -> str:
+    """A reason from a service is a catalogue message already; one from marshmallow or a wire
+    schema is English text, found again in the catalogue by its template."""
+    return translate(reason) if isinstance(reason, str) else str(reason)
 
 
 def handle_http_exception(error: HTTPException) -> Response:
@@ -194,7 +206,8 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def _default_detail(error: HTTPException) -> str | None:
-    return None if wants_english() is False else error.description
+    """werkzeug's own descriptions are English: the title says it in Chinese."""
+    return error.description if is_english() else None
 
 
 def handle_unexpected(error: Exception) -> Response:

@@ -2,12 +2,15 @@
 
 admin: everything. supervisor: their region subtree. community_worker: their communities.
 caregiver: their own tasks and those tasks' elders. Views filter lists with these clauses and
-answer 404 (not 403) for single rows out of scope, so ids of other scopes leak nothing.
+answer 404 (not 403) for single rows out of scope, so ids of other scopes leak nothing: every
+view and console page loads one row through `scoped_or_404`.
 """
 
 from sqlalchemy import exists, false, select, true
 
 from backend.elders.models import Elder
+from backend.errors import NotFound
+from backend.extensions import db
 from backend.regions.models import Region
 from backend.tasks.models import Task
 from backend.users.models import User, user_communities
@@ -55,14 +58,17 @@ def regions_clause(user: User):
     return false()
 
 
-def can_see_region(user: User, region: Region) -> bool:
-    if user.role == "admin":
-        return True
-    if user.role == "supervisor":
-        return user.region is not None and region.path.startswith(user.region.path)
-    if user.role == "community_worker":
-        return any(c.id == region.id for c in user.communities)
-    return False
+def scoped_or_404(model, row_id: int, clause, *, what: str, for_update: bool = False):
+    """The row of `model` with this id if `clause` (the caller's scope, from this module or a
+    domain's own, e.g. followups_clause) admits it, locked for an edit when asked and then read
+    afresh; otherwise not_found naming `what`, so ids of other scopes leak nothing."""
+    query = select(model).where(model.id == row_id, clause)
+    if for_update:
+        query = query.with_for_update(of=model).execution_options(populate_existing=True)
+    row = db.session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise NotFound(what)
+    return row
 
 
 def _root_path(user: User) -> str:

@@ -73,7 +73,7 @@ SERVICE_TYPES = "ARRAY['meal','bathing','cleaning','medical','emergency','mobili
                 "'recreation','learning']"
 # h = a hash of the task id in 0..999: what a visit's evidence says.
 FLAGS_SQL = """CASE WHEN h < 30 THEN '["qr_missing"]' WHEN h < 50 THEN '["outside_geofence"]'
-                    WHEN h < 100 THEN '["too_short"]' WHEN h < 110 THEN '["late_sync"]'
+                    WHEN h < 100 THEN '["too_short"]' WHEN h < 110 THEN '["after_missed"]'
                     WHEN h < 120 THEN '["clock_skew", "too_short"]' ELSE '[]' END"""
 
 

@@ -31,12 +31,12 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", skip_empty)
     conf_args.setdefault("compare_type", True)
     conf_args.setdefault("render_item", render_item)
+    # Flask-Migrate turns batch mode on by default, which only SQLite needs: PostgreSQL alters in place.
     conf_args.pop("render_as_batch", None)
     with target_db.engine.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=target_db.metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
             **conf_args,
         )
         with context.begin_transaction():

@@ -1,7 +1,8 @@
 """Login, refresh and logout payloads."""
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from schemas import fields
 from schemas.common import Out, Strict
 
 _device = fields.String(required=True, validate=validate.Length(min=1, max=128))

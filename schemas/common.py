@@ -1,6 +1,8 @@
 """Building blocks shared by the payload schemas."""
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, validate
+
+from schemas import fields
 
 
 class Strict(Schema):
@@ -35,6 +37,12 @@ def page_of(item_schema) -> type[Schema]:
 
 
 class ProblemSchema(Out):
+    """RFC 9457 problem details, as every API error is answered (application/problem+json). A
+    problem may carry members of its own beside these (`resource`, `max_items`, …)."""
+
+    class Meta:
+        unknown = INCLUDE
+
     type = fields.String()
     title = fields.String()
     status = fields.Integer()

@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
+from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
-from schemas.vocab import ELDER_CATEGORIES, GENDERS, RISK_TIERS
+from schemas.vocab import ELDER_CATEGORIES, ELDER_STATUSES, GENDERS, RISK_TIERS
 
 # GB 11643-1999: the 18th character is a checksum of the first 17 (ISO 7064 MOD 11-2).
 ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -108,7 +109,7 @@ class ElderSchema(Out):
     id = fields.Integer()
     name = fields.String()
     gender = fields.String(metadata={"enum": list(GENDERS)})
-    birth_on = fields.Date()
+    birth_on = fields.BirthDate()
     id_card_no = fields.Function(_shown_id_card, metadata={"description": "masked except for admins"})
     phone = fields.String(allow_none=True)
     address = fields.String()
@@ -121,6 +122,9 @@ class ElderSchema(Out):
     care_notes = fields.String()
     emergency_contacts = fields.List(fields.Nested(EmergencyContactSchema))
     is_active = fields.Boolean()
+    status = fields.String(metadata={"enum": list(ELDER_STATUSES),
+                                     "description": "changed only by a confirmed status report"})
+    returns_on = fields.Date(allow_none=True, metadata={"description": "suspended: the expected return date"})
     latest_assessment = fields.Nested(LatestAssessmentSchema, allow_none=True)
     version = fields.Integer()
     created_at = fields.AwareDateTime()
@@ -132,13 +136,14 @@ class ElderListArgs(PageArgs):
     category = fields.String(validate=validate.OneOf(ELDER_CATEGORIES))
     risk_tier = fields.String(validate=validate.OneOf(RISK_TIERS))
     is_active = fields.Boolean()
+    status = fields.String(validate=validate.OneOf(ELDER_STATUSES))
     q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "name contains"})
 
 
 class _ElderFields(Strict):
     name = fields.String(validate=validate.Length(min=1, max=100))
     gender = fields.String(validate=validate.OneOf(GENDERS))
-    birth_on = fields.Date()
+    birth_on = fields.BirthDate()
     id_card_no = IdCardNo(allow_none=True)
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
     address = fields.String(validate=validate.Length(max=300))
@@ -156,7 +161,7 @@ class _ElderFields(Strict):
 class ElderCreateSchema(_ElderFields):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     gender = fields.String(required=True, validate=validate.OneOf(GENDERS))
-    birth_on = fields.Date(required=True)
+    birth_on = fields.BirthDate(required=True)
     community_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
     @validates_schema

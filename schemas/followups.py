@@ -1,11 +1,12 @@
 """Follow-up and notification payloads, and their vocabulary (kinds, statuses, resolution codes)."""
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
+from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
 
 FOLLOWUP_KINDS = ("missed_visit", "unverified_visit", "patrol_concern", "welfare_check", "reassessment",
-                  "worker_pattern")
+                  "worker_pattern", "register_change")
 FOLLOWUP_STATUSES = ("open", "claimed", "resolved")
 FOLLOWUP_PRIORITIES = ("normal", "high", "urgent")
 RESOLUTION_CODES = (
@@ -19,6 +20,8 @@ RESOLUTION_CODES = (
     "false_alarm",
     "other",                    # needs a note saying what
 )
+# How a register_change follow-up closes: only by deciding its status report (backend/register).
+DECISION_CODES = ("status_confirmed", "status_rejected")
 # What a follow-up's history records; auto_resolved is the system closing it when facts change.
 FOLLOWUP_ACTIONS = ("opened", "claimed", "commented", "escalated", "resolved", "auto_resolved", "reopened")
 NOTIFICATION_EVENTS = ("assigned", "escalated", "overdue", "reopened", "late_start", "explanation_asked")
@@ -56,7 +59,7 @@ class FollowupSchema(Out):
     details = fields.Dict()
     resolved_at = fields.AwareDateTime(allow_none=True)
     resolved_by_id = fields.Integer(allow_none=True)
-    resolution_code = fields.String(allow_none=True, metadata={"enum": list(RESOLUTION_CODES)})
+    resolution_code = fields.String(allow_none=True, metadata={"enum": list(RESOLUTION_CODES + DECISION_CODES)})
     resolution_note = fields.String(allow_none=True)
     rescheduled_task_id = fields.Integer(allow_none=True)
     version = fields.Integer()

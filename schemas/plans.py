@@ -5,8 +5,9 @@ Only shape is checked here: that a recurrence names the days its frequency needs
 provider, or a worker covers the elder's community, is for the services to say.
 """
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, post_load, validate, validates_schema
 
+from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
 from schemas.vocab import PATROL_MODES, PLAN_STATUSES, RECURRENCE_FREQS, RISK_TIERS
 

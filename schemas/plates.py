@@ -1,7 +1,8 @@
 """QR door plate payloads."""
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from schemas import fields
 from schemas.common import Out, Strict
 
 PLATE_KINDS = ("static", "dynamic")

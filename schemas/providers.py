@@ -1,7 +1,8 @@
 """Service provider (服务机构) payloads."""
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
 
 # 统一社会信用代码: 18 characters of digits and capitals without I, O, S, V, Z.

@@ -1,7 +1,8 @@
-"""Region payloads: the district → street → community tree."""
+"""Region payloads: the city → district → street → community tree."""
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
 from schemas.vocab import REGION_LEVELS
 
@@ -35,6 +36,8 @@ class RegionCreateSchema(Strict):
 
 class RegionUpdateSchema(Strict):
     name = fields.String(validate=_name)
+    parent_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1),
+                               metadata={"description": "a district only: the city it moves under, or null"})
     code = fields.String(allow_none=True, validate=_code)
 
 

@@ -1,23 +1,19 @@
 """Monthly report payloads: the query arguments and the shape of the figures."""
 
-import re
 from datetime import date
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import validate
 
+from schemas import fields
 from schemas.common import Out, Strict
 
 
-class Month(fields.Field):
+class Month(fields.Month):
     """A calendar month written YYYY-MM, loaded as the date of its first day."""
 
-    _pattern = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
     def _deserialize(self, value, attr, data, **kwargs):
-        match = self._pattern.match(value) if isinstance(value, str) else None
-        if match is None or not 2000 <= int(match[1]) <= 2100:
-            raise ValidationError("must be a month as YYYY-MM (2000-01 … 2100-12)")
-        return date(int(match[1]), int(match[2]), 1)
+        value = super()._deserialize(value, attr, data, **kwargs)
+        return date(int(value[:4]), int(value[5:7]), 1)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.strftime("%Y-%m")
@@ -25,7 +21,7 @@ class Month(fields.Field):
 
 class MonthlyReportArgs(Strict):
     region = fields.Integer(required=True, validate=validate.Range(min=1),
-                            metadata={"description": "a district, street or community id"})
+                            metadata={"description": "a city, district, street or community id"})
     month = Month(required=True, metadata={"description": "YYYY-MM, in the care time zone",
                                            "type": "string", "example": "2026-11"})
 
@@ -33,9 +29,16 @@ class MonthlyReportArgs(Strict):
 _rate = {"allow_none": True, "metadata": {"description": "0…1; null when there is nothing to divide by"}}
 
 
+SATISFACTION_SOURCES = ("callback", "check_out")
+_source = {"validate": validate.OneOf(SATISFACTION_SOURCES), "metadata": {
+    "description": "the satisfaction the rectification rule judged: call-backs' (enough rated call-backs) "
+                   "or check-out ratings'", "enum": list(SATISFACTION_SOURCES)}}
+
+
 class VisitFiguresSchema(Out):
     planned = fields.Integer()
-    completed = fields.Integer()
+    completed = fields.Integer(metadata={"description": "done and not rejected on review"})
+    rejected = fields.Integer(metadata={"description": "done but rejected on review (不通过): not completed"})
     completed_on_time = fields.Integer()
     late_synced = fields.Integer()
     missed = fields.Integer()
@@ -46,6 +49,11 @@ class VisitFiguresSchema(Out):
     satisfaction_mean = fields.Float(allow_none=True)
     satisfaction_low = fields.Integer()
     satisfaction_low_share = fields.Float(**_rate)
+    callbacks = fields.Integer(metadata={"description": "call-backs made (reached or unreachable)"})
+    callbacks_unconfirmed = fields.Integer(metadata={"description": "call-backs that did not confirm the visit"})
+    callbacks_unconfirmed_share = fields.Float(**_rate)
+    callback_satisfaction_rated = fields.Integer()
+    callback_satisfaction_mean = fields.Float(allow_none=True)
     followups_opened = fields.Integer()
     followups_resolved = fields.Integer()
     followups_overdue = fields.Integer()
@@ -63,6 +71,7 @@ class RegionFiguresSchema(VisitFiguresSchema):
 class ProviderFiguresSchema(VisitFiguresSchema):
     provider_id = fields.Integer()
     name = fields.String()
+    satisfaction_source = fields.String(**_source)
 
 
 class ServiceTypeFiguresSchema(Out):
@@ -82,6 +91,7 @@ class CaregiverFiguresSchema(Out):
     provider_id = fields.Integer(allow_none=True)
     planned = fields.Integer()
     completed = fields.Integer()
+    rejected = fields.Integer()
     completed_on_time = fields.Integer()
     late_synced = fields.Integer()
     missed = fields.Integer()
@@ -102,9 +112,13 @@ class RectificationSchema(Out):
     provider_id = fields.Integer()
     name = fields.String()
     completed = fields.Integer()
+    rejected = fields.Integer()
     verification_rate = fields.Float(allow_none=True)
     satisfaction_rated = fields.Integer()
     satisfaction_mean = fields.Float(allow_none=True)
+    callback_satisfaction_rated = fields.Integer()
+    callback_satisfaction_mean = fields.Float(allow_none=True)
+    satisfaction_source = fields.String(**_source)
     failed = fields.List(fields.String(validate=validate.OneOf(("satisfaction", "verification"))))
 
 
@@ -124,6 +138,8 @@ class ThresholdsSchema(Out):
     min_satisfaction = fields.Float()
     min_verification = fields.Float()
     min_visits = fields.Integer()
+    min_callbacks = fields.Integer(metadata={"description": "rated call-backs from which a provider's "
+                                                            "satisfaction is judged on call-backs"})
 
 
 class MonthlyReportSchema(Out):

@@ -1,7 +1,8 @@
 """Review and call-back payloads, and their vocabulary: decisions, reason codes, call-back outcomes."""
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
 
 # What a supervisor may decide about a visit, and the reason codes each decision accepts.
@@ -37,7 +38,6 @@ ALL_REASON_CODES = tuple(sorted({code for codes in REASON_CODES.values() for cod
 
 CALLBACK_STATUSES = ("pending", "done", "unreachable", "cancelled")  # cancelled: its draw was redrawn
 CALLBACK_OUTCOMES = ("done", "unreachable")
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 _comment = validate.Length(max=2000)
 
@@ -108,11 +108,11 @@ class QueueArgs(PageArgs):
 
 
 class DrawCreateSchema(Strict):
-    month = fields.String(required=True, validate=validate.Regexp(MONTH), metadata={"example": "2026-11"})
+    month = fields.Month(required=True, metadata={"example": "2026-11"})
     share = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1, min_inclusive=False),
                          metadata={"description": "share of each provider's completed visits (default 0.05); "
                                                   "admins only"})
-    seed = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**63 - 1),
+    seed = fields.Integer(bits=64, load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**63 - 1),
                           metadata={"description": "default: derived from month and provider; admins only"})
     redraw = fields.Boolean(load_default=False, metadata={"description": "draw again; admins only, with a reason"})
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
@@ -123,7 +123,7 @@ class DrawSchema(Out):
     month = fields.String()
     provider_id = fields.Integer()
     round = fields.Integer(metadata={"description": "1, then one more for each redraw"})
-    seed = fields.Integer()
+    seed = fields.Integer(bits=64)
     share = fields.Float()
     population = fields.Integer(metadata={"description": "completed service visits of the month"})
     population_digest = fields.String(metadata={"description": "SHA-256 of the population's task ids"})
@@ -161,7 +161,7 @@ class CallbackSchema(Out):
 
 
 class CallbackListArgs(PageArgs):
-    month = fields.String(validate=validate.Regexp(MONTH))
+    month = fields.Month()
     provider_id = fields.Integer(validate=validate.Range(min=1))
     status = fields.List(fields.String(validate=validate.OneOf(CALLBACK_STATUSES)))
 

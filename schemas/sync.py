@@ -5,9 +5,10 @@ import re
 import uuid
 from datetime import datetime
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 from marshmallow.utils import from_iso_datetime
 
+from schemas import fields
 from schemas.common import Out, Strict
 from schemas.vocab import PATROL_MODES, TASK_KINDS, TASK_STATUSES
 
@@ -45,9 +46,11 @@ class PushItemSchema(Strict):
     """Fields every item has, whatever its type."""
 
     id = fields.UUID(required=True)
-    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
+    seq = fields.Integer(bits=64, required=True, strict=True, validate=validate.Range(min=0, max=2**53))
     type = fields.String(required=True, validate=validate.OneOf(ITEM_TYPES))
-    task_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    # 64 bits although tasks.id is an INTEGER: a larger id names no task, and the push answers
+    # it as it answers any unknown task.
+    task_id = fields.Integer(bits=64, required=True, strict=True, validate=validate.Range(min=1))
     captured_at = fields.AwareDateTime(required=True)
     qr = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=256))
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
@@ -123,7 +126,8 @@ class NoteSchema(PushItemSchema):
 
 
 class PushResultSchema(Out):
-    id = fields.String()
+    # null for an item sent without a usable id (it is rejected; the result keeps its place).
+    id = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": list(ITEM_STATUSES)})
     code = fields.String(allow_none=True)
     message = fields.String(allow_none=True)
@@ -132,7 +136,7 @@ class PushResultSchema(Out):
 
 class PushResponseSchema(Out):
     results = fields.List(fields.Nested(PushResultSchema))
-    missing_seqs = fields.List(fields.Integer())
+    missing_seqs = fields.List(fields.Integer(bits=64))
     server_time = fields.AwareDateTime()
 
 
@@ -286,6 +290,8 @@ def validate_item(raw: object) -> tuple[dict | None, dict | None]:
 _COMMON_KEYS = frozenset(("id", "seq", "type", "task_id", "captured_at", "qr", "location"))
 _FAST_KEYS = {"check_in": _COMMON_KEYS, "check_out": _COMMON_KEYS | {"services", "satisfaction", "signature"}}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_INT64_MAX = fields.INT64[1]
+_FIRST_YEAR, _LAST_YEAR = fields.FIRST_YEAR, fields.LAST_YEAR
 
 
 def _number(value, low: float, high: float) -> float | None:
@@ -296,7 +302,9 @@ def _number(value, low: float, high: float) -> float | None:
 
 
 def _short_text(value, low: int, high: int) -> bool:
-    return type(value) is str and low <= len(value) <= high
+    # Text a column can hold (schemas/fields.py); ASCII, the usual case, needs no encoding check.
+    return type(value) is str and low <= len(value) <= high and "\x00" not in value \
+        and (value.isascii() or fields.text_problem(value) is None)
 
 
 def _fast_location(raw) -> dict | None:
@@ -351,7 +359,7 @@ def _fast_load(raw: dict) -> dict | None:
     if keys is None or not raw.keys() <= keys:
         return None
     seq, task_id, qr, captured_at = raw.get("seq"), raw.get("task_id"), raw.get("qr"), raw.get("captured_at")
-    if type(seq) is not int or not 0 <= seq <= 2**53 or type(task_id) is not int or task_id < 1 \
+    if type(seq) is not int or not 0 <= seq <= 2**53 or type(task_id) is not int or not 1 <= task_id <= _INT64_MAX \
             or type(raw.get("id")) is not str or type(captured_at) is not str \
             or not (qr is None or _short_text(qr, 1, 256)):
         return None
@@ -360,7 +368,8 @@ def _fast_load(raw: dict) -> dict | None:
         captured = _plain_datetime(captured_at)
     except ValueError:
         return None
-    if captured.tzinfo is None or captured.utcoffset() is None:
+    if captured.tzinfo is None or captured.utcoffset() is None \
+            or not _FIRST_YEAR <= captured.year <= _LAST_YEAR:
         return None
     location = raw.get("location")
     if location is not None and (location := _fast_location(location)) is None:

@@ -1,7 +1,8 @@
 """Visit task payloads."""
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from schemas import fields
 from schemas.common import Out, PageArgs, page_of
 from schemas.vocab import TASK_KINDS, TASK_STATUSES
 

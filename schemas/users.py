@@ -1,7 +1,8 @@
 """Account payloads. Password hashes never leave the server; passwords are write-only."""
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
 from schemas.vocab import ROLES
 

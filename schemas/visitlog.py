@@ -1,18 +1,23 @@
 """The visit log's payloads: its filters, one row per visit with its evidence, a visit's history."""
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
+from schemas import fields
 from schemas.common import Out, Strict
 from schemas.vocab import TASK_KINDS, TASK_STATUSES
 
 # The flags a visit can carry: every server flag but the two good-news *_verified ones, which
-# show as `is_verified` instead. Kept equal to sync.rules.REVIEW_FLAGS by a test.
+# show as `is_verified` instead. Kept equal to sync.rules.VISIT_FLAGS by a test.
 VISIT_FLAGS = (
     "qr_missing", "qr_invalid", "qr_wrong_elder", "qr_revoked", "outside_geofence", "no_location", "clock_skew",
     "future_capture", "before_task_created", "outside_window", "out_of_order", "too_short",
-    "check_out_without_check_in", "duplicate_check_in", "task_cancelled", "task_reassigned", "late_sync",
+    "check_out_without_check_in", "duplicate_check_in", "task_cancelled", "task_reassigned", "late_upload",
+    "after_missed",
 )
 VERIFICATIONS = ("verified", "unverified", "needs_review")
+# What evidence and review decisions make of a visit (backend/reviews/verification.py derives it).
+VERIFICATION_STATES = ("verified_automatically", "verified_on_review", "rejected_on_review", "awaiting_review",
+                       "unverified")
 SORTS = ("window_start_at", "-window_start_at")
 HISTORY_KINDS = ("task_created", "item_accepted", "duplicate_received", "item_quarantined", "state_changed",
                  "followup_event", "review", "review_unlocked")
@@ -22,6 +27,8 @@ class VisitFilterArgs(Strict):
     region_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "a region and its subtree"})
     provider_id = fields.Integer(validate=validate.Range(min=1))
     caregiver_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "the task's assignee"})
+    community_worker_id = fields.Integer(validate=validate.Range(min=1), metadata={
+        "description": "the task's assignee, a community worker (the console offers caregivers and workers apart)"})
     elder_id = fields.Integer(validate=validate.Range(min=1))
     service_type = fields.String(validate=validate.Length(min=1, max=32))
     kind = fields.String(validate=validate.OneOf(TASK_KINDS))
@@ -29,15 +36,29 @@ class VisitFilterArgs(Strict):
     flag = fields.String(validate=validate.OneOf(VISIT_FLAGS))
     verification = fields.String(validate=validate.OneOf(VERIFICATIONS),
                                  metadata={"description": "visits proven by QR, not proven, or awaiting review"})
-    date_from = fields.Date(metadata={"description": "first local day of the window start, inclusive"})
-    date_to = fields.Date(metadata={"description": "last local day of the window start, inclusive"})
+    verification_state = fields.String(validate=validate.OneOf(VERIFICATION_STATES), metadata={
+        "description": "the visit's verification state, review decisions included (a rejected visit is "
+                       "rejected_on_review); tasks without a visit never match"})
+    date_from = fields.Date(metadata={"description": (
+        "first local day of the visit, inclusive: the day of its check-in, else of its report or check-out; "
+        "a task without evidence is on every day its window covers")})
+    date_to = fields.Date(metadata={"description": "last local day of the visit, inclusive (as date_from)"})
+    window_from = fields.Date(metadata={"description": "first local day of the window start, inclusive"})
+    window_to = fields.Date(metadata={"description": "last local day of the window start, inclusive"})
     sort = fields.String(load_default="-window_start_at", validate=validate.OneOf(SORTS))
 
     @validates_schema
     def _dates_in_order(self, data, **kwargs):
-        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
-            raise ValidationError("must not be before date_from", "date_to")
+        for first, last in (("date_from", "date_to"), ("window_from", "window_to")):
+            if data.get(first) and data.get(last) and data[last] < data[first]:
+                raise ValidationError(f"must not be before {first}", last)
 
+
+
+class VisitExportArgs(VisitFilterArgs):
+    codes = fields.Boolean(load_default=False, metadata={"description": (
+        "true: headers and values as machine codes, ISO times and true/false (for integrations); "
+        "otherwise headers and coded values in the caller's language")})
 
 class VisitListArgs(VisitFilterArgs):
     cursor = fields.String(validate=validate.Length(min=1, max=512),
@@ -79,11 +100,15 @@ class VisitRowSchema(Out):
     check_out_qr = fields.String(allow_none=True)
     distance_m = fields.Float(allow_none=True, metadata={"description": "farthest fix from the elder's home"})
     flags = fields.List(fields.String())
-    is_late_sync = fields.Boolean(allow_none=True)
+    is_late_sync = fields.Boolean(allow_none=True, metadata={
+        "description": "the evidence completed a task already marked missed (flag after_missed)"})
     satisfaction = fields.Integer(allow_none=True)
     patrol_outcome = fields.String(allow_none=True)
     patrol_mode = fields.String(allow_none=True)
     needs_review = fields.Boolean(allow_none=True)
+    verification_state = fields.String(allow_none=True, metadata={
+        "enum": list(VERIFICATION_STATES),
+        "description": "evidence and the current review decision together; None: no visit"})
     followups = fields.List(fields.Nested(FollowupBriefSchema))
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sync.fonts import cjk_font
 from sync.totp import totp, verify_totp
 
 if TYPE_CHECKING:
@@ -191,39 +192,41 @@ A4 = (210 * mm, 297 * mm)
 _COLUMNS, _ROWS = 3, 4
 _CELL_W, _CELL_H = 60 * mm, 66 * mm
 _QR_SIZE = 44 * mm
-_CJK_FONT = "STSong-Light"
 
 
 def plates_sheet_pdf(plates: list[PlateLabel], title: str) -> bytes:
-    """A printable A4 PDF: a grid of plates, each with its QR code, community, masked name, serial."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    """A printable A4 PDF: a grid of plates, each with its QR code, community, masked name, serial.
+
+    Every string is set in the embedded CJK font, digits too, so the file depends on no font of the
+    reader's machine.
+    """
     from reportlab.pdfgen import canvas
 
-    pdfmetrics.registerFont(UnicodeCIDFont(_CJK_FONT))  # idempotent; reportlab ships this CID font
+    font = cjk_font()
     out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4, invariant=True)
+    pdf = canvas.Canvas(out, pagesize=A4, invariant=True, initialFontName=font.name)
     pdf.setTitle(title)
+    pdf.setCreator(f"CareRounds; {font.describe()}")
     per_page = _COLUMNS * _ROWS
     pages = max(1, -(-len(plates) // per_page))
     for page in range(pages):
-        _draw_header(pdf, title, page + 1, pages)
+        _draw_header(pdf, font.name, title, page + 1, pages)
         for index, plate in enumerate(plates[page * per_page:(page + 1) * per_page]):
-            _draw_plate(pdf, plate, *divmod(index, _COLUMNS))
+            _draw_plate(pdf, font.name, plate, *divmod(index, _COLUMNS))
         pdf.showPage()
     pdf.save()
     return out.getvalue()
 
 
-def _draw_header(pdf: "canvas.Canvas", title: str, page: int, pages: int) -> None:
+def _draw_header(pdf: "canvas.Canvas", font: str, title: str, page: int, pages: int) -> None:
     width, height = A4
-    pdf.setFont(_CJK_FONT, 14)
+    pdf.setFont(font, 14)
     pdf.drawString(15 * mm, height - 14 * mm, title)
-    pdf.setFont("Helvetica", 9)
+    pdf.setFont(font, 9)
     pdf.drawRightString(width - 15 * mm, height - 14 * mm, f"{page} / {pages}")
 
 
-def _draw_plate(pdf: "canvas.Canvas", plate: PlateLabel, row: int, column: int) -> None:
+def _draw_plate(pdf: "canvas.Canvas", font: str, plate: PlateLabel, row: int, column: int) -> None:
     from reportlab.lib.utils import ImageReader
 
     width, height = A4
@@ -234,9 +237,9 @@ def _draw_plate(pdf: "canvas.Canvas", plate: PlateLabel, row: int, column: int) 
     image = ImageReader(io.BytesIO(qr_png(plate.payload)))
     pdf.drawImage(image, left + (_CELL_W - _QR_SIZE) / 2, top - 3 * mm - _QR_SIZE, _QR_SIZE, _QR_SIZE)
     centre = left + _CELL_W / 2
-    pdf.setFont(_CJK_FONT, 10)
+    pdf.setFont(font, 10)
     pdf.drawCentredString(centre, top - _QR_SIZE - 8 * mm, plate.community)
-    pdf.setFont(_CJK_FONT, 13)
+    pdf.setFont(font, 13)
     pdf.drawCentredString(centre, top - _QR_SIZE - 14 * mm, mask_name(plate.elder_name))
-    pdf.setFont("Courier", 8)
+    pdf.setFont(font, 8)
     pdf.drawCentredString(centre, top - _QR_SIZE - 19 * mm, plate.serial)

@@ -4,8 +4,9 @@ import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-# Flags: facts the server records on an accepted item. Only the two *_verified flags are good
-# news; any other flag sends the visit to the supervisors' exception queue (see REVIEW_FLAGS).
+# Flags: facts the server records on an accepted item. The two *_verified flags are good news and
+# after_missed says what the evidence did to its task, not that the evidence is doubtful; any other
+# flag sends the visit to the supervisors' exception queue (see REVIEW_FLAGS).
 QR_VERIFIED = "qr_verified"  # a static plate signed by us, of this task's elder
 DYNAMIC_CODE_VERIFIED = "dynamic_code_verified"  # an in-home device code current at the capture time
 QR_MISSING = "qr_missing"  # a door visit without any scan
@@ -24,15 +25,18 @@ CHECK_OUT_WITHOUT_CHECK_IN = "check_out_without_check_in"
 DUPLICATE_CHECK_IN = "duplicate_check_in"
 TASK_CANCELLED = "task_cancelled"
 TASK_REASSIGNED = "task_reassigned"
-LATE_SYNC = "late_sync"
+# Two lateness facts with two names (both were once `late_sync`):
+LATE_UPLOAD = "late_upload"  # received more than 24 h after capture, by the device's own clock
+AFTER_MISSED = "after_missed"  # evidence for a task already marked missed: it completes the task late
 
 FLAGS = (
     QR_VERIFIED, DYNAMIC_CODE_VERIFIED, QR_MISSING, QR_INVALID, QR_WRONG_ELDER, QR_REVOKED,
     OUTSIDE_GEOFENCE, NO_LOCATION, CLOCK_SKEW, FUTURE_CAPTURE, BEFORE_TASK_CREATED, OUTSIDE_WINDOW,
     OUT_OF_ORDER, TOO_SHORT, CHECK_OUT_WITHOUT_CHECK_IN, DUPLICATE_CHECK_IN, TASK_CANCELLED,
-    TASK_REASSIGNED, LATE_SYNC,
+    TASK_REASSIGNED, LATE_UPLOAD, AFTER_MISSED,
 )
-REVIEW_FLAGS = frozenset(FLAGS) - {QR_VERIFIED, DYNAMIC_CODE_VERIFIED}
+VISIT_FLAGS = frozenset(FLAGS) - {QR_VERIFIED, DYNAMIC_CODE_VERIFIED}  # shown as is_verified instead
+REVIEW_FLAGS = VISIT_FLAGS - {AFTER_MISSED}
 
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 GEOFENCE_RADIUS_M = 200
@@ -41,7 +45,7 @@ GEOFENCE_RADIUS_M = 200
 ACCURACY_ALLOWANCE_CAP_M = 100
 SKEW_THRESHOLD = timedelta(minutes=10)
 FUTURE_TOLERANCE = timedelta(minutes=2)
-LATE_SYNC_AFTER = timedelta(hours=24)
+LATE_UPLOAD_AFTER = timedelta(hours=24)
 WINDOW_GRACE = timedelta(minutes=30)
 ORDER_TOLERANCE = timedelta(minutes=1)
 MISSING_SEQS_LIMIT = 1000
@@ -71,7 +75,7 @@ def corrected(captured_at: datetime, offset: timedelta) -> datetime:
     """A device-clock time moved onto the server clock.
 
     Assumes the device clock was not changed between capture and push; the out_of_order and
-    late_sync flags exist because that assumption can fail.
+    late_upload flags exist because that assumption can fail.
     """
     return captured_at + offset
 
@@ -95,8 +99,10 @@ def outside_window(corrected_capture: datetime, window_start_at: datetime, windo
     return not window_start_at - grace <= corrected_capture <= window_end_at + grace
 
 
-def late_sync(corrected_capture: datetime, server_received_at: datetime,
-              threshold: timedelta = LATE_SYNC_AFTER) -> bool:
+def late_upload(corrected_capture: datetime, server_received_at: datetime,
+                threshold: timedelta = LATE_UPLOAD_AFTER) -> bool:
+    """Received long after capture: the offset measured at push then vouches for a clock that had
+    a day or more to be changed or reset. Equal to the device-clock time between capture and push."""
     return server_received_at - corrected_capture > threshold
 
 

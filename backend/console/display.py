@@ -6,7 +6,7 @@ below can live at import time, outside any request.
 """
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app, g
 from flask_babel import get_locale
@@ -38,8 +38,14 @@ LABELS: dict[str, dict[str, str]] = {
         "outside_window": N_("Outside the time window"), "out_of_order": N_("Out of order"),
         "too_short": N_("Too short"), "check_out_without_check_in": N_("Check-out without check-in"),
         "duplicate_check_in": N_("Duplicate check-in"), "task_cancelled": N_("Task cancelled"),
-        "task_reassigned": N_("Task reassigned"), "late_sync": N_("Late sync"),
+        "task_reassigned": N_("Task reassigned"), "late_upload": N_("Uploaded a day late"),
+        "after_missed": N_("Completed after marked missed"),
     },
+    # backend/reviews/verification.py: evidence and the current review decision together.
+    "verification_state": {"verified_automatically": N_("Verified automatically"),
+                           "verified_on_review": N_("Verified on review"),
+                           "rejected_on_review": N_("Rejected on review"),
+                           "awaiting_review": N_("Awaiting review"), "unverified": N_("Unverified")},
     "decision": {"approved": N_("Approve"), "rejected": N_("Reject"),
                  "explanation_requested": N_("Ask for an explanation")},
     "decided": {"approved": N_("Approved"), "rejected": N_("Rejected"),
@@ -55,9 +61,11 @@ LABELS: dict[str, dict[str, str]] = {
         "wrong_plate": N_("Wrong door plate"), "offline_change": N_("Changed while offline"),
         "outside_geofence": N_("Outside geofence"),
     },
-    "followup_kind": {"missed_visit": N_("Missed visit"), "unverified_visit": N_("Unverified visit"),
+    # unverified_visit holds every visit a review flag sends to the queue, verified but too short included.
+    "followup_kind": {"missed_visit": N_("Missed visit"), "unverified_visit": N_("Visit to review"),
                       "patrol_concern": N_("Patrol concern"), "welfare_check": N_("Welfare check"),
-                      "reassessment": N_("Reassessment"), "worker_pattern": N_("Worker pattern")},
+                      "reassessment": N_("Reassessment"), "worker_pattern": N_("Worker pattern"),
+                      "register_change": N_("Register change to confirm")},
     "followup_status": {"open": N_("Open"), "claimed": N_("Claimed"), "resolved": N_("Resolved")},
     "priority": {"normal": N_("Normal"), "high": N_("High"), "urgent": N_("Urgent")},
     "resolution": {
@@ -66,6 +74,7 @@ LABELS: dict[str, dict[str, str]] = {
         "rescheduled": N_("Rescheduled (make-up visit)"), "visited_late_evidence": N_("Visited; evidence late"),
         "visited_evidence_lost": N_("Visited; evidence lost"), "false_alarm": N_("False alarm"),
         "other": N_("Other (say what)"),
+        "status_confirmed": N_("Report confirmed"), "status_rejected": N_("Report rejected"),
     },
     "followup_action": {"opened": N_("Opened"), "claimed": N_("Claimed"), "commented": N_("Commented"),
                         "escalated": N_("Escalated"), "resolved": N_("Resolved"),
@@ -84,20 +93,58 @@ LABELS: dict[str, dict[str, str]] = {
                  "disabled": N_("Disabled or partly disabled")},
     "risk_tier": {"high": N_("High risk"), "key": N_("Key group"), "general": N_("General")},
     "gender": {"male": N_("Male"), "female": N_("Female")},
-    "level": {"district": N_("District"), "street": N_("Street"), "community": N_("Community")},
+    "level": {"city": N_("City"), "district": N_("District"), "street": N_("Street"), "community": N_("Community")},
     "capability": {"0": N_("Intact"), "1": N_("Mild loss"), "2": N_("Moderate loss"), "3": N_("Severe loss"),
                    "4": N_("Complete loss")},
     "plate_status": {"active": N_("Active"), "revoked": N_("Revoked")},
     "plate_kind": {"static": N_("Static QR"), "dynamic": N_("Dynamic code")},
-    "plan_status": {"active": N_("Active"), "ended": N_("Ended")},
+    "plan_status": {"active": N_("Active"), "paused": N_("Paused"), "ended": N_("Ended")},
+    "elder_status": {"active": N_("In the register"), "suspended": N_("In hospital, plans paused"),
+                     "deceased": N_("Deceased"), "moved_out": N_("Moved out")},
+    "status_report": {"deceased": N_("Deceased"), "moved_out": N_("Moved out"), "in_hospital": N_("In hospital")},
+    "report_state": {"pending": N_("Awaiting confirmation"), "confirmed": N_("Confirmed by the supervisor"),
+                     "rejected": N_("Rejected by the supervisor")},
     "role": {"admin": N_("Administrator"), "supervisor": N_("Supervisor"), "caregiver": N_("Caregiver"),
              "community_worker": N_("Community worker")},
     "failed": {"satisfaction": N_("Satisfaction"), "verification": N_("Verification rate")},
+    "satisfaction_source": {"callback": N_("Call-backs"), "check_out": N_("Check-out ratings")},
     "weekday": {"1": N_("Mon"), "2": N_("Tue"), "3": N_("Wed"), "4": N_("Thu"), "5": N_("Fri"), "6": N_("Sat"),
                 "7": N_("Sun")},
     "period": {"week": N_("every week"), "month": N_("every month"), "quarter": N_("every quarter")},
     "patrol_mode": {"door": N_("at the door"), "phone": N_("by phone")},
+    # What a phone reports (schemas/sync.py): services done or not, who signed, a patrol's findings.
+    "service_outcome": {"done": N_("Done"), "refused": N_("Refused"), "not_needed": N_("Not needed")},
+    "signer": {"elder": N_("Signed by the elder"), "family": N_("Signed by family"), "none": N_("Nobody signed")},
+    "patrol_outcome": {"seen_well": N_("Seen, well"), "seen_needs_help": N_("Seen, needs help"),
+                       "not_at_home": N_("Not at home"), "no_answer": N_("No answer at the door"),
+                       "in_hospital": N_("In hospital"), "moved": N_("Moved away"), "deceased": N_("Deceased")},
+    "observation": {"health": N_("Health"), "mental_state": N_("Mental state"), "hygiene": N_("Hygiene"),
+                    "living_conditions": N_("Living conditions"), "needs": N_("Needs")},
+    "safety": {"gas": N_("Gas"), "water": N_("Water"), "electricity": N_("Electricity")},
+    "safety_state": {"ok": N_("Safe"), "hazard": N_("Hazard")},
+    "care_risk": {"fall": N_("Fall"), "choking": N_("Choking"), "self_harm": N_("Self-harm"),
+                  "wandering": N_("Wandering off"), "other": N_("Other care-risk event")},
 }
+
+# How a chip reads at a glance: good news green, doubts orange (the default), problems red.
+GOOD_FLAGS = frozenset(("qr_verified", "dynamic_code_verified"))
+PROBLEM_FLAGS = frozenset(("qr_missing", "qr_invalid", "qr_wrong_elder", "qr_revoked", "outside_geofence",
+                           "future_capture", "check_out_without_check_in", "task_cancelled", "task_reassigned"))
+_TONES = {"service_outcome": {"done": "good", "refused": "problem", "not_needed": "neutral"},
+          "patrol_outcome": {"seen_well": "good", "seen_needs_help": "problem", "not_at_home": "warn",
+                             "no_answer": "problem", "in_hospital": "warn", "moved": "warn", "deceased": "problem"},
+          "safety_state": {"ok": "good", "hazard": "problem"},
+          "signer": {"elder": "good", "family": "good", "none": "warn"},
+          "verification_state": {"verified_automatically": "good", "verified_on_review": "good",
+                                 "rejected_on_review": "problem", "awaiting_review": "warn", "unverified": "warn"},
+          "care_risk": dict.fromkeys(LABELS["care_risk"], "problem")}
+
+
+def tone(group: str, code) -> str:
+    """The chip class of a coded value: good, neutral, warn or problem."""
+    if group == "flag":
+        return "good" if code in GOOD_FLAGS else "problem" if code in PROBLEM_FLAGS else "warn"
+    return _TONES.get(group, {}).get(str(code), "neutral")
 
 
 def label(group: str, code) -> str:
@@ -114,9 +161,9 @@ def choices(group: str, codes=None) -> list[tuple[str, str]]:
 
 
 def region_choices(regions) -> list[tuple[int, str]]:
-    """Regions for a select, indented by level under their parents (pass them ordered by path)."""
-    indent = {"district": "", "street": "\u3000", "community": "\u3000\u3000"}
-    return [(region.id, indent.get(region.level, "") + region.name) for region in regions]
+    """Regions for a select, indented by depth under their parents (pass them ordered by path): a
+    district under a city one step further than a district standing alone."""
+    return [(region.id, "\u3000" * max(region.path.count("/") - 2, 0) + region.name) for region in regions]
 
 
 def service_type_name(service_type) -> str:
@@ -167,6 +214,27 @@ def hm(value: datetime | None) -> str:
     return local(value, "%H:%M")
 
 
+def window(start: datetime | None, end: datetime | None, short: bool = False) -> str:
+    """A task's window with both ends readable: "2026-11-22 11:00–13:00" within a day,
+    "2026-11-30 至 12-06" for whole days (a patrol's week or month), else both ends in full."""
+    if start is None or end is None:
+        return "—"
+    start, end = (datetime.fromisoformat(v) if isinstance(v, str) else v for v in (start, end))
+    start, end = start.astimezone(care_tz()), end.astimezone(care_tz())
+    year = "" if short else "%Y-"
+    if start.date() == end.date() or (end - start <= timedelta(days=1) and end.time() == time(0)
+                                       and start.time() != time(0)):
+        return f"{start:{year}%m-%d %H:%M}–{end:%H:%M}"
+    if start.time() == end.time() == time(0):
+        last = (end - timedelta(days=1)).date()
+        if last == start.date():
+            return f"{start:{year}%m-%d}"
+        tail = f"{last:%Y-%m-%d}" if last.year != start.year else f"{last:%m-%d}"
+        return _("%(start)s to %(end)s", start=f"{start:{year}%m-%d}", end=tail)
+    tail = f"{end:%Y-%m-%d %H:%M}" if end.year != start.year else f"{end:%m-%d %H:%M}"
+    return _("%(start)s to %(end)s", start=f"{start:{year}%m-%d %H:%M}", end=tail)
+
+
 def day(value: date | None) -> str:
     return value.isoformat() if value else "—"
 
@@ -198,6 +266,9 @@ _FIELD_MESSAGES = {
     "month": N_("Choose a month that has ended."),
     "confirmed": N_("Say whether the elder confirmed the visit (only when reached)."),
     "share": N_("The share must be more than 0 and at most 1."),
+    "returns_on": N_("A hospital stay needs its expected return date, after today."),
+    "occurred_on": N_("The date it happened cannot be in the future."),
+    "kind": N_("Choose what happened."),
 }
 
 
@@ -207,13 +278,13 @@ def problem_message(problem: Problem) -> str:
         field = next(iter(problem.errors))
         if field in _FIELD_MESSAGES:
             return _(_FIELD_MESSAGES[field])
-    _status, zh_title, en_title = CATALOG.get(problem.problem_code, (problem.code, "错误", "Error"))
-    return en_title if str(get_locale()) == "en" else zh_title
+    return _(CATALOG[problem.problem_code][1]) if problem.problem_code in CATALOG else _("Error")
 
 
 def template_helpers() -> dict:
-    return {"label": label, "choices": choices, "region_choices": region_choices, "service_name": service_name,
-            "recurrence": recurrence, "care_timezone": lambda: current_app.config["CARE_TIMEZONE"],
+    return {"label": label, "tone": tone, "choices": choices, "region_choices": region_choices,
+            "service_name": service_name, "recurrence": recurrence,
+            "care_timezone": lambda: current_app.config["CARE_TIMEZONE"],
             "patrol_period": lambda tier: label("period", current_app.config["PATROL_FREQUENCY"].get(tier))}
 
 
@@ -222,5 +293,5 @@ def pretty(value) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
-FILTERS = {"pretty": pretty, "local": local, "hm": hm, "day": day, "minutes": minutes, "percent": percent,
-           "number": number}
+FILTERS = {"pretty": pretty, "local": local, "hm": hm, "window": window, "day": day, "minutes": minutes,
+           "percent": percent, "number": number}

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
 from backend.clock import care_tz
@@ -52,7 +53,7 @@ def local_datetime(field: str, text: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=care_tz())
     except ValueError:
-        raise ValidationFailed(field, "not a date and time") from None
+        raise ValidationFailed(field, _l("not a date and time")) from None
 
 
 def integer(field: str, text: str | None) -> int | None:
@@ -62,7 +63,7 @@ def integer(field: str, text: str | None) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise ValidationFailed(field, "not a whole number") from None
+        raise ValidationFailed(field, _l("not a whole number")) from None
 
 
 def invalid_fields_message(errors: dict, names: dict[str, str]) -> str:

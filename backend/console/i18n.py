@@ -2,16 +2,12 @@
 
 from flask import request
 
-LANGUAGES = ("zh", "en")
-
-
-def select_locale() -> str:
-    chosen = request.args.get("lang") or request.cookies.get("lang")
-    return chosen if chosen in LANGUAGES else "zh"
+from backend.i18n import LANGUAGES
 
 
 def remember_locale(response):
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
-        response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
     return response

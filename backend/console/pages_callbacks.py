@@ -9,21 +9,21 @@ from datetime import timedelta
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from backend.clock import local_today, utcnow
 from backend.console.display import N_, problem_message, user_names
 from backend.console.forms import integer, invalid_fields_message, load_query, repeated
 from backend.console.session import console_login_required
 from backend.console.views import bp, page
-from backend.errors import NotFound, Problem, ValidationFailed
+from backend.errors import Problem, ValidationFailed
 from backend.extensions import db
 from backend.pagination import paginate
 from backend.providers.models import Provider
 from backend.reviews import sampling
 from backend.reviews.models import Callback, CallbackDraw
-from backend.tasks.models import Task
+from backend.scope import scoped_or_404
 from schemas.reviews import CALLBACK_OUTCOMES, CALLBACK_STATUSES, CallbackListArgs
 
 FILTERS = ("month", "provider_id", "status")
@@ -40,15 +40,17 @@ def callbacks():
     args, errors = load_query(CallbackListArgs(), lists=("status",), source=source)
     query = {**repeated(FILTERS, lists=("status",)), "month": source["month"]}
     result = {"items": [], "meta": {"page": 1, "pages": 0, "total": 0}}
-    draws = []
+    draws, month_ended = [], True
     if not errors:
-        result = paginate(_listed(args), page=args["page"], per_page=args["per_page"])
+        month_ended = sampling.month_bounds(args["month"])[1] <= utcnow()
+        result = paginate(sampling.listed(g.user, args), page=args["page"], per_page=args["per_page"])
         draws = db.session.execute(select(CallbackDraw).where(CallbackDraw.month == args["month"])
                                    .order_by(CallbackDraw.provider_id, CallbackDraw.round)).scalars().all()
     error = invalid_fields_message(errors, FIELD_NAMES) if errors else None
     providers = dict(db.session.execute(select(Provider.id, Provider.name).order_by(Provider.name)).all())
     return render_template("console/callbacks.html", items=result["items"], meta=result["meta"], query=query,
-                           draws=draws, providers=providers, statuses=CALLBACK_STATUSES, error=error,
+                           draws=draws, month_ended=month_ended, providers=providers, statuses=CALLBACK_STATUSES,
+                           error=error,
                            drawers=user_names(d.drawn_by_id for d in draws)), 422 if error else 200
 
 
@@ -62,7 +64,7 @@ def draw_callbacks():
         try:
             share = float(share) / 100 if share else None
         except ValueError:
-            raise ValidationFailed("share", "not a number") from None
+            raise ValidationFailed("share", _l("not a number")) from None
         draws = sampling.draw_callbacks(month, share=share, seed=integer("seed", form.get("seed")), by=g.user,
                                         at=utcnow(), redraw=form.get("redraw") == "yes", reason=form.get("reason"))
     except Problem as problem:
@@ -70,6 +72,9 @@ def draw_callbacks():
         flash(problem_message(problem), "error")
         return redirect(url_for(".callbacks", month=month))
     db.session.commit()
+    if not draws:  # say why the page still shows no draw, rather than "drawn: 0"
+        flash(_("Nothing to draw: no provider has a completed service visit in %(month)s.", month=month), "error")
+        return redirect(url_for(".callbacks", month=month))
     flash(_("Drawn: %(n)s call-backs over %(p)s providers.", n=sum(len(d.drawn_task_ids) for d in draws),
             p=len(draws)))
     return redirect(url_for(".callbacks", month=month))
@@ -89,7 +94,7 @@ def record_callback(callback_id):
     try:
         outcome = form.get("status", "done")
         if outcome not in CALLBACK_OUTCOMES:
-            raise ValidationFailed("status", "done or unreachable")
+            raise ValidationFailed("status", _l("done or unreachable"))
         confirmed = {"yes": True, "no": False}.get(form.get("confirmed", ""))
         sampling.record_callback(callback, status=outcome, confirmed=confirmed,
                                  satisfaction=integer("satisfaction", form.get("satisfaction")),
@@ -107,25 +112,9 @@ def _last_month() -> str:
     return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
-def _listed(args: dict):
-    query = (select(Callback).join(CallbackDraw, Callback.draw_id == CallbackDraw.id)
-             .where(sampling.callbacks_clause(g.user), CallbackDraw.month == args["month"])
-             .options(selectinload(Callback.draw), selectinload(Callback.task).selectinload(Task.elder)))
-    if "provider_id" in args:
-        query = query.where(CallbackDraw.provider_id == args["provider_id"])
-    if args.get("status"):
-        query = query.where(Callback.status.in_(args["status"]))
-    return query.order_by(Callback.task_id, Callback.id)
-
-
 def _callback(callback_id: int, *, for_update: bool = False) -> Callback:
-    query = select(Callback).where(Callback.id == callback_id, sampling.callbacks_clause(g.user))
-    if for_update:
-        query = query.with_for_update()
-    callback = db.session.execute(query).scalar_one_or_none()
-    if callback is None:
-        raise NotFound("callback")
-    return callback
+    return scoped_or_404(Callback, callback_id, sampling.callbacks_clause(g.user), what="callback",
+                         for_update=for_update)
 
 
 def _detail(callback: Callback, *, error: str | None = None, form=None, status: int = 200):

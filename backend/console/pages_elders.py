@@ -1,21 +1,21 @@
 """Console pages of elders: the list with search, and one elder's page with their details (ID
-number masked unless the reader is an admin), assessments, door plates with the QR image, plans
-and recent visits.
+number masked unless the reader is an admin), register status and its reports (forms in
+pages_register.py), assessments, door plates with the QR image, plans and recent visits.
 
 An elder outside the reader's scope answers 404, as everywhere.
 """
 
 from flask import Response, g, render_template
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.audit import reads
 from backend.clock import local_today, utcnow
 from backend.console.display import N_, region_choices, user_names
 from backend.console.forms import invalid_fields_message, load_query, repeated
 from backend.console.session import console_login_required
 from backend.console.views import bp, page
 from backend.elders import services as elders
-from backend.elders.models import Elder, ElderCategory
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.pagination import paginate
@@ -24,7 +24,8 @@ from backend.plates import services as plates
 from backend.plates.models import DoorPlate
 from backend.providers.models import Provider
 from backend.regions.models import Region
-from backend.scope import elders_clause, region_ids_clause
+from backend.register import services as register
+from backend.scope import region_ids_clause
 from backend.visitlog import queries
 from schemas.elders import ElderListArgs, mask_id_card
 from schemas.vocab import ELDER_CATEGORIES, RISK_TIERS
@@ -46,7 +47,7 @@ def elders_list():
     query = repeated(FILTERS)
     result = {"items": [], "meta": {"page": 1, "pages": 0, "total": 0}}
     if not errors:
-        result = paginate(_listed(args), page=args["page"], per_page=args["per_page"])
+        result = paginate(elders.listed(g.user, args), page=args["page"], per_page=args["per_page"])
     communities = db.session.execute(select(Region).where(Region.level == "community",
                                                           region_ids_clause(g.user, Region.id))
                                      .order_by(Region.path)).scalars().all()
@@ -70,14 +71,20 @@ def elder_page(elder_id):
     providers = dict(db.session.execute(select(Provider.id, Provider.name)).all())
     visits = queries.visit_rows(g.user, queries.Filters(elder_id=elder.id), now=utcnow(), after=None,
                                 limit=RECENT_VISITS)
-    people = [item.assignee_id for plan in care_plans for item in plan.items] + [p.worker_id for p in patrol_plans]
+    status_reports = db.session.execute(register.listed(g.user, {"elder_id": elder.id})).scalars().all()
+    people = [item.assignee_id for plan in care_plans for item in plan.items] + [p.worker_id for p in patrol_plans] \
+        + [r.reported_by_id for r in status_reports] + [r.decided_by_id for r in status_reports]
     today = local_today(utcnow())
-    return render_template(
+    if g.user.role == "admin":
+        reads.id_cards_read([elder])
+    html = render_template(
         "console/elder.html", elder=elder, care_plans=care_plans, patrol_plans=patrol_plans, plates=door_plates,
-        providers=providers, visits=visits, names=user_names(people), today=today,
+        providers=providers, visits=visits, names=user_names(people), today=today, status_reports=status_reports,
         age=today.year - elder.birth_on.year - ((today.month, today.day) < (elder.birth_on.month, elder.birth_on.day)),
         id_card=elder.id_card_no if g.user.role == "admin" else mask_id_card(elder.id_card_no),
         community=db.session.get(Region, elder.community_id))
+    db.session.commit()  # the record of an ID number shown in full
+    return html
 
 
 @bp.get("/elders/<int:elder_id>/plate.png")
@@ -90,15 +97,3 @@ def elder_plate_png(elder_id):
     return Response(qr_png(plates.plate_payload(plate)), mimetype="image/png",
                     headers={"Cache-Control": "private, no-store"})
 
-
-def _listed(args: dict):
-    query = select(Elder).where(elders_clause(g.user)).options(selectinload(Elder.community))
-    for name in ("community_id", "risk_tier", "is_active"):
-        if name in args:
-            query = query.where(getattr(Elder, name) == args[name])
-    if "category" in args:
-        query = query.where(exists().where(ElderCategory.elder_id == Elder.id,
-                                           ElderCategory.category == args["category"]))
-    if "q" in args:
-        query = query.where(Elder.name.contains(args["q"], autoescape=True))
-    return query.order_by(Elder.name, Elder.id)

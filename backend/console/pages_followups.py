@@ -7,6 +7,7 @@ the service said. Each form carries the version it was made from, so a stale pag
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -102,7 +103,7 @@ def _reschedule(form) -> dict | None:
     if start is None and end is None:
         return None
     if start is None or end is None:
-        raise ValidationFailed("reschedule", "both ends of the window are needed")
+        raise ValidationFailed("reschedule", _l("both ends of the window are needed"))
     return {"window_start_at": start, "window_end_at": end,
             "assignee_id": integer("reschedule.assignee_id", form.get("assignee_id"))}
 

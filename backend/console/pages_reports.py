@@ -8,6 +8,7 @@ from flask import Response, g, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from backend.audit import reads
 from backend.clock import local_today, utcnow
 from backend.console import charts
 from backend.console.display import N_, percent, region_choices
@@ -41,7 +42,7 @@ def monthly_report():
                                error=invalid_fields_message(errors, FIELD_NAMES)), 422
     report = services.monthly_report(_region(args["region"]), args["month"], now=utcnow())
     return render_template("console/report.html", report=report, query=query, regions=region_choices(regions),
-                           charts=_charts(report), error=None,
+                           charts=_charts(report), error=None, report_heading=render.heading,
                            downloads={ext: url_for(f".monthly_report_{ext}", **query) for ext in DOWNLOADS})
 
 
@@ -70,8 +71,10 @@ def _download(ext: str) -> Response:
     report = services.monthly_report(_region(args["region"]), args["month"], now=utcnow())
     content_type, write = DOWNLOADS[ext]
     name = f"report-{args['region']}-{args['month']:%Y-%m}.{ext}"
-    return Response(write(report), content_type=content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    body = write(report)
+    reads.report_exported(report, ext)
+    db.session.commit()
+    return Response(body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _arguments() -> tuple[dict, dict, dict]:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from backend.auth import services as auth_services
+from backend.auth.views import refusals_recorded
 from backend.console.display import FILTERS, problem_message, template_helpers
 from backend.console.i18n import remember_locale
 from backend.console.session import CONSOLE_ROLES, console_login_required, sign_in, sign_out
@@ -32,14 +33,9 @@ def _per_request():
 
 
 @bp.after_request
-def _headers(response):
-    response = remember_locale(response)
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'")
-    return response
+def _remember_locale(response):
+    # The protective headers are every response's: backend/security_headers.py.
+    return remember_locale(response)
 
 
 @bp.get("/login")
@@ -52,7 +48,8 @@ def sign_in_submit():
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     try:
-        pair = auth_services.login(username, password, "console", client_ip=request.remote_addr)
+        with refusals_recorded():
+            pair = auth_services.login(username, password, "console", client_ip=request.remote_addr)
     except Problem as problem:
         db.session.rollback()
         message = {"too_many_requests": _("Too many attempts. Try again later."),
@@ -79,7 +76,11 @@ def sign_out_submit():
 @bp.get("/")
 @console_login_required
 def home():
-    return render_template("console/home.html", pages=registered_pages())
+    from backend.fieldapp.links import app_address, insecure_for_phones, qr_data_uri
+
+    address = app_address(request)
+    return render_template("console/home.html", pages=registered_pages(), app_address=address,
+                           app_qr=qr_data_uri(address), app_insecure=insecure_for_phones(request))
 
 
 def _safe_next() -> str | None:

@@ -48,6 +48,12 @@ class Elder(ChangeTracked, TimestampMixin, db.Model):
     care_notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
     emergency_contacts: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Where the elder stands in the register (schemas.vocab.ELDER_STATUSES): only a confirmed status
+    # report changes it (backend/register), and is_active follows it. `suspended` is a hospital stay
+    # until returns_on, when the elder's plans resume by themselves.
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    returns_on: Mapped[date | None] = mapped_column(Date)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     community: Mapped[Region] = relationship()

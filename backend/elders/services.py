@@ -9,20 +9,24 @@ edit names a stale version.
 
 from datetime import datetime
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend.clock import local_today
 from backend.elders.assessment import capability_level
-from backend.elders.models import Assessment, Elder
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.elders.models import Assessment, Elder, ElderCategory
+from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
 from backend.plans.services import check_patrol_workers_follow, follow_risk_tier
+from backend.plates.services import issue_plate
 from backend.regions.models import Region
-from backend.scope import elders_clause
+from backend.scope import elders_clause, scoped_or_404
 from backend.tasks.models import Task
 from backend.users.models import User
+from backend.versions import check_version
 from schemas.elders import id_card_birth_date
 
 FIELDS = ("name", "gender", "birth_on", "id_card_no", "phone", "address", "lat", "lon", "community_id",
@@ -32,27 +36,41 @@ FIELDS = ("name", "gender", "birth_on", "id_card_no", "phone", "address", "lat",
 def visible_elder(elder_id: int, *, viewer: User, for_update: bool = False) -> Elder:
     """The elder, if the viewer's scope holds them (locked for an edit when asked); otherwise
     not_found, so ids of other scopes leak nothing."""
-    query = select(Elder).where(Elder.id == elder_id, elders_clause(viewer))
-    if for_update:
-        query = query.with_for_update(of=Elder)
-    elder = db.session.execute(query).scalar_one_or_none()
-    if elder is None:
-        raise NotFound("elder")
-    return elder
+    return scoped_or_404(Elder, elder_id, elders_clause(viewer), what="elder", for_update=for_update)
+
+
+def listed(user: User, args: dict):
+    """The elders a user may see, filtered as the list arguments say (community, category, risk
+    tier, active, register status, a name containing `q`), by name: the API's list and the
+    console's page alike."""
+    query = select(Elder).where(elders_clause(user)).options(selectinload(Elder.community))
+    for name in ("community_id", "risk_tier", "is_active", "status"):
+        if name in args:
+            query = query.where(getattr(Elder, name) == args[name])
+    if "category" in args:
+        query = query.where(exists().where(ElderCategory.elder_id == Elder.id,
+                                           ElderCategory.category == args["category"]))
+    if "q" in args:
+        query = query.where(Elder.name.contains(args["q"], autoescape=True))
+    return query.order_by(Elder.name, Elder.id)
 
 
 def create_elder(fields: dict, *, by: User, now: datetime) -> Elder:
+    """Register an elder and issue their door plate in the same transaction, so their first visit
+    can be proven at the door."""
     elder = Elder(address="", risk_tier="general", care_notes="", emergency_contacts=[], is_active=True)
     _apply(elder, fields, now=now)
-    return _save(elder)
+    _save(elder)
+    issue_plate(elder, "static", by=by, at=now)
+    return elder
 
 
 def update_elder(elder: Elder, changes: dict, *, by: User, now: datetime) -> Elder:
     """Apply an edit made against `changes["version"]`. A new risk tier reschedules the patrol
     plans that follow it; a move to another community needs patrol workers who cover it."""
-    if changes["version"] != elder.version:
-        raise Conflict(f"elder {elder.id} is at version {elder.version}, not {changes['version']}",
-                       code="version_conflict", current_version=elder.version)
+    check_version(elder, changes.get("version"), what="elder")
+    if changes.get("is_active") and elder.status != "active":  # only the register brings them back
+        raise ValidationFailed("is_active", _l("only the register brings an elder who is not active back"))
     old_tier, old_community = elder.risk_tier, elder.community_id
     _apply(elder, changes, now=now)
     if elder.community_id != old_community:
@@ -78,7 +96,7 @@ def _move_unstarted_tasks(elder: Elder) -> None:
 def add_assessment(elder: Elder, fields: dict, *, by: User, now: datetime) -> Assessment:
     """Record a capability assessment; the server computes its total and level."""
     if fields["assessed_on"] > local_today(now):
-        raise ValidationFailed("assessed_on", "is in the future")
+        raise ValidationFailed("assessed_on", _l("is in the future"))
     scores = {name: fields[name] for name in ("self_care", "motion", "mental", "perception", "is_coma",
                                               "has_dementia", "care_risk_events_30d")}
     total, level = capability_level(**scores)
@@ -96,15 +114,15 @@ def _apply(elder: Elder, fields: dict, *, now: datetime) -> None:
     if "community_id" in fields:
         region = db.session.get(Region, fields["community_id"])
         if region is None or region.level != "community":
-            raise ValidationFailed("community_id", "must name a community")
+            raise ValidationFailed("community_id", _l("must name a community"))
     for name in FIELDS:
         if name in fields:
             setattr(elder, name, fields[name])
     if elder.birth_on > local_today(now):
-        raise ValidationFailed("birth_on", "is in the future")
+        raise ValidationFailed("birth_on", _l("is in the future"))
     if elder.id_card_no and id_card_birth_date(elder.id_card_no) != elder.birth_on:
         field = "id_card_no" if "id_card_no" in fields else "birth_on"
-        raise ValidationFailed(field, "the ID-card number and birth_on name different birth dates")
+        raise ValidationFailed(field, _l("the ID-card number and birth_on name different birth dates"))
 
 
 def _save(elder: Elder) -> Elder:
@@ -113,7 +131,7 @@ def _save(elder: Elder) -> Elder:
             db.session.add(elder)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("another elder has this ID-card number") from None
+        raise Conflict(_l("another elder has this ID-card number")) from None
     except StaleDataError:  # another edit committed between our read and our write
-        raise Conflict(f"elder {elder.id} changed meanwhile", code="version_conflict") from None
+        raise Conflict(_l("elder %(elder_id)s changed meanwhile", elder_id=elder.id), code="version_conflict") from None
     return elder

@@ -6,18 +6,17 @@ are shown in full to admins only.
 
 from functools import wraps
 
-from flask import g
-from flask_smorest import Blueprint
-from sqlalchemy import exists, select
-from sqlalchemy.orm import selectinload
+from flask import g, request
+from sqlalchemy import select
 
 from backend import clock
+from backend.api import Blueprint
+from backend.audit import reads
 from backend.auth.access import roles
 from backend.elders import services
-from backend.elders.models import Assessment, Elder, ElderCategory
+from backend.elders.models import Assessment
 from backend.extensions import db
 from backend.pagination import paginate
-from backend.scope import elders_clause
 from schemas.common import PageArgs
 from schemas.elders import (
     AssessmentCreateSchema,
@@ -35,11 +34,16 @@ blp = Blueprint("elders", __name__, url_prefix="/api/v1/elders", description="El
 
 
 def id_cards_for_admins(view):
-    """Wraps the response dump: admins see ID-card numbers in full, everyone else masked."""
+    """Wraps the response dump: admins see ID-card numbers in full, everyone else masked. A GET
+    records the numbers it shows (the view names them) and commits that record after the dump,
+    so that the elders are not read again after the commit expired them."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         with revealing_id_cards(g.user.role == "admin"):
-            return view(*args, **kwargs)
+            response = view(*args, **kwargs)
+        if request.method == "GET":
+            db.session.commit()
+        return response
     return wrapper
 
 
@@ -49,23 +53,20 @@ def id_cards_for_admins(view):
 @blp.response(200, ElderPageSchema)
 def list_elders(args):
     """The elders of the caller's scope; caregivers see the elders of their own tasks."""
-    query = select(Elder).where(elders_clause(g.user)).options(selectinload(Elder.community))
-    for name in ("community_id", "risk_tier", "is_active"):
-        if name in args:
-            query = query.where(getattr(Elder, name) == args[name])
-    if "category" in args:
-        query = query.where(exists().where(ElderCategory.elder_id == Elder.id,
-                                           ElderCategory.category == args["category"]))
-    if "q" in args:
-        query = query.where(Elder.name.contains(args["q"], autoescape=True))
-    return paginate(query.order_by(Elder.name, Elder.id), page=args["page"], per_page=args["per_page"])
+    page = paginate(services.listed(g.user, args), page=args["page"], per_page=args["per_page"])
+    if g.user.role == "admin":
+        reads.id_cards_read(page["items"])
+    return page
 
 
 @blp.get("/<int:elder_id>")
 @id_cards_for_admins
 @blp.response(200, ElderSchema)
 def get_elder(elder_id):
-    return services.visible_elder(elder_id, viewer=g.user)
+    elder = services.visible_elder(elder_id, viewer=g.user)
+    if g.user.role == "admin":
+        reads.id_cards_read([elder])
+    return elder
 
 
 @blp.post("")

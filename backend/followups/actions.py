@@ -11,6 +11,8 @@ the field (a note for `other`, a reason to reopen, a make-up window or assignee)
 import uuid
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.extensions import db
 from backend.followups.models import ACTIVE, Followup, FollowupEvent
@@ -18,6 +20,7 @@ from backend.followups.services import due_minutes, notify, supervises
 from backend.tasks.generation import set_deadlines
 from backend.tasks.models import Task, TaskEvent
 from backend.users.models import User
+from backend.versions import check_version
 from schemas.followups import RESOLUTION_CODES
 
 # Who may be handed the make-up visit of each kind of task.
@@ -28,11 +31,12 @@ def claim(followup: Followup, *, by: User, at: datetime, version: int | None = N
     """Take the follow-up on: its owner, or a supervisor in scope (or an admin)."""
     _check_active(followup, version)
     if followup.owner_id != by.id and not supervises(followup, by):
-        raise Forbidden("only the owner or a supervisor of its region may claim this follow-up")
+        raise Forbidden(_l("only the owner or a supervisor of its region may claim this follow-up"))
     if followup.status == "claimed":
         if followup.claimed_by_id == by.id:
             return followup
-        raise Conflict(f"follow-up {followup.id} is already claimed", code="already_claimed", status=409,
+        raise Conflict(_l("follow-up %(followup_id)s is already claimed", followup_id=followup.id),
+                       code="already_claimed", status=409,
                        claimed_by_id=followup.claimed_by_id)
     followup.status = "claimed"
     followup.claimed_by_id = by.id
@@ -44,7 +48,7 @@ def comment(followup: Followup, text: str, *, by: User, at: datetime, version: i
     _check_active(followup, version)
     _check_may_act(followup, by)
     if not text or not text.strip():
-        raise ValidationFailed("text", "a comment needs text")
+        raise ValidationFailed("text", _l("a comment needs text"))
     return _event(followup, "commented", by, at, note=text.strip())
 
 
@@ -54,13 +58,17 @@ def resolve(followup: Followup, code: str, note: str | None, *, by: User, at: da
     the make-up task, linked as rescheduled_task_id."""
     _check_active(followup, version)
     _check_may_act(followup, by)
+    if followup.kind == "register_change":
+        raise Conflict(_l("Close this follow-up by confirming or rejecting its status report"),
+                       code="status_report_undecided", status=409,
+                       status_report_id=(followup.details or {}).get("status_report_id"))
     if code not in RESOLUTION_CODES:
-        raise ValidationFailed("code", f"not one of {', '.join(RESOLUTION_CODES)}")
+        raise ValidationFailed("code", _l("not one of %(codes)s", codes=", ".join(RESOLUTION_CODES)))
     note = (note or "").strip() or None
     if code == "other" and note is None:
-        raise ValidationFailed("note", "required when the code is other")
+        raise ValidationFailed("note", _l("required when the code is other"))
     if code == "rescheduled" and reschedule is None:
-        raise ValidationFailed("reschedule", "required when the code is rescheduled")
+        raise ValidationFailed("reschedule", _l("required when the code is rescheduled"))
     makeup = _make_up(followup, reschedule, by=by, at=at) if reschedule is not None else None
     followup.status = "resolved"
     followup.resolved_at = at
@@ -76,13 +84,14 @@ def resolve(followup: Followup, code: str, note: str | None, *, by: User, at: da
 def reopen(followup: Followup, reason: str, *, by: User, at: datetime, version: int | None = None) -> Followup:
     """Unlock a resolved follow-up: supervisors in scope and admins only, with a reason. The owner
     gets a fresh due time; the former resolution stays in the history."""
-    _check_version(followup, version)
+    check_version(followup, version, what="follow-up")
     if not supervises(followup, by):
-        raise Forbidden("only a supervisor of its region or an admin may reopen a follow-up")
+        raise Forbidden(_l("only a supervisor of its region or an admin may reopen a follow-up"))
     if followup.status != "resolved":
-        raise Conflict(f"follow-up {followup.id} is not resolved", code="not_resolved", status=409)
+        raise Conflict(_l("follow-up %(followup_id)s is not resolved", followup_id=followup.id), code="not_resolved",
+                       status=409)
     if not reason or not reason.strip():
-        raise ValidationFailed("reason", "reopening needs a reason")
+        raise ValidationFailed("reason", _l("reopening needs a reason"))
     previous = {"resolution_code": followup.resolution_code, "resolved_at": followup.resolved_at.isoformat(),
                 "rescheduled_task_id": followup.rescheduled_task_id}
     followup.status = "open"
@@ -102,16 +111,17 @@ def reopen(followup: Followup, reason: str, *, by: User, at: datetime, version: 
 def _make_up(followup: Followup, reschedule: dict, *, by: User, at: datetime) -> Task:
     missed = db.session.get(Task, followup.task_id) if followup.task_id else None
     if missed is None:
-        raise ValidationFailed("reschedule", "this follow-up has no visit to make up")
+        raise ValidationFailed("reschedule", _l("this follow-up has no visit to make up"))
     start, end = reschedule["window_start_at"], reschedule["window_end_at"]
     if end <= start:
-        raise ValidationFailed("reschedule.window_end_at", "must be after window_start_at")
+        raise ValidationFailed("reschedule.window_end_at", _l("must be after window_start_at"))
     if end <= at:
-        raise ValidationFailed("reschedule.window_end_at", "must be in the future")
+        raise ValidationFailed("reschedule.window_end_at", _l("must be in the future"))
     assignee_id = reschedule.get("assignee_id") or missed.assignee_id
     assignee = db.session.get(User, assignee_id) if assignee_id else None
     if assignee is None or not assignee.is_active or assignee.role != ASSIGNEE_ROLE[missed.kind]:
-        raise ValidationFailed("reschedule.assignee_id", f"needs an active {ASSIGNEE_ROLE[missed.kind]}")
+        raise ValidationFailed("reschedule.assignee_id", _l("needs an active caregiver") if missed.kind == "service"
+                               else _l("needs an active community worker"))
     # The plan link keeps the provider answerable; the item link stays empty so plan revisions
     # never count the make-up visit as one of the plan's own slots.
     row = {"kind": missed.kind, "service_type": missed.service_type, "elder_id": missed.elder_id,
@@ -127,22 +137,17 @@ def _make_up(followup: Followup, reschedule: dict, *, by: User, at: datetime) ->
     return task
 
 
-def _check_version(followup: Followup, expected: int | None) -> None:
-    if expected is not None and expected != followup.version:
-        raise Conflict(f"follow-up {followup.id} is at version {followup.version}, not {expected}",
-                       code="version_conflict", current_version=followup.version)
-
-
 def _check_may_act(followup: Followup, by: User) -> None:
     if followup.owner_id != by.id and followup.claimed_by_id != by.id and not supervises(followup, by):
-        raise Forbidden("only the owner, its claimant or a supervisor of its region may act on it")
+        raise Forbidden(_l("only the owner, its claimant or a supervisor of its region may act on it"))
 
 
 def _check_active(followup: Followup, version: int | None) -> None:
     if followup.status not in ACTIVE:
-        raise Conflict(f"follow-up {followup.id} is resolved; a supervisor must reopen it first",
+        raise Conflict(_l("follow-up %(followup_id)s is resolved; a supervisor must reopen it first",
+                          followup_id=followup.id),
                        code="followup_locked", status=409)
-    _check_version(followup, version)
+    check_version(followup, version, what="follow-up")
 
 
 def _event(followup: Followup, action: str, by: User, at: datetime, note: str | None = None,

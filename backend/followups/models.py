@@ -30,8 +30,7 @@ class Followup(ChangeTracked, TimestampMixin, db.Model):
         # Escalation reads only unresolved follow-ups past due that still need a step or a word:
         # a partial index keeps that cheap however many are resolved or already reported overdue.
         Index("ix_followups_escalation_due", "due_at",
-              postgresql_where=text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL"),
-              sqlite_where=text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL")),
+              postgresql_where=text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -93,8 +92,7 @@ class Notification(ChangeTracked, db.Model):
     __table_args__ = (
         Index("ix_notifications_user_change_seq", "user_id", "change_seq"),
         # Delivery reads only what has not gone out yet.
-        Index("ix_notifications_undelivered", "id", postgresql_where=text("delivered_at IS NULL"),
-              sqlite_where=text("delivered_at IS NULL")),
+        Index("ix_notifications_undelivered", "id", postgresql_where=text("delivered_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -9,11 +9,12 @@ and notifies nothing twice.
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, String, case, cast, exists, func, insert, literal, null, select
+from sqlalchemy import Integer, String, case, cast, exists, func, literal, null, select
+from sqlalchemy.dialects.postgresql import insert
 
 from backend.changefeed import next_seq
 from backend.elders.models import Elder
-from backend.extensions import among, db, insert_for_dialect, on_postgres
+from backend.extensions import among, db
 from backend.followups.models import Followup, FollowupEvent, Notification
 from backend.followups.services import supervisor_map
 from backend.plans.models import CarePlan
@@ -28,30 +29,23 @@ def open_missed_followups(*, now: datetime, since: datetime | None = None) -> in
     The second step of the sweep, in its own transaction: it catches up whatever an earlier run
     left unopened (a failure or a crash after the sweep committed). Service visits go to the
     provider's manager first, patrols (and providers without a manager) to the supervisor of the
-    elder's region. Safe beside pushes and another run of itself: on PostgreSQL the tasks are
-    locked FOR UPDATE SKIP LOCKED and re-checked, so a task a late check-in is completing is left
-    alone (and, once completed, never followed up); the unique dedupe key settles the rest.
+    elder's region. Safe beside pushes and another run of itself: the tasks are locked FOR UPDATE
+    SKIP LOCKED and re-checked, so a task a late check-in is completing is left alone (and, once
+    completed, never followed up); the unique dedupe key settles the rest.
 
     It looks only at tasks whose window ended in the last MISSED_FOLLOWUP_LOOKBACK_DAYS (or since
     `since`, when that is earlier), through the (status, window_end_at) index, so a run with
     nothing to open costs little however much history the table holds.
     """
-    postgres = on_postgres()
     seq = next_seq(db.session)  # first, before any row lock, as every writer does
     key = literal("missed_visit:task:") + cast(Task.id, String)
     lookback = now - timedelta(days=current_app.config["MISSED_FOLLOWUP_LOOKBACK_DAYS"])
     since = min(since, lookback) if since is not None else lookback
     missing = (Task.status == "missed", Task.window_end_at >= since, ~exists().where(Followup.dedupe_key == key))
-    if postgres:
-        ids = db.session.execute(select(Task.id).where(*missing).order_by(Task.id)
-                                 .with_for_update(skip_locked=True, of=Task)).scalars().all()
-        if not ids:
-            return 0
-        # The ids themselves, not a subquery: the planner then knows how many rows follow and
-        # hashes the supervisor map once instead of probing it per row.
-        chosen = (among(Task.id, ids),)
-    else:
-        chosen = missing  # SQLite: the only writer, nothing can change under the statement
+    ids = db.session.execute(select(Task.id).where(*missing).order_by(Task.id)
+                             .with_for_update(skip_locked=True, of=Task)).scalars().all()
+    if not ids:
+        return 0
     due = now + timedelta(minutes=current_app.config["FOLLOWUP_RULES"]["missed_visit"]["due_minutes"])
     supervisors = supervisor_map()
     owner = case((Task.kind == "service", func.coalesce(Provider.manager_id, supervisors.c.user_id)),
@@ -67,14 +61,15 @@ def open_missed_followups(*, now: datetime, since: datetime | None = None) -> in
         .select_from(Task).join(Elder, Task.elder_id == Elder.id)
         .outerjoin(supervisors, supervisors.c.region_id == Elder.community_id)
         .outerjoin(CarePlan, Task.care_plan_id == CarePlan.id).outerjoin(Provider, CarePlan.provider_id == Provider.id)
-        .where(*chosen)
+        # The ids themselves, not a subquery: the planner then knows how many rows follow and
+        # hashes the supervisor map once instead of probing it per row.
+        .where(among(Task.id, ids))
     )
     columns = ["kind", "priority", "status", "dedupe_key", "elder_id", "task_id", "subject_user_id", "provider_id",
                "region_id", "owner_id", "opened_at", "due_at", "escalation_level", "summary", "change_seq",
                "version", "created_at", "updated_at"]
-    statement = insert_for_dialect(Followup.__table__).from_select(columns, rows).on_conflict_do_nothing(
+    statement = insert(Followup.__table__).from_select(columns, rows).on_conflict_do_nothing(
         index_elements=["dedupe_key"]).returning(Followup.__table__.c.id)
-    # Counted from RETURNING: drivers disagree on rowcount for INSERT … SELECT … ON CONFLICT.
     opened = len(db.session.execute(statement).all())
     if opened:
         _record_opened(seq=seq, now=now, kind="missed_visit")
@@ -108,7 +103,7 @@ def _notify_owners_of_new(*, seq: int, now: datetime, kind: str) -> None:
     )
     columns = ["user_id", "event", "followup_id", "task_id", "dedupe_key", "title", "body", "created_at",
                "change_seq"]
-    db.session.execute(insert_for_dialect(Notification.__table__).from_select(columns, rows)
+    db.session.execute(insert(Notification.__table__).from_select(columns, rows)
                        .on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
@@ -121,7 +116,7 @@ def notify_late_starts(*, seq: int, now: datetime) -> None:
         literal("late_start:t") + cast(base.c.id, String) + literal(":") + cast(base.c.assignee_id, String)
         + literal(":0"),
         title, literal("请尽快签到，或说明原因"), literal(now, type_=Notification.created_at.type), literal(seq)
-    ).where(base.c.assignee_id.is_not(None))  # a WHERE: SQLite cannot parse "FROM (…) ON CONFLICT"
+    )
     manager_rows = select(
         Provider.manager_id, literal("late_start"), cast(null(), Integer), base.c.id,
         literal("late_start:t") + cast(base.c.id, String) + literal(":") + cast(Provider.manager_id, String)
@@ -132,5 +127,5 @@ def notify_late_starts(*, seq: int, now: datetime) -> None:
     columns = ["user_id", "event", "followup_id", "task_id", "dedupe_key", "title", "body", "created_at",
                "change_seq"]
     for rows in (assignee_rows, manager_rows):
-        db.session.execute(insert_for_dialect(Notification.__table__).from_select(columns, rows)
+        db.session.execute(insert(Notification.__table__).from_select(columns, rows)
                            .on_conflict_do_nothing(index_elements=["dedupe_key"]))

@@ -1,10 +1,12 @@
 """Worker patterns: caregivers whose missed-or-unverified share of the last 30 days is too high.
 
 One aggregate over the window's ended service tasks (completed or missed) per caregiver, with
-unverified meaning a completed visit that needs review. Over WORKER_PATTERN_THRESHOLD, with at
-least WORKER_PATTERN_MIN_TASKS ended tasks, the caregiver's provider manager gets a worker_pattern
-follow-up (the region supervisor when the provider has no manager). A caregiver with one still
-unresolved gets no other; the dedupe key (one per caregiver per day) makes a re-run open nothing.
+unverified meaning a completed visit awaiting review or rejected on review (its verification
+state, backend/reviews/verification.py): a flagged visit a supervisor approved no longer counts.
+Over WORKER_PATTERN_THRESHOLD, with at least WORKER_PATTERN_MIN_TASKS ended tasks, the caregiver's
+provider manager gets a worker_pattern follow-up (the region supervisor when the provider has no
+manager). A caregiver with one still unresolved gets no other; the dedupe key (one per caregiver
+per day) makes a re-run open nothing.
 """
 
 from datetime import datetime, timedelta
@@ -17,6 +19,7 @@ from backend.extensions import db
 from backend.followups.models import Followup
 from backend.followups.services import open_followup, region_supervisor
 from backend.providers.models import Provider
+from backend.reviews import verification
 from backend.tasks.models import Task
 from backend.users.models import User
 from backend.visits.models import Visit
@@ -30,7 +33,10 @@ def open_worker_pattern_followups(*, now: datetime) -> int:
     since = now - timedelta(days=WINDOW_DAYS)
     ended = func.count(Task.id)
     missed = func.sum(case((Task.status == "missed", 1), else_=0))
-    unverified = func.sum(case((and_(Task.status == "completed", Visit.needs_review.is_(True)), 1), else_=0))
+    state = verification.state(verification.CURRENT.decision)
+    unverified = func.sum(case((and_(Task.status == "completed",
+                                     state.in_((verification.AWAITING_REVIEW, verification.REJECTED_ON_REVIEW))),
+                                1), else_=0))
     already = select(Followup.subject_user_id).where(Followup.kind == "worker_pattern",
                                                      Followup.status.in_(("open", "claimed")),
                                                      Followup.subject_user_id.is_not(None))
@@ -38,6 +44,7 @@ def open_worker_pattern_followups(*, now: datetime) -> int:
         select(Task.assignee_id, ended, missed, unverified)
         .join(User, User.id == Task.assignee_id)
         .outerjoin(Visit, Visit.task_id == Task.id)
+        .outerjoin(verification.CURRENT, verification.joins_current(Task.id))
         .where(User.role == "caregiver", User.is_active.is_(True), Task.kind == "service",
                Task.status.in_(("completed", "missed")), Task.window_start_at >= since, Task.window_start_at < now,
                Task.assignee_id.not_in(already))

@@ -6,6 +6,8 @@
 - nobody answering the door of a solitary or high-risk elder → welfare_check, urgent (2 hours,
   the community worker, emergency contacts attached) when the elder is both;
 - two or more care-risk events in 30 days → reassessment (GB/T 42195 immediate reassessment);
+- a patrol finding the elder deceased, moved away or in hospital → a status report, whose
+  register_change follow-up asks the community's supervisor to confirm it (backend/register);
 - evidence for a missed task arriving late → its missed_visit follow-up resolves itself.
 """
 
@@ -21,6 +23,7 @@ from backend.plans.models import CarePlan
 from backend.providers.models import Provider
 from backend.tasks.models import Task
 from backend.visits.models import Visit, VisitItem
+from sync import rules
 
 
 def after_item(item: VisitItem, data: dict, task: Task, visit: Visit | None, *, at: datetime) -> None:
@@ -51,9 +54,26 @@ def _owner_for(task: Task) -> tuple[int | None, int | None]:
 def _unverified(task: Task, visit: Visit, at: datetime) -> None:
     owner_id, provider_id = _owner_for(task)
     open_followup(kind="unverified_visit", dedupe_key=f"unverified_visit:task:{task.id}", owner_id=owner_id,
-                  at=at, summary=f"上门记录未通过核验：{task.elder.name}", elder_id=task.elder_id, task_id=task.id,
+                  at=at, summary=f"{unverified_title(visit.flags)}：{task.elder.name}", elder_id=task.elder_id,
+                  task_id=task.id,
                   subject_user_id=visit.user_id, provider_id=provider_id, region_id=task.elder.community_id,
                   details={"flags": list(visit.flags)})
+
+
+# Flags that say presence at the door was not proven; the visit is unverified when any is raised.
+_PRESENCE_FLAGS = frozenset((rules.QR_MISSING, rules.QR_INVALID, rules.QR_WRONG_ELDER, rules.QR_REVOKED,
+                             rules.OUTSIDE_GEOFENCE, rules.CHECK_OUT_WITHOUT_CHECK_IN))
+
+
+def unverified_title(flags) -> str:
+    """The title a review follow-up opens with: what is wrong with the visit, not always "unverified"
+    (a visit proven at the door that was only too short is a short visit)."""
+    review = set(flags) & rules.REVIEW_FLAGS
+    if review & _PRESENCE_FLAGS:
+        return "上门记录未通过核验"
+    if review == {rules.TOO_SHORT}:
+        return "服务时长不足"
+    return "上门记录需复核"
 
 
 def _patrol(item: VisitItem, data: dict, task: Task, at: datetime) -> None:
@@ -80,6 +100,10 @@ def _patrol(item: VisitItem, data: dict, task: Task, at: datetime) -> None:
                       region_id=elder.community_id,
                       details={"outcome": outcome, "emergency_contacts": elder.emergency_contacts,
                                "address": elder.address, "phone": elder.phone})
+    if outcome in ("deceased", "moved", "in_hospital"):
+        from backend.register.services import report_from_patrol  # the register builds on follow-ups
+
+        report_from_patrol(item, outcome, elder=elder, at=at, observations=data.get("observations"))
     events = data.get("care_risk_events") or []
     for event in events:
         db.session.add(CareRiskEvent(elder_id=elder.id, kind=event["kind"], note=event.get("note"),

@@ -5,17 +5,17 @@ and community workers only what they own. A follow-up out of scope answers 404.
 """
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.api import Blueprint
 from backend.clock import utcnow
-from backend.errors import NotFound
 from backend.extensions import db
 from backend.followups import actions
 from backend.followups.models import Followup, Notification
 from backend.followups.services import followups_clause, listed, mark_all_read, mark_read
 from backend.pagination import paginate
+from backend.scope import scoped_or_404
 from schemas.followups import (
     ClaimSchema,
     CommentSchema,
@@ -38,13 +38,7 @@ notifications_blp = Blueprint("notifications", __name__, url_prefix="/api/v1/not
 
 def _followup(followup_id: int) -> Followup:
     """The follow-up if the caller may see it, locked for the rest of the request's transaction."""
-    followup = db.session.execute(
-        select(Followup).where(Followup.id == followup_id, followups_clause(g.user)).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if followup is None:
-        raise NotFound("followup")
-    return followup
+    return scoped_or_404(Followup, followup_id, followups_clause(g.user), what="followup", for_update=True)
 
 
 @blp.get("")
@@ -60,11 +54,7 @@ def list_followups(args):
 @blp.response(200, FollowupDetailSchema)
 def get_followup(followup_id):
     """With its history, and for a welfare check the elder's emergency contacts."""
-    followup = db.session.execute(select(Followup).where(Followup.id == followup_id, followups_clause(g.user))
-                                  ).scalar_one_or_none()
-    if followup is None:
-        raise NotFound("followup")
-    return followup
+    return scoped_or_404(Followup, followup_id, followups_clause(g.user), what="followup")
 
 
 @blp.post("/<int:followup_id>/claim")
@@ -120,10 +110,8 @@ def list_notifications(args):
 @notifications_blp.post("/<int:notification_id>/read")
 @notifications_blp.response(200, NotificationSchema)
 def read_notification(notification_id):
-    notification = db.session.execute(select(Notification).where(
-        Notification.id == notification_id, Notification.user_id == g.user.id)).scalar_one_or_none()
-    if notification is None:
-        raise NotFound("notification")
+    notification = scoped_or_404(Notification, notification_id, Notification.user_id == g.user.id,
+                                 what="notification")
     mark_read(notification, at=utcnow())
     db.session.commit()
     return notification

@@ -15,22 +15,24 @@ names a stale version.
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
 
 from backend.clock import local_midnight, local_today
 from backend.elders.models import Elder
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
 from backend.plans.models import CarePlan, CarePlanItem, PatrolPlan, ServiceType
 from backend.providers.models import Provider
-from backend.scope import region_ids_clause
+from backend.scope import region_ids_clause, scoped_or_404
 from backend.tasks.generation import generate_tasks
 from backend.tasks.models import Task
 from backend.tasks.recurrence import parse_hhmm
 from backend.tasks.services import cancel_future, future_unstarted, reassign
 from backend.users.models import User
+from backend.versions import check_version
 
 SCHEDULE_FIELDS = ("service_type", "recurrence", "min_duration_minutes")
 TYPE_FIELDS = ("name_zh", "name_en", "default_min_minutes", "late_start_minutes", "missed_grace_minutes",
@@ -48,7 +50,7 @@ def create_service_type(fields: dict, *, by: User) -> ServiceType:
             db.session.add(service_type)
             db.session.flush()
     except IntegrityError:
-        raise Conflict(f"service type {fields['code']!r} exists") from None
+        raise Conflict(_l("service type %(code)s exists", code=fields["code"])) from None
     return service_type
 
 
@@ -72,13 +74,8 @@ def plans_clause(viewer: User, elder_id_column):
 
 def visible_plan(model, plan_id: int, *, viewer: User, for_update: bool = False):
     """A CarePlan or PatrolPlan in the viewer's scope (locked for an edit when asked), or not_found."""
-    query = select(model).where(model.id == plan_id, plans_clause(viewer, model.elder_id))
-    if for_update:
-        query = query.with_for_update(of=model)
-    plan = db.session.execute(query).scalar_one_or_none()
-    if plan is None:
-        raise NotFound("care plan" if model is CarePlan else "patrol plan")
-    return plan
+    return scoped_or_404(model, plan_id, plans_clause(viewer, model.elder_id),
+                         what="care plan" if model is CarePlan else "patrol plan", for_update=for_update)
 
 
 # ------------------------------------------------------------------ care plans
@@ -88,7 +85,7 @@ def create_care_plan(*, elder_id: int, provider_id: int, starts_on: date, ends_o
     elder = _active_elder(elder_id)
     provider = db.session.get(Provider, provider_id)
     if provider is None or not provider.is_active:
-        raise ValidationFailed("provider_id", "no such active provider")
+        raise ValidationFailed("provider_id", _l("no such active provider"))
     _check_dates(starts_on, ends_on, now=now)
     plan = CarePlan(elder_id=elder.id, provider_id=provider.id, starts_on=starts_on, ends_on=ends_on,
                     status="active", revision=1, revised_at=now)
@@ -225,8 +222,8 @@ def check_patrol_workers_follow(elder: Elder) -> None:
         PatrolPlan.elder_id == elder.id, PatrolPlan.status == "active")).scalars()
     for plan in plans.all():
         if elder.community_id not in {c.id for c in plan.worker.communities}:
-            raise ValidationFailed("community_id", f"patrol plan {plan.id}'s worker does not cover that "
-                                                   "community; give the plan another worker first")
+            raise ValidationFailed("community_id", _l("patrol plan %(plan_id)s's worker does not cover that community; "
+                                                      "give the plan another worker first", plan_id=plan.id))
 
 
 # ------------------------------------------------------------------ rules and helpers
@@ -234,7 +231,7 @@ def check_patrol_workers_follow(elder: Elder) -> None:
 def _active_elder(elder_id: int) -> Elder:
     elder = db.session.get(Elder, elder_id)
     if elder is None or not elder.is_active:
-        raise ValidationFailed("elder_id", "no such active elder")
+        raise ValidationFailed("elder_id", _l("no such active elder"))
     return elder
 
 
@@ -242,23 +239,23 @@ def _covering_worker(worker_id: int, elder: Elder) -> User:
     worker = db.session.get(User, worker_id)
     if (worker is None or worker.role != "community_worker" or not worker.is_active
             or elder.community_id not in {c.id for c in worker.communities}):
-        raise ValidationFailed("worker_id", "must be an active community worker covering the elder's community")
+        raise ValidationFailed("worker_id", _l("must be an active community worker covering the elder's community"))
     return worker
 
 
 def _checked_item(i: int, item: dict, provider_id: int) -> dict:
     service_type = db.session.get(ServiceType, item["service_type"])
     if service_type is None or not service_type.is_active:
-        raise ValidationFailed(f"items.{i}.service_type", "no such active service type")
+        raise ValidationFailed(f"items.{i}.service_type", _l("no such active service type"))
     minutes = item.get("min_duration_minutes") or service_type.default_min_minutes
     if minutes > _window_minutes(item["recurrence"]):
-        raise ValidationFailed(f"items.{i}.min_duration_minutes", "is longer than the item's time window")
+        raise ValidationFailed(f"items.{i}.min_duration_minutes", _l("is longer than the item's time window"))
     assignee_id = item.get("assignee_id")
     if assignee_id is not None:
         assignee = db.session.get(User, assignee_id)
         if (assignee is None or assignee.role != "caregiver" or assignee.provider_id != provider_id
                 or not assignee.is_active):
-            raise ValidationFailed(f"items.{i}.assignee_id", "must be an active caregiver of the plan's provider")
+            raise ValidationFailed(f"items.{i}.assignee_id", _l("must be an active caregiver of the plan's provider"))
     return {"service_type": service_type.code, "recurrence": item["recurrence"],
             "min_duration_minutes": minutes, "assignee_id": assignee_id}
 
@@ -271,7 +268,7 @@ def _matched_items(plan: CarePlan, items: list[dict]):
         item = None
         if "id" in raw:
             if raw["id"] not in current or raw["id"] in seen:
-                raise ValidationFailed(f"items.{i}.id", "not an item of this plan, or named twice")
+                raise ValidationFailed(f"items.{i}.id", _l("not an item of this plan, or named twice"))
             seen.add(raw["id"])
             item = current[raw["id"]]
         yield item, _checked_item(i, raw, plan.provider_id)
@@ -299,26 +296,24 @@ def _window_minutes(recurrence: dict) -> int:
 
 def _check_editable(plan, changes: dict) -> None:
     if plan.status != "active":
-        raise Conflict(f"plan {plan.id} has ended")
-    if "version" in changes and changes["version"] != plan.version:
-        raise Conflict(f"plan {plan.id} is at version {plan.version}, not {changes['version']}",
-                       code="version_conflict", current_version=plan.version)
+        raise Conflict(_l("plan %(plan_id)s has ended", plan_id=plan.id))
+    check_version(plan, changes.get("version"), what="plan")
 
 
 def _check_dates(starts_on: date, ends_on: date | None, *, now: datetime, past_end_allowed: bool = False) -> None:
     if ends_on is None:
         return
     if ends_on < starts_on:
-        raise ValidationFailed("ends_on", "is before starts_on")
+        raise ValidationFailed("ends_on", _l("is before starts_on"))
     if ends_on < local_today(now) and not past_end_allowed:
-        raise ValidationFailed("ends_on", "is in the past; end the plan instead")
+        raise ValidationFailed("ends_on", _l("is in the past; end the plan instead"))
 
 
 def _end(plan, ends_on: date, *, now: datetime) -> None:
     if plan.status != "active":
-        raise Conflict(f"plan {plan.id} has already ended")
+        raise Conflict(_l("plan %(plan_id)s has already ended", plan_id=plan.id))
     if plan.ends_on is not None and ends_on > plan.ends_on:
-        raise ValidationFailed("ends_on", "is after the plan's end; change its dates to extend it")
+        raise ValidationFailed("ends_on", _l("is after the plan's end; change its dates to extend it"))
     plan.ends_on = ends_on
     # Ending a plan before its first day cancels it outright.
     if ends_on < local_today(now) or ends_on < plan.starts_on:

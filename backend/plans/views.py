@@ -5,10 +5,10 @@ read plans (supervisors those of their subtree's elders); admins create, edit an
 """
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from backend import clock
+from backend.api import Blueprint
 from backend.auth.access import roles
 from backend.errors import NotFound
 from backend.extensions import db

@@ -48,7 +48,15 @@ def issue_plates(community_id):
 
 
 def _community(community_id: int) -> Region:
-    community = db.session.get(Region, community_id)
-    if community is None or community.level != "community":
-        raise click.ClickException(f"no community with id {community_id}")
-    return community
+    """The community of that id; another level's id names its communities instead."""
+    region = db.session.get(Region, community_id)
+    if region is None:
+        raise click.ClickException(f"no region with id {community_id} (carerounds regions list shows them)")
+    if region.level != "community":
+        communities = db.session.execute(
+            select(Region).where(Region.path.startswith(region.path), Region.level == "community")
+            .order_by(Region.name)).scalars().all()
+        listed = "\n".join(f"  {c.id:>6}  {c.name}" for c in communities) or "  (none)"
+        raise click.ClickException(f"{region.id} is {region.name}, a {region.level}, not a community; "
+                                   f"its communities are:\n{listed}")
+    return region

@@ -27,8 +27,7 @@ class DoorPlate(db.Model):
         CheckConstraint("kind IN ('static', 'dynamic')", name="kind_known"),
         CheckConstraint("status IN ('active', 'revoked')", name="status_known"),
         CheckConstraint("(status = 'revoked') = (revoked_at IS NOT NULL)", name="revoked_at_iff_revoked"),
-        Index("uq_door_plates_one_active_per_elder", "elder_id", unique=True,
-              sqlite_where=_ACTIVE, postgresql_where=_ACTIVE),
+        Index("uq_door_plates_one_active_per_elder", "elder_id", unique=True, postgresql_where=_ACTIVE),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -10,18 +10,18 @@ Problems raised: conflict (409) when a plate is revoked twice, when a concurrent
 gave the elder an active plate, or when an active plate's key version has been retired.
 """
 
-from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.elders.models import Elder
 from backend.errors import Conflict
-from backend.extensions import among, db, driver_execute, on_postgres
+from backend.extensions import db
 from backend.plates.models import DoorPlate
 from backend.regions.models import Region
 from backend.users.models import User
@@ -80,8 +80,8 @@ def _key_of(plate: DoorPlate) -> bytes:
     try:
         return plate_keys()[plate.key_version]
     except KeyError:
-        raise Conflict(f"plate {plate.serial} was signed with retired key version {plate.key_version}; "
-                       "reissue it") from None
+        raise Conflict(_l("plate %(plate_serial)s was signed with retired key version %(plate_key_version)s; "
+                          "reissue it", plate_serial=plate.serial, plate_key_version=plate.key_version)) from None
 
 
 # ------------------------------------------------------------------ issuing
@@ -136,7 +136,7 @@ def _insert(elders: list[Elder], kind: str, *, by: User | None, at: datetime) ->
                 plate.serial = f"{prefix}-{plate.id:06d}"
             db.session.flush()
     except IntegrityError:
-        raise Conflict("the elder was given an active plate by someone else meanwhile; reload") from None
+        raise Conflict(_l("the elder was given an active plate by someone else meanwhile; reload")) from None
     return plates
 
 
@@ -146,7 +146,7 @@ def revoke_plate(plate: DoorPlate, reason: str, *, by: User | None, at: datetime
     Raises conflict (409) when the plate is already revoked.
     """
     if plate.status != "active":
-        raise Conflict(f"plate {plate.serial} is already revoked")
+        raise Conflict(_l("plate %(plate_serial)s is already revoked", plate_serial=plate.serial))
     plate.status = "revoked"
     plate.revoked_at = at
     plate.revoked_reason = reason
@@ -175,8 +175,8 @@ def dynamic_code(plate: DoorPlate, at: datetime) -> DynamicCode:
     )
 
 
-def plates_sheet(community: Region) -> bytes:
-    """The printable A4 PDF of a community's active static plates, by serial.
+def sheet_labels(community: Region) -> list[PlateLabel]:
+    """The labels of a community's plate sheet: its active static plates, by serial.
 
     Dynamic plates are left out: their code lives on the in-home device, not on paper.
     """
@@ -186,27 +186,17 @@ def plates_sheet(community: Region) -> bytes:
                DoorPlate.status == "active", DoorPlate.kind == "static")
         .order_by(DoorPlate.serial)
     ).all()
-    labels = [PlateLabel(payload=plate_payload(plate), serial=plate.serial, community=community.name,
-                         elder_name=name) for plate, name in rows]
-    return plates_sheet_pdf(labels, title=f"{community.name} 门牌二维码")
+    return [PlateLabel(payload=plate_payload(plate), serial=plate.serial, community=community.name,
+                       elder_name=name) for plate, name in rows]
+
+
+def plates_sheet(community: Region, labels: list[PlateLabel] | None = None) -> bytes:
+    """The printable A4 PDF of the community's plate sheet (`labels`: its sheet_labels, if read already)."""
+    return plates_sheet_pdf(sheet_labels(community) if labels is None else labels,
+                            title=f"{community.name} 门牌二维码")
 
 
 # ------------------------------------------------------------------ presence
-
-def plates_of(elder_ids) -> dict:
-    """Every plate (active or revoked) of these elders by plate_id, for verify_presence(known=…)."""
-    if on_postgres():  # straight through the driver: SQLAlchemy's work cost more than the read
-        rows = driver_execute("SELECT plate_id, id, elder_id, kind, status FROM door_plates "
-                              "WHERE elder_id = ANY(%(ids)s::int[])", {"ids": sorted(set(elder_ids))}).fetchall()
-        return {row[0]: _PlateRow._make(row) for row in rows}
-    plates = DoorPlate.__table__
-    rows = db.session.execute(select(plates.c.plate_id, plates.c.id, plates.c.elder_id, plates.c.kind,
-                                     plates.c.status).where(among(plates.c.elder_id, elder_ids)))
-    return {row.plate_id: row for row in rows}
-
-
-_PlateRow = namedtuple("_PlateRow", ["plate_id", "id", "elder_id", "kind", "status"])
-
 
 def verify_presence(qr: str | None, elder_id: int, captured_at: datetime, known: dict | None = None,
                     keys: dict[int, bytes] | None = None) -> PresenceResult:
@@ -214,7 +204,7 @@ def verify_presence(qr: str | None, elder_id: int, captured_at: datetime, known:
 
     The rules are sync.items.judge_qr's: the signature is checked first, without the database, so
     garbage and forgeries cost nothing; a genuine payload then takes one lookup by the unique
-    plate_id — none when `known` (from plates_of, for a whole push batch) already holds it.
+    plate_id — none when `known` (a whole push batch's plates: visits.store.plates_of) already holds it.
     `keys` (plate_keys(), read once per batch) saves reading the configuration per scan.
     Reads only, never writes.
     """

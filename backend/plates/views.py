@@ -5,18 +5,20 @@ region subtree, and anything outside it answers 404.
 """
 
 from flask import Response, g, url_for
-from flask_smorest import Blueprint
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
 
+from backend.api import Blueprint
+from backend.audit import reads
 from backend.auth.access import roles
 from backend.clock import utcnow
+from backend.elders import services as elders
 from backend.elders.models import Elder
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.plates import services
 from backend.plates.models import DoorPlate
 from backend.regions.models import Region
-from backend.scope import elders_clause, region_ids_clause
+from backend.scope import region_ids_clause, scoped_or_404
 from schemas.plates import (
     DynamicCodeArgs,
     DynamicCodeSchema,
@@ -35,7 +37,7 @@ BINARY = {"type": "string", "format": "binary"}  # OpenAPI for a file body
 @blp.response(200, PlateSchema)
 def get_plate(elder_id):
     """The elder's active plate and the string its QR code encodes."""
-    return _represent(_active_plate_of(_elder_in_scope(elder_id)))
+    return _represent(_active_plate_of(elders.visible_elder(elder_id, viewer=g.user)))
 
 
 @blp.post("/elders/<int:elder_id>/plate")
@@ -44,7 +46,7 @@ def get_plate(elder_id):
 @blp.response(201, PlateSchema)
 def issue_plate(args, elder_id):
     """Issue a plate, or reissue one: the current plate is revoked and stops verifying at once."""
-    plate = services.issue_plate(_elder_in_scope(elder_id), args["kind"], by=g.user, at=utcnow())
+    plate = services.issue_plate(elders.visible_elder(elder_id, viewer=g.user), args["kind"], by=g.user, at=utcnow())
     db.session.commit()
     return _represent(plate)
 
@@ -55,7 +57,7 @@ def issue_plate(args, elder_id):
 @blp.response(200, PlateSchema)
 def revoke_plate(args, elder_id):
     """Revoke the elder's active plate (lost, photographed, moved house); scans then answer qr_revoked."""
-    plate = _active_plate_of(_elder_in_scope(elder_id))
+    plate = _active_plate_of(elders.visible_elder(elder_id, viewer=g.user))
     services.revoke_plate(plate, args["reason"], by=g.user, at=utcnow())
     db.session.commit()
     return _represent(plate)
@@ -65,7 +67,7 @@ def revoke_plate(args, elder_id):
 @roles("admin", "supervisor")
 @blp.response(200, BINARY, content_type="image/png", description="the QR code of the static plate")
 def plate_png(elder_id):
-    payload = services.plate_payload(_static_plate_of(_elder_in_scope(elder_id)))
+    payload = services.plate_payload(_static_plate_of(elders.visible_elder(elder_id, viewer=g.user)))
     return Response(qr_png(payload), mimetype="image/png")
 
 
@@ -73,7 +75,7 @@ def plate_png(elder_id):
 @roles("admin", "supervisor")
 @blp.response(200, BINARY, content_type="image/svg+xml", description="the QR code of the static plate")
 def plate_svg(elder_id):
-    payload = services.plate_payload(_static_plate_of(_elder_in_scope(elder_id)))
+    payload = services.plate_payload(_static_plate_of(elders.visible_elder(elder_id, viewer=g.user)))
     return Response(qr_svg(payload), mimetype="image/svg+xml")
 
 
@@ -83,9 +85,10 @@ def plate_svg(elder_id):
 @blp.response(200, DynamicCodeSchema)
 def dynamic_code(args, elder_id):
     """What a dynamic plate's in-home device shows at `at` (default now)."""
-    plate = _active_plate_of(_elder_in_scope(elder_id))
+    plate = _active_plate_of(elders.visible_elder(elder_id, viewer=g.user))
     if plate.kind != "dynamic":
-        raise NotFound("dynamic plate", f"elder {elder_id}'s plate is static; it has no dynamic code")
+        raise NotFound("dynamic plate", _l("elder %(elder_id)s's plate is static; it has no dynamic code",
+                                               elder_id=elder_id))
     code = services.dynamic_code(plate, args.get("at") or utcnow())
     return code, 200, {"Cache-Control": "no-store"}
 
@@ -95,36 +98,28 @@ def dynamic_code(args, elder_id):
 @blp.response(200, BINARY, content_type="application/pdf", description="an A4 sheet of the community's plates")
 def plates_pdf(community_id):
     """The printable sheet of a community's active static plates: QR, community, masked name, serial."""
-    community = db.session.execute(
-        select(Region).where(Region.id == community_id, Region.level == "community",
-                             region_ids_clause(g.user, Region.id))
-    ).scalar_one_or_none()
-    if community is None:
-        raise NotFound("community")
-    return Response(services.plates_sheet(community), mimetype="application/pdf", headers={
+    in_scope = (Region.level == "community") & region_ids_clause(g.user, Region.id)
+    community = scoped_or_404(Region, community_id, in_scope, what="community")
+    labels = services.sheet_labels(community)
+    pdf = services.plates_sheet(community, labels)
+    reads.exported("plates_sheet", "pdf", filters={"community_id": community.id}, rows=len(labels),
+                   regions=[community.id])
+    db.session.commit()
+    return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="plates-{community.id}.pdf"'})
-
-
-def _elder_in_scope(elder_id: int) -> Elder:
-    elder = db.session.execute(
-        select(Elder).where(Elder.id == elder_id, elders_clause(g.user))
-    ).scalar_one_or_none()
-    if elder is None:
-        raise NotFound("elder")
-    return elder
 
 
 def _active_plate_of(elder: Elder) -> DoorPlate:
     plate = services.active_plate(elder)
     if plate is None:
-        raise NotFound("plate", f"elder {elder.id} has no active plate")
+        raise NotFound("plate", _l("elder %(elder_id)s has no active plate", elder_id=elder.id))
     return plate
 
 
 def _static_plate_of(elder: Elder) -> DoorPlate:
     plate = _active_plate_of(elder)
     if plate.kind != "static":
-        raise NotFound("static plate", f"elder {elder.id}'s plate is dynamic; see /plate/code")
+        raise NotFound("static plate", _l("elder %(elder_id)s's plate is dynamic; see /plate/code", elder_id=elder.id))
     return plate
 
 

@@ -4,6 +4,7 @@ Problems raised: validation_failed (422) for an unknown region or a manager who 
 supervisor; conflict (409) for a name or unified social credit code another provider already has.
 """
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from backend.errors import Conflict, ValidationFailed
@@ -27,11 +28,11 @@ def update_provider(provider: Provider, changes: dict, *, by: User) -> Provider:
 
 def _save(provider: Provider, changes: dict) -> Provider:
     if changes.get("region_id") is not None and db.session.get(Region, changes["region_id"]) is None:
-        raise ValidationFailed("region_id", "no such region")
+        raise ValidationFailed("region_id", _l("no such region"))
     if changes.get("manager_id") is not None:
         manager = db.session.get(User, changes["manager_id"])
         if manager is None or manager.role != "supervisor" or not manager.is_active:
-            raise ValidationFailed("manager_id", "must be an active supervisor")
+            raise ValidationFailed("manager_id", _l("must be an active supervisor"))
     for name in FIELDS:
         if name in changes:
             setattr(provider, name, changes[name])
@@ -40,5 +41,5 @@ def _save(provider: Provider, changes: dict) -> Provider:
             db.session.add(provider)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("another provider has this name or credit code") from None
+        raise Conflict(_l("another provider has this name or credit code")) from None
     return provider

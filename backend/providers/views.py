@@ -1,9 +1,9 @@
 """GET/POST /providers, GET/PATCH /providers/{id}: service providers, read by admins and supervisors."""
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from backend.api import Blueprint
 from backend.auth.access import roles
 from backend.errors import NotFound
 from backend.extensions import db

@@ -1,19 +1,19 @@
 """GET/POST /regions, GET/PATCH/DELETE /regions/{id}: the region tree, read within scope."""
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from backend.api import Blueprint
 from backend.auth.access import roles
-from backend.errors import NotFound
 from backend.extensions import db
 from backend.pagination import paginate
 from backend.regions import services
 from backend.regions.models import Region
-from backend.scope import regions_clause
+from backend.scope import regions_clause, scoped_or_404
 from schemas.regions import RegionCreateSchema, RegionListArgs, RegionPageSchema, RegionSchema, RegionUpdateSchema
 
-blp = Blueprint("regions", __name__, url_prefix="/api/v1/regions", description="Districts, streets, communities")
+blp = Blueprint("regions", __name__, url_prefix="/api/v1/regions",
+                description="Cities, districts, streets, communities")
 
 
 @blp.get("")
@@ -31,7 +31,7 @@ def list_regions(args):
 @blp.get("/<int:region_id>")
 @blp.response(200, RegionSchema)
 def get_region(region_id):
-    return _visible_region(region_id)
+    return scoped_or_404(Region, region_id, regions_clause(g.user), what="region")
 
 
 @blp.post("")
@@ -39,7 +39,8 @@ def get_region(region_id):
 @blp.arguments(RegionCreateSchema)
 @blp.response(201, RegionSchema)
 def create_region(args):
-    """A district has no parent; a street belongs to a district, a community to a street."""
+    """A city has no parent; a district belongs to a city or stands alone; a street belongs to a
+    district, a community to a street. A code must extend its parent's (统计用区划代码)."""
     region = services.create_region(**args, by=g.user)
     db.session.commit()
     return region
@@ -50,7 +51,8 @@ def create_region(args):
 @blp.arguments(RegionUpdateSchema)
 @blp.response(200, RegionSchema)
 def update_region(args, region_id):
-    region = services.update_region(_visible_region(region_id), args, by=g.user)
+    region = scoped_or_404(Region, region_id, regions_clause(g.user), what="region")
+    region = services.update_region(region, args, by=g.user)
     db.session.commit()
     return region
 
@@ -60,13 +62,5 @@ def update_region(args, region_id):
 @blp.response(204)
 def delete_region(region_id):
     """Only a region with no children, elders or users can go."""
-    services.delete_region(_visible_region(region_id), by=g.user)
+    services.delete_region(scoped_or_404(Region, region_id, regions_clause(g.user), what="region"), by=g.user)
     db.session.commit()
-
-
-def _visible_region(region_id: int) -> Region:
-    region = db.session.execute(select(Region).where(Region.id == region_id, regions_clause(g.user))) \
-        .scalar_one_or_none()
-    if region is None:
-        raise NotFound("region")
-    return region

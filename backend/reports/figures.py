@@ -1,24 +1,31 @@
-"""The monthly figures as a handful of GROUP BY queries, portable between SQLite and PostgreSQL.
+"""The monthly figures as a handful of GROUP BY queries.
 
 A task belongs to a month when its window starts in it (local midnights of the care time zone),
 and to the community where it was made (tasks.community_id: an elder who moves takes only their
 unstarted visits along), as in the visit log, so a month's figures do not change when an elder
 moves later. A region reaches its subtree through the materialised path of that community; "per
-region" means the requested region's direct children, which with the fixed three levels is the
-community's street (district reports) or the community itself (street reports).
+region" means the requested region's direct children: the community's district (city reports),
+its street (district reports) or the community itself (street reports).
 
 Definitions (also served in every report as `definitions`):
 - planned: tasks of the month not cancelled. completed / missed / cancelled: tasks in that status
-  when the report is made (a late-synced visit has moved its task from missed to completed).
+  when the report is made (a late-synced visit has moved its task from missed to completed), except
+  that a completed task whose visit's current review decision is a rejection (不通过) counts as
+  rejected instead of completed, and its visit in no visit figure (verification state
+  rejected_on_review, backend/reviews/verification.py: the visit log's own definition).
 - completed_on_time: completed, and the visit began (check-in, or the patrol report when there was
   no check-in; server-corrected time) inside the task window, start and end included.
-- late_synced: completed visits whose evidence arrived after the task had been marked missed.
+- late_synced: completed visits whose evidence arrived after the task had been marked missed (flag after_missed).
 - verification_rate: verified completed visits / completed visits, where verified (visits.is_verified)
   means a valid QR or dynamic code scanned, no invalid one, and no GPS fix outside the geofence.
 - mean duration vs minimum (per service type): over completed visits with a measured duration,
   the mean duration in minutes beside the mean of those tasks' minimum durations; short_visits
   counts the visits below their task's minimum.
 - satisfaction_mean and satisfaction_low_share (ratings ≤ 2): over completed visits with a rating.
+- callbacks: the month's call-backs (电话回访) made, reached or unreachable (pending and cancelled ones
+  are not); callbacks_unconfirmed: those that did not confirm the visit (the elder denied it, or could
+  not be reached); callback_satisfaction_mean over the reached ones with a rating. A call-back
+  belongs to its visit's task, so to the task's month, community and provider.
 - followups_opened / followups_resolved: opened / resolved in the month. followups_overdue: still
   unresolved at the month's end with a due time before it. A follow-up counts where its community
   lies; worker-pattern follow-ups, which have none, are in no region's figures.
@@ -28,6 +35,9 @@ Definitions (also served in every report as `definitions`):
 - per caregiver: by the task's assignee, service and patrol tasks alike.
 - rectification (整改): providers whose satisfaction mean or verification rate, as reported, is
   below its configured threshold, each judged only over at least RECTIFICATION_MIN_VISITS visits.
+  Satisfaction is the call-backs' where the provider has at least RECTIFICATION_MIN_CALLBACKS rated
+  call-backs in the month (judged over those), else the check-out ratings'; each provider's row
+  says which (satisfaction_source).
 
 Each query returns one row per group of additive sums; services.py adds groups up and divides.
 """
@@ -36,13 +46,18 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import pairwise
 
-from sqlalchemy import Connection, DateTime, and_, bindparam, case, exists, func, or_, select, text
+from sqlalchemy import Connection, DateTime, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.expression import cast, literal_column
+from sqlalchemy.types import Integer
 
 from backend.elders.models import Elder, ElderCategory
-from backend.extensions import inline_ids, on_postgres
+from backend.extensions import inline_ids
 from backend.followups.models import Followup
+from backend.i18n import N_
 from backend.regions.models import Region
+from backend.reviews import verification
+from backend.reviews.models import Callback
 from backend.tasks.models import Task
 from backend.visits.models import Visit
 
@@ -52,34 +67,46 @@ COMPLETED_VISIT_SUMS = ("completed_on_time", "late_synced", "verified", "timed",
                         "min_duration_minutes", "short_visits", "satisfaction_rated", "satisfaction_sum",
                         "satisfaction_low")
 LOW_SATISFACTION = 2
+# A call-back made: the elder was reached, or could not be after trying.
+CALLBACKS_MADE = ("done", "unreachable")
 
+# What each figure means: catalogue msgids, put in words as a report is made (services.definitions()).
 DEFINITIONS = {
-    "month": "A task belongs to the month in which its window starts, in the care time zone.",
-    "planned": "Tasks of the month that were not cancelled.",
-    "completed": "Tasks completed (late-synced ones included).",
-    "completed_on_time": "Completed tasks whose visit began (check-in, or the patrol report without one; "
-                         "server-corrected time) inside the task window, start and end included.",
-    "late_synced": "Completed visits whose evidence arrived after the task had been marked missed.",
-    "missed": "Tasks marked missed and still missed when the report is made.",
-    "cancelled": "Tasks cancelled.",
-    "verification_rate": "Verified completed visits / completed visits; verified = a valid QR or dynamic code "
-                         "scanned, no invalid one, and no GPS fix outside the geofence.",
-    "mean_duration_minutes": "Per service type, over completed visits with a measured duration: the mean "
-                             "duration; mean_min_duration_minutes is the mean of those tasks' minimums and "
-                             "short_visits counts visits below their minimum.",
-    "satisfaction_mean": "Mean rating (1-5) over completed visits with a rating.",
-    "satisfaction_low_share": f"Share of those ratings at or below {LOW_SATISFACTION}.",
-    "followups_opened": "Follow-ups opened in the month, counted in the community they belong to.",
-    "followups_resolved": "Follow-ups resolved in the month.",
-    "followups_overdue": "Follow-ups unresolved at the end of the month whose due time was before it.",
-    "patrol_coverage": "Active solitary, empty-nest or left-behind elders of the region with at least one "
-                       "completed patrol (door or phone) in the month, over all such elders; the national "
-                       "target is 100%.",
-    "providers": "Service tasks by their care plan's provider; patrols have no provider.",
-    "caregivers": "Tasks by their assignee, service and patrol alike.",
-    "rectification": "Providers whose satisfaction mean or verification rate, as reported (rates to 4 "
-                     "decimals, means to 2), falls below its threshold; each is judged only over at least "
-                     "min_visits rated or completed visits.",
+    "month": N_("A task belongs to the month in which its window starts, in the care time zone."),
+    "planned": N_("Tasks of the month that were not cancelled."),
+    "completed": N_("Tasks completed (late-synced ones included) whose visit was not rejected on review."),
+    "rejected": N_("Tasks done whose visit's current review decision is a rejection (not payable): planned, "
+                   "but neither completed nor in any visit figure. A decision unlocked and changed later moves "
+                   "the visit back."),
+    "completed_on_time": N_("Completed tasks whose visit began (check-in, or the patrol report without one; "
+                            "server-corrected time) inside the task window, start and end included."),
+    "late_synced": N_("Completed visits whose evidence arrived after the task had been marked missed (after_missed)."),
+    "missed": N_("Tasks marked missed and still missed when the report is made."),
+    "cancelled": N_("Tasks cancelled."),
+    "verification_rate": N_("Verified completed visits / completed visits; verified = a valid QR or dynamic code "
+                            "scanned, no invalid one, and no GPS fix outside the geofence."),
+    "mean_duration_minutes": N_("Per service type, over completed visits with a measured duration: the mean "
+                                "duration; mean_min_duration_minutes is the mean of those tasks' minimums and "
+                                "short_visits counts visits below their minimum."),
+    "satisfaction_mean": N_("Mean rating (1-5) over completed visits with a rating."),
+    "satisfaction_low_share": N_("Share of those ratings at or below %(low)s."),
+    "callbacks": N_("Call-backs of the month's visits that were made: the elder reached or unreachable."),
+    "callback_satisfaction_mean": N_("Mean rating (1-5) the elders gave on the call-backs that reached them."),
+    "callbacks_unconfirmed_share": N_("Share of the call-backs made that did not confirm the visit: the elder "
+                                      "denied it or could not be reached."),
+    "followups_opened": N_("Follow-ups opened in the month, counted in the community they belong to."),
+    "followups_resolved": N_("Follow-ups resolved in the month."),
+    "followups_overdue": N_("Follow-ups unresolved at the end of the month whose due time was before it."),
+    "patrol_coverage": N_("Active solitary, empty-nest or left-behind elders of the region with at least one "
+                          "completed patrol (door or phone) in the month, over all such elders; the national "
+                          "target is 100%%."),
+    "providers": N_("Service tasks by their care plan's provider; patrols have no provider."),
+    "caregivers": N_("Tasks by their assignee, service and patrol alike."),
+    "rectification": N_("Providers whose satisfaction mean or verification rate, as reported (rates to 4 "
+                        "decimals, means to 2), falls below its threshold; each is judged only over at least "
+                        "min_visits rated or completed visits. Satisfaction is the call-backs' mean where the "
+                        "provider has at least min_callbacks rated call-backs in the month, else the check-out "
+                        "ratings' mean; satisfaction_source says which."),
 }
 
 
@@ -103,10 +130,9 @@ def prepare(conn: Connection) -> None:
     Plans are made for each report's own values, never a generic one: psycopg prepares a statement
     run often enough on one pooled connection, and a generic plan neither knows how many tasks a
     month holds nor can use the partial index of completed patrols."""
-    if on_postgres(conn):
-        conn.execute(text("SET LOCAL jit = off"))
-        conn.execute(text("SET LOCAL enable_sort = off"))
-        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    conn.execute(text("SET LOCAL jit = off"))
+    conn.execute(text("SET LOCAL enable_sort = off"))
+    conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _count(condition):
@@ -131,7 +157,13 @@ class Area:
 
 
 def _child_of(area: Area):
-    """The column naming the requested region's child that holds a community row of `Region`."""
+    """The column naming the requested region's child that holds a community row of `Region`: for
+    a city the district, read from the community's path (the id after the city's own)."""
+    if area.level == "city":
+        # Literals, not bound parameters: the expression is grouped by, and PostgreSQL matches a
+        # GROUP BY expression to the select list's only when neither carries parameters.
+        part = literal_column(str(area.path.count("/") + 1))
+        return cast(func.split_part(Region.path, literal_column("'/'"), part), Integer)
     return Region.parent_id if area.level == "district" else Region.id
 
 
@@ -174,6 +206,25 @@ def scope_of(conn: Connection, area: Area, period: Period) -> Scope:
     return Scope(children=dict(communities), first_task_id=first, last_task_id=last)
 
 
+def _visit_sums(visit, task) -> dict:
+    """COMPLETED_VISIT_SUMS as aggregates over rows holding a visit's columns (`visit`) and its
+    task's (`task`): the models, or a subquery whose columns bear the same names."""
+    timed = visit.duration_seconds.is_not(None)
+    return {
+        "completed_on_time": _count(and_(visit.started_at >= task.window_start_at,
+                                         visit.started_at <= task.window_end_at)),
+        "late_synced": _count(visit.is_late_sync.is_(True)),
+        "verified": _count(visit.is_verified.is_(True)),
+        "timed": func.count(visit.duration_seconds),
+        "duration_seconds": func.coalesce(func.sum(visit.duration_seconds), 0),
+        "min_duration_minutes": _sum(timed, task.min_duration_minutes),
+        "short_visits": _count(and_(timed, visit.duration_seconds < task.min_duration_minutes * 60)),
+        "satisfaction_rated": func.count(visit.satisfaction),
+        "satisfaction_sum": func.coalesce(func.sum(visit.satisfaction), 0),
+        "satisfaction_low": _count(visit.satisfaction <= LOW_SATISFACTION),
+    }
+
+
 def visit_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
     """One pass over the month's tasks and their visits, summed per (community, provider, assignee,
     kind, service type): every visit figure of the report rolls up from these rows.
@@ -186,10 +237,10 @@ def visit_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
 
     The query also groups by status, so that a task's status is compared once, by the grouping,
     rather than in each of the sums (a fifth of the query's time); the visit sums of groups other
-    than completed tasks are dropped here, since every visit figure counts completed tasks only."""
+    than completed tasks are dropped here, since every visit figure counts completed tasks only.
+    Visits rejected on review are still in these sums: rejected_groups takes them out."""
     if scope.first_task_id is None or not scope.children:
         return []
-    timed = Visit.duration_seconds.is_not(None)
     ids = (scope.first_task_id, scope.last_task_id)
     keys = (Task.community_id, Task.provider_id, Task.assignee_id, Task.kind, Task.service_type)
     by_status = (
@@ -197,17 +248,7 @@ def visit_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
             *keys,
             Task.status,
             func.count().label("tasks"),
-            _count(and_(Visit.started_at >= Task.window_start_at,
-                        Visit.started_at <= Task.window_end_at)).label("completed_on_time"),
-            _count(Visit.is_late_sync.is_(True)).label("late_synced"),
-            _count(Visit.is_verified.is_(True)).label("verified"),
-            func.count(Visit.duration_seconds).label("timed"),
-            func.coalesce(func.sum(Visit.duration_seconds), 0).label("duration_seconds"),
-            _sum(timed, Task.min_duration_minutes).label("min_duration_minutes"),
-            _count(and_(timed, Visit.duration_seconds < Task.min_duration_minutes * 60)).label("short_visits"),
-            func.count(Visit.satisfaction).label("satisfaction_rated"),
-            func.coalesce(func.sum(Visit.satisfaction), 0).label("satisfaction_sum"),
-            _count(Visit.satisfaction <= LOW_SATISFACTION).label("satisfaction_low"),
+            *(value.label(name) for name, value in _visit_sums(Visit, Task).items()),
         )
         .select_from(Task)
         .outerjoin(Visit, and_(Visit.task_id == Task.id, Visit.task_id.between(*ids)))
@@ -240,14 +281,10 @@ def daily_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
     """Planned and completed tasks per local day of the month (day 1 … 31)."""
     if scope.first_task_id is None or not scope.children:
         return []
-    if on_postgres(conn):
-        # The day's number by a binary search of the local midnights, rather than up to 31
-        # comparisons a task: a third of the query's time on a month of a district.
-        day = func.width_bucket(Task.window_start_at,
-                                bindparam("day_starts", list(period.day_starts), ARRAY(DateTime(timezone=True))))
-    else:
-        day = case(*[(Task.window_start_at < boundary, number)
-                     for number, boundary in enumerate(period.day_starts[1:], start=1)])
+    # The day's number by a binary search of the local midnights, rather than up to 31
+    # comparisons a task: a third of the query's time on a month of a district.
+    day = func.width_bucket(Task.window_start_at,
+                            bindparam("day_starts", list(period.day_starts), ARRAY(DateTime(timezone=True))))
     tasks = (
         select(day.label("day"), Task.status.label("status"))
         .where(Task.id.between(scope.first_task_id, scope.last_task_id), _in_month(period),
@@ -262,6 +299,48 @@ def daily_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
         .group_by(tasks.c.day)
     )
     return _rows(conn, query)
+
+
+def rejected_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
+    """The month's completed tasks whose visit was rejected on review, as corrections to add to
+    visit_groups' rows: per (community, provider, assignee, kind, service type, local day), `rejected`
+    counts them and `completed` and every visit sum take them back out (negative), so the groups
+    added up count a rejected visit as planned and rejected, never as completed.
+
+    Driven from the few current rejections rather than from the month's tasks, so the big scans
+    stay as they were; nothing is stored, so a decision changed later changes the answer at once.
+    The rejection is the verification state's own test (backend/reviews/verification.py), as in
+    the visit log and its filter."""
+    if scope.first_task_id is None or not scope.children:
+        return []
+    decision = verification.CURRENT
+    day = func.width_bucket(Task.window_start_at,
+                            bindparam("day_starts", list(period.day_starts), ARRAY(DateTime(timezone=True))))
+    keys = (Task.community_id, Task.provider_id, Task.assignee_id, Task.kind, Task.service_type)
+    rejected = (
+        select(*keys, day.label("day"), Task.window_start_at, Task.window_end_at, Task.min_duration_minutes,
+               Visit.started_at, Visit.is_late_sync, Visit.is_verified, Visit.duration_seconds, Visit.satisfaction)
+        .select_from(decision)
+        .join(Task, Task.id == decision.task_id)
+        .join(Visit, Visit.id == decision.visit_id)  # by primary key: a rejection is looked up, not hashed
+        .where(decision.superseded_by_id.is_(None), verification.is_rejected(decision.decision),
+               Task.status == "completed", Task.id.between(scope.first_task_id, scope.last_task_id),
+               _in_month(period), Task.community_id.in_(inline_ids(scope.children)))
+        .subquery()
+    )
+    # Grouped outside the subquery, as daily_groups is, for the day's bound parameter.
+    r = rejected.c
+    groups = [r[key.name] for key in keys] + [r.day]
+    query = (
+        select(*groups, func.count().label("rejected"), (-func.count()).label("completed"),
+               *((-value).label(name) for name, value in _visit_sums(r, r).items()))
+        .group_by(*groups)
+    )
+    rows = _rows(conn, query)
+    for row in rows:
+        row.update(planned=0, missed=0, cancelled=0)
+        row["region_id"] = scope.children[row.pop("community_id")]
+    return rows
 
 
 def coverage_groups(conn: Connection, area: Area, period: Period) -> list[dict]:
@@ -281,6 +360,33 @@ def coverage_groups(conn: Connection, area: Area, period: Period) -> list[dict]:
         .group_by(_child_of(area))
     )
     return _rows(conn, query)
+
+
+def callback_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
+    """The call-backs made about the month's tasks, per (child region, provider): how many, how
+    many did not confirm the visit, and the satisfaction the elders gave."""
+    if scope.first_task_id is None or not scope.children:
+        return []
+    reached = Callback.status == "done"
+    query = (
+        select(
+            Task.community_id, Task.provider_id,
+            func.count().label("callbacks"),
+            _count(or_(Callback.status == "unreachable", Callback.is_confirmed.is_not(True)))
+            .label("callbacks_unconfirmed"),
+            _count(and_(reached, Callback.satisfaction.is_not(None))).label("callback_satisfaction_rated"),
+            _sum(reached, Callback.satisfaction).label("callback_satisfaction_sum"),
+        )
+        .select_from(Callback)
+        .join(Task, Task.id == Callback.task_id)
+        .where(Callback.status.in_(CALLBACKS_MADE), Task.id.between(scope.first_task_id, scope.last_task_id),
+               _in_month(period), Task.community_id.in_(inline_ids(scope.children)))
+        .group_by(Task.community_id, Task.provider_id)
+    )
+    rows = _rows(conn, query)
+    for row in rows:
+        row["region_id"] = scope.children[row.pop("community_id")]
+    return rows
 
 
 def followup_groups(conn: Connection, area: Area, period: Period) -> list[dict]:

@@ -1,12 +1,10 @@
 """Connections that read one snapshot of the database together, so that a report's queries can
 run side by side and still add up to figures of one moment.
 
-On PostgreSQL a report reads on `count` pooled connections of its own, each in a read-only
-REPEATABLE READ transaction: the first exports its snapshot (pg_export_snapshot) and the others
-import it (SET TRANSACTION SNAPSHOT) before their first query, so every query sees the same
-committed rows whichever connection runs it. The request's own session is left alone. On SQLite
-the session's connection reads alone, one query after another, as it always did: SQLite serves
-one file from one process at a time, and side-by-side readers would gain nothing.
+A report reads on `count` pooled connections of its own, each in a read-only REPEATABLE READ
+transaction: the first exports its snapshot (pg_export_snapshot) and the others import it (SET
+TRANSACTION SNAPSHOT) before their first query, so every query sees the same committed rows
+whichever connection runs it. The request's own session is left alone.
 """
 
 import queue
@@ -17,17 +15,14 @@ from contextlib import ExitStack, contextmanager
 
 from sqlalchemy import Connection, text
 
-from backend.extensions import db, on_postgres
+from backend.extensions import db
 
 SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
 
 
 @contextmanager
 def snapshot_readers(count: int) -> Iterator[list[Connection]]:
-    """`count` connections (PostgreSQL) or the session's one (SQLite) that see one snapshot."""
-    if not on_postgres():
-        yield [db.session.connection()]
-        return
+    """`count` connections of the engine's pool (at least one) that see one snapshot."""
     engine = db.engine
     with ExitStack() as stack:
         readers = []

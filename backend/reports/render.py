@@ -1,5 +1,6 @@
-"""A monthly report as tables with Chinese headings, written as CSV (one file, a block per table)
-or XLSX (a sheet per table). The printable PDF is in pdf.py and uses the same labels.
+"""A monthly report as tables with headings in the reader's language (Chinese unless English is
+asked for), written as CSV (one file, a block per table) or XLSX (a sheet per table). The printable
+PDF is in pdf.py and uses the same labels.
 
 openpyxl (25 MB with numpy) and reportlab (17 MB) are imported when a file is written, not when
 a worker starts: most workers never write one, and their idle size is what a long export adds to.
@@ -8,38 +9,83 @@ a worker starts: most workers never write one, and their idle size is what a lon
 import csv
 import io
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+from flask_babel import gettext, pgettext
+from flask_babel import lazy_pgettext as _lp
+
+from backend.console.display import label
+from backend.visitlog.export import spreadsheet_text
+
+# Column headings: catalogue msgids in the context "report" (a heading may read otherwise than the
+# same English word in the console: 名称, not 姓名). A new column is one line here.
 LABELS = {
-    "region_id": "区域编号", "provider_id": "机构编号", "user_id": "人员编号", "name": "名称", "level": "层级",
-    "role": "角色", "service_type": "服务类型代码", "date": "日期",
-    "planned": "计划", "completed": "完成", "completed_on_time": "按时完成", "late_synced": "延迟同步",
-    "missed": "漏访", "cancelled": "取消", "verified": "已核验", "verification_rate": "核验率",
-    "satisfaction_rated": "评价数", "satisfaction_mean": "满意度均值", "satisfaction_low": "低分评价(≤2)",
-    "satisfaction_low_share": "低分占比", "followups_opened": "新开跟进", "followups_resolved": "办结跟进",
-    "followups_overdue": "逾期跟进", "in_scope_elders": "重点老人(独居/空巢/留守)",
-    "in_scope_elders_visited": "本月已巡访", "patrol_coverage": "巡访覆盖率", "timed": "计时次数",
-    "mean_duration_minutes": "平均时长(分钟)", "mean_min_duration_minutes": "平均最低时长(分钟)",
-    "short_visits": "时长不足次数", "failed": "未达标项", "item": "项目", "value": "数值",
+    "region_id": _lp("report", "Region ID"),
+    "provider_id": _lp("report", "Provider ID"),
+    "user_id": _lp("report", "Person ID"),
+    "name": _lp("report", "Name"),
+    "level": _lp("report", "Level"),
+    "role": _lp("report", "Role"),
+    "service_type": _lp("report", "Service type code"),
+    "date": _lp("report", "Date"),
+    "planned": _lp("report", "Planned"),
+    "completed": _lp("report", "Completed"),
+    "completed_on_time": _lp("report", "Completed on time"),
+    "late_synced": _lp("report", "Completed after marked missed (count)"),
+    "missed": _lp("report", "Missed"),
+    "cancelled": _lp("report", "Cancelled"),
+    "verified": _lp("report", "Verified"),
+    "verification_rate": _lp("report", "Verification rate"),
+    "satisfaction_rated": _lp("report", "Ratings"),
+    "satisfaction_mean": _lp("report", "Mean satisfaction"),
+    "satisfaction_low": _lp("report", "Low ratings (≤2)"),
+    "satisfaction_low_share": _lp("report", "Share of low ratings"),
+    "followups_opened": _lp("report", "Follow-ups opened"),
+    "followups_resolved": _lp("report", "Follow-ups resolved"),
+    "followups_overdue": _lp("report", "Overdue follow-ups"),
+    "in_scope_elders": _lp("report", "Elders in scope (solitary/empty-nest/left-behind)"),
+    "in_scope_elders_visited": _lp("report", "Visited this month"),
+    "patrol_coverage": _lp("report", "Patrol coverage"),
+    "timed": _lp("report", "Timed visits"),
+    "mean_duration_minutes": _lp("report", "Mean duration (minutes)"),
+    "mean_min_duration_minutes": _lp("report", "Mean minimum duration (minutes)"),
+    "short_visits": _lp("report", "Visits too short"),
+    "failed": _lp("report", "Failed on"),
+    "item": _lp("report", "Item"),
+    "value": _lp("report", "Value"),
+    "rejected": _lp("report", "Rejected on review"),
+    "callbacks": _lp("report", "Call-backs made"),
+    "callbacks_unconfirmed": _lp("report", "Call-backs not confirming"),
+    "callbacks_unconfirmed_share": _lp("report", "Share of call-backs not confirming"),
+    "callback_satisfaction_rated": _lp("report", "Call-back ratings"),
+    "callback_satisfaction_mean": _lp("report", "Call-back mean satisfaction"),
+    "satisfaction_source": _lp("report", "Satisfaction judged on"),
+    # named only in the definitions
+    "month": _lp("report", "Month"),
+    "providers": _lp("report", "Providers"),
+    "caregivers": _lp("report", "People"),
+    "rectification": _lp("report", "Rectification list"),
 }
-LEVEL_NAMES = {"district": "区/县", "street": "街道/乡镇", "community": "社区/村"}
-ROLE_NAMES = {"caregiver": "护理员", "community_worker": "社区工作者", "supervisor": "监管人员", "admin": "管理员"}
-FAILED_NAMES = {"satisfaction": "满意度", "verification": "核验率"}
-RATES = {"verification_rate", "satisfaction_low_share", "patrol_coverage"}
+RATES = {"verification_rate", "satisfaction_low_share", "patrol_coverage", "callbacks_unconfirmed_share"}
 
-_VISITS = ("planned", "completed", "completed_on_time", "late_synced", "missed", "cancelled", "verified",
-           "verification_rate", "satisfaction_rated", "satisfaction_mean", "satisfaction_low",
-           "satisfaction_low_share", "followups_opened", "followups_resolved", "followups_overdue")
+_VISITS = ("planned", "completed", "rejected", "completed_on_time", "late_synced", "missed", "cancelled",
+           "verified", "verification_rate", "satisfaction_rated", "satisfaction_mean", "satisfaction_low",
+           "satisfaction_low_share", "callbacks", "callbacks_unconfirmed", "callbacks_unconfirmed_share",
+           "callback_satisfaction_rated", "callback_satisfaction_mean", "followups_opened", "followups_resolved",
+           "followups_overdue")
 REGION_COLUMNS = ("region_id", "name", "level", *_VISITS, "in_scope_elders", "in_scope_elders_visited",
                   "patrol_coverage")
-PROVIDER_COLUMNS = ("provider_id", "name", *_VISITS)
+PROVIDER_COLUMNS = ("provider_id", "name", *_VISITS, "satisfaction_source")
 SERVICE_TYPE_COLUMNS = ("service_type", "name", "completed", "timed", "mean_duration_minutes",
                         "mean_min_duration_minutes", "short_visits")
-CAREGIVER_COLUMNS = ("user_id", "name", "role", "provider_id", "planned", "completed", "completed_on_time",
+CAREGIVER_COLUMNS = ("user_id", "name", "role", "provider_id", "planned", "completed", "rejected",
+                     "completed_on_time",
                      "late_synced", "missed", "verified", "verification_rate", "satisfaction_rated",
                      "satisfaction_mean", "satisfaction_low_share")
 DAY_COLUMNS = ("date", "planned", "completed")
-RECTIFICATION_COLUMNS = ("provider_id", "name", "failed", "completed", "verification_rate", "satisfaction_rated",
-                         "satisfaction_mean")
+RECTIFICATION_COLUMNS = ("provider_id", "name", "failed", "completed", "rejected", "verification_rate",
+                         "satisfaction_source", "satisfaction_rated", "satisfaction_mean",
+                         "callback_satisfaction_rated", "callback_satisfaction_mean")
 
 
 @dataclass(frozen=True)
@@ -50,33 +96,51 @@ class Table:
 
     @property
     def headings(self) -> list[str]:
-        return [LABELS.get(column, column) for column in self.columns]
+        return [heading(column) for column in self.columns]
+
+
+def heading(column: str) -> str:
+    """A column's heading in the reader's language."""
+    return str(LABELS[column]) if column in LABELS else column
+
+
+def generated_at(report: dict) -> str:
+    """When the report was made, in local time (as the PDF prints it)."""
+    return f"{report['generated_at'].astimezone(ZoneInfo(report['period']['time_zone'])):%Y-%m-%d %H:%M}"
 
 
 def title_of(report: dict) -> str:
     year, month = report["month"].split("-")
-    return f"{report['region']['name']} {year}年{int(month)}月 居家养老上门服务月报"
+    return gettext("%(region)s %(year)s-%(month)s home-care visits monthly report", region=report["region"]["name"],
+                   year=year, month=int(month))
 
 
 def tables(report: dict) -> list[Table]:
     """Every section of the report, in reading order."""
-    total = {**report["total"], "name": f"合计（{report['total']['name']}）"}
+    total = {**report["total"], "name": gettext("Total (%(name)s)", name=report["total"]["name"])}
     thresholds = report["thresholds"]
-    summary = [("区域", report["region"]["name"]), ("层级", LEVEL_NAMES.get(report["region"]["level"], "")),
-               ("月份", report["month"]), ("时区", report["period"]["time_zone"]),
-               ("生成时间", report["generated_at"].isoformat()),
-               ("满意度整改线", thresholds["min_satisfaction"]), ("核验率整改线", thresholds["min_verification"]),
-               ("整改判定最少次数", thresholds["min_visits"]), ("巡访覆盖率目标", report["patrol_coverage_target"])]
-    summary += [(LABELS[key], report["total"][key]) for key in REGION_COLUMNS[3:]]
+    summary = [(gettext("Region"), report["region"]["name"]),
+               (heading("level"), label("level", report["region"]["level"])),
+               (gettext("Month"), report["month"]), (gettext("Time zone"), report["period"]["time_zone"]),
+               (gettext("Generated at"), generated_at(report)),
+               (gettext("Satisfaction threshold"), thresholds["min_satisfaction"]),
+               (gettext("Verification rate threshold"), thresholds["min_verification"]),
+               (gettext("Fewest visits to judge"), thresholds["min_visits"]),
+               (gettext("Fewest call-backs to judge satisfaction on them"), thresholds["min_callbacks"]),
+               (gettext("Patrol coverage target"), report["patrol_coverage_target"])]
+    summary += [(heading(key), report["total"][key]) for key in REGION_COLUMNS[3:]]
     return [
-        Table("汇总", ("item", "value"), summary),
-        Table("分区域", REGION_COLUMNS, _rows(REGION_COLUMNS, [*report["regions"], total])),
-        Table("服务机构", PROVIDER_COLUMNS, _rows(PROVIDER_COLUMNS, report["providers"])),
-        Table("服务类型时长", SERVICE_TYPE_COLUMNS, _rows(SERVICE_TYPE_COLUMNS, report["service_types"])),
-        Table("人员", CAREGIVER_COLUMNS, _rows(CAREGIVER_COLUMNS, report["caregivers"])),
-        Table("每日完成", DAY_COLUMNS, _rows(DAY_COLUMNS, report["daily"])),
-        Table("整改名单", RECTIFICATION_COLUMNS, _rows(RECTIFICATION_COLUMNS, report["rectification"])),
-        Table("指标说明", ("item", "value"), list(report["definitions"].items())),
+        Table(pgettext("report", "Summary"), ("item", "value"), summary),
+        Table(pgettext("report", "By region"), REGION_COLUMNS, _rows(REGION_COLUMNS, [*report["regions"], total])),
+        Table(pgettext("report", "Providers"), PROVIDER_COLUMNS, _rows(PROVIDER_COLUMNS, report["providers"])),
+        Table(pgettext("report", "Duration by service"), SERVICE_TYPE_COLUMNS,
+              _rows(SERVICE_TYPE_COLUMNS, report["service_types"])),
+        Table(pgettext("report", "People"), CAREGIVER_COLUMNS, _rows(CAREGIVER_COLUMNS, report["caregivers"])),
+        Table(pgettext("report", "Completion per day"), DAY_COLUMNS, _rows(DAY_COLUMNS, report["daily"])),
+        Table(pgettext("report", "Rectification list"), RECTIFICATION_COLUMNS,
+              _rows(RECTIFICATION_COLUMNS, report["rectification"])),
+        Table(pgettext("report", "How each figure is defined"), ("item", "value"),
+              [(heading(key) if key in LABELS else key, text) for key, text in report["definitions"].items()]),
     ]
 
 
@@ -85,12 +149,12 @@ def _rows(columns: tuple[str, ...], records: list[dict]) -> list[tuple]:
 
 
 def _cell(column: str, value):
-    if column == "level":
-        return LEVEL_NAMES.get(value, value)
-    if column == "role":
-        return ROLE_NAMES.get(value, value)
+    if column in ("level", "role"):
+        return None if value is None else label(column, value)
     if column == "failed":
-        return "、".join(FAILED_NAMES.get(v, v) for v in value)
+        return "、".join(label("failed", v) for v in value)
+    if column == "satisfaction_source":
+        return label("satisfaction_source", value)
     return value
 
 
@@ -122,7 +186,7 @@ def to_xlsx(report: dict) -> bytes:
         for cell in sheet[1]:
             cell.font = bold
         for row in table.rows:
-            sheet.append(list(row))
+            sheet.append([spreadsheet_text(value) for value in row])
         for index, column in enumerate(table.columns, start=1):
             if column in RATES:
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from backend.clock import local_midnight
@@ -23,11 +24,13 @@ from backend.regions.models import Region
 from backend.reports import figures, readers
 from backend.users.models import User
 
-VISIT_SUMS = ("planned", "completed", "completed_on_time", "late_synced", "missed", "cancelled", "verified",
+VISIT_SUMS = ("planned", "completed", "rejected", "completed_on_time", "late_synced", "missed", "cancelled",
+              "verified",
               "timed", "duration_seconds", "min_duration_minutes", "short_visits", "satisfaction_rated",
               "satisfaction_sum", "satisfaction_low")
 FOLLOWUP_SUMS = ("followups_opened", "followups_resolved", "followups_overdue")
 COVERAGE_SUMS = ("in_scope_elders", "in_scope_elders_visited")
+CALLBACK_SUMS = ("callbacks", "callbacks_unconfirmed", "callback_satisfaction_rated", "callback_satisfaction_sum")
 PATROL_COVERAGE_TARGET = 1.0
 
 
@@ -36,11 +39,13 @@ class Thresholds:
     min_satisfaction: float
     min_verification: float
     min_visits: int
+    # From this many rated call-backs in the month, a provider's satisfaction is the call-backs'.
+    min_callbacks: int = 3
 
     @classmethod
     def from_config(cls, config) -> "Thresholds":
         return cls(config["RECTIFICATION_MIN_SATISFACTION"], config["RECTIFICATION_MIN_VERIFICATION"],
-                   config["RECTIFICATION_MIN_VISITS"])
+                   config["RECTIFICATION_MIN_VISITS"], config["RECTIFICATION_MIN_CALLBACKS"])
 
 
 def month_period(first_day: date) -> figures.Period:
@@ -65,18 +70,25 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
         # queries on whichever connection frees up first.
         jobs = [partial(figures.visit_groups, scope=part, period=period) for part in scope.parts(len(conns))]
         jobs += [partial(figures.daily_groups, scope=scope, period=period),
-                 partial(figures.coverage_groups, area=area, period=period)]
-        *visit_parts, daily_rows, coverage = readers.run_all(conns, jobs)
-    visits = [row for rows in visit_parts for row in rows]
-    daily = {row["day"]: row for row in daily_rows}
+                 partial(figures.coverage_groups, area=area, period=period),
+                 partial(figures.callback_groups, scope=scope, period=period),
+                 partial(figures.rejected_groups, scope=scope, period=period)]
+        *visit_parts, daily_rows, coverage, callbacks, rejected = readers.run_all(conns, jobs)
+    # Rejected visits' rows take them out of completed and every visit sum, and count them as rejected.
+    visits = [row for rows in visit_parts for row in rows] + rejected
+    daily = {row["day"]: dict(row) for row in daily_rows}
+    for row in rejected:
+        daily[row["day"]]["completed"] += row["completed"]
 
     by_region = _merge(_add_up(visits, "region_id", VISIT_SUMS), _add_up(followups, "region_id", FOLLOWUP_SUMS),
-                       _add_up(coverage, "region_id", COVERAGE_SUMS))
+                       _add_up(coverage, "region_id", COVERAGE_SUMS),
+                       _add_up(callbacks, "region_id", CALLBACK_SUMS))
     by_provider = _merge(_add_up(visits, "provider_id", VISIT_SUMS),
-                         _add_up(followups, "provider_id", FOLLOWUP_SUMS))
+                         _add_up(followups, "provider_id", FOLLOWUP_SUMS),
+                         _add_up(callbacks, "provider_id", CALLBACK_SUMS))
     by_provider.pop(None, None)
     total = _merge(_add_up(visits, None, VISIT_SUMS), _add_up(followups, None, FOLLOWUP_SUMS),
-                   _add_up(coverage, None, COVERAGE_SUMS))[None]
+                   _add_up(coverage, None, COVERAGE_SUMS), _add_up(callbacks, None, CALLBACK_SUMS))[None]
     services = _add_up([row for row in visits if row["kind"] == "service"], "service_type", VISIT_SUMS)
     caregivers = _add_up(visits, "assignee_id", VISIT_SUMS)
     caregivers.pop(None, None)
@@ -84,15 +96,18 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
     providers = _names(Provider, by_provider)
     provider_rows = [{"provider_id": pid, "name": providers.get(pid, ""), **_visit_figures(sums)}
                      for pid, sums in sorted(by_provider.items(), key=lambda item: providers.get(item[0], ""))]
+    for row in provider_rows:
+        row["satisfaction_source"] = satisfaction_source(row, thresholds)
     return {
         "region": {"id": region.id, "name": region.name, "level": region.level},
         "month": first_day.strftime("%Y-%m"),
         "period": {"start_at": period.start, "end_at": period.end,
                    "time_zone": current_app.config["CARE_TIMEZONE"]},
         "generated_at": now,
-        "definitions": figures.DEFINITIONS,
+        "definitions": definitions(),
         "thresholds": {"min_satisfaction": thresholds.min_satisfaction,
-                       "min_verification": thresholds.min_verification, "min_visits": thresholds.min_visits},
+                       "min_verification": thresholds.min_verification, "min_visits": thresholds.min_visits,
+                       "min_callbacks": thresholds.min_callbacks},
         "patrol_coverage_target": PATROL_COVERAGE_TARGET,
         "total": _region_figures(region, total),
         "regions": [_region_figures(child, by_region.get(child.id, {})) for child in _children(region)],
@@ -107,23 +122,45 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
     }
 
 
+def satisfaction_source(row: dict, thresholds: Thresholds) -> str:
+    """Which satisfaction judges a provider: "callback" (what the elders said when called) from
+    min_callbacks rated call-backs in the month, else "check_out" (recorded on the caregiver's phone)."""
+    return "callback" if row["callback_satisfaction_rated"] >= max(thresholds.min_callbacks, 1) else "check_out"
+
+
+def definitions() -> dict[str, str]:
+    """What each figure means, in the reader's language."""
+    return {key: gettext(text, low=figures.LOW_SATISFACTION) for key, text in figures.DEFINITIONS.items()}
+
+
 def rectification_list(providers: list[dict], thresholds: Thresholds) -> list[dict]:
-    """Providers below a threshold, with which ones they failed; a rate counts only over enough visits."""
+    """Providers below a threshold, with which ones they failed; a rate counts only over enough visits
+    (call-back satisfaction over the min_callbacks that chose it). "completed" excludes visits
+    rejected on review, so a rejection lowers the verification rate's base, never raises it."""
     listed = []
     for row in providers:
+        source = satisfaction_source(row, thresholds)
+        if source == "callback":
+            satisfaction, rated, enough = row["callback_satisfaction_mean"], row["callback_satisfaction_rated"], 1
+        else:
+            satisfaction, rated, enough = row["satisfaction_mean"], row["satisfaction_rated"], thresholds.min_visits
         failed = []
-        if _below(row["satisfaction_mean"], row["satisfaction_rated"], thresholds.min_satisfaction, thresholds):
+        if _below(satisfaction, rated, thresholds.min_satisfaction, enough):
             failed.append("satisfaction")
-        if _below(row["verification_rate"], row["completed"], thresholds.min_verification, thresholds):
+        if _below(row["verification_rate"], row["completed"], thresholds.min_verification, thresholds.min_visits):
             failed.append("verification")
         if failed:
-            listed.append({key: row[key] for key in ("provider_id", "name", "completed", "verification_rate",
-                                                     "satisfaction_rated", "satisfaction_mean")} | {"failed": failed})
+            listed.append({key: row[key] for key in RECTIFICATION_KEYS}
+                          | {"failed": failed, "satisfaction_source": source})
     return listed
 
 
-def _below(value: float | None, over: int, threshold: float, thresholds: Thresholds) -> bool:
-    return value is not None and over >= max(thresholds.min_visits, 1) and value < threshold
+RECTIFICATION_KEYS = ("provider_id", "name", "completed", "rejected", "verification_rate", "satisfaction_rated",
+                      "satisfaction_mean", "callback_satisfaction_rated", "callback_satisfaction_mean")
+
+
+def _below(value: float | None, over: int, threshold: float, at_least: int) -> bool:
+    return value is not None and over >= max(at_least, 1) and value < threshold
 
 
 def _add_up(rows: list[dict], key: str | None, names: tuple[str, ...]) -> dict:
@@ -132,7 +169,7 @@ def _add_up(rows: list[dict], key: str | None, names: tuple[str, ...]) -> dict:
     for row in rows:
         sums = out[row[key] if key else None]
         for name in names:
-            sums[name] += row[name]
+            sums[name] += row.get(name, 0)
     return dict(out)
 
 
@@ -152,13 +189,18 @@ def _ratio(part: int, whole: int, digits: int = 4) -> float | None:
 def _visit_figures(sums: dict) -> dict:
     get = lambda name: sums.get(name, 0)  # noqa: E731
     return {
-        "planned": get("planned"), "completed": get("completed"), "completed_on_time": get("completed_on_time"),
+        "planned": get("planned"), "completed": get("completed"), "rejected": get("rejected"),
+        "completed_on_time": get("completed_on_time"),
         "late_synced": get("late_synced"), "missed": get("missed"), "cancelled": get("cancelled"),
         "verified": get("verified"), "verification_rate": _ratio(get("verified"), get("completed")),
         "satisfaction_rated": get("satisfaction_rated"),
         "satisfaction_mean": _ratio(get("satisfaction_sum"), get("satisfaction_rated"), 2),
         "satisfaction_low": get("satisfaction_low"),
         "satisfaction_low_share": _ratio(get("satisfaction_low"), get("satisfaction_rated")),
+        "callbacks": get("callbacks"), "callbacks_unconfirmed": get("callbacks_unconfirmed"),
+        "callbacks_unconfirmed_share": _ratio(get("callbacks_unconfirmed"), get("callbacks")),
+        "callback_satisfaction_rated": get("callback_satisfaction_rated"),
+        "callback_satisfaction_mean": _ratio(get("callback_satisfaction_sum"), get("callback_satisfaction_rated"), 2),
         "followups_opened": get("followups_opened"), "followups_resolved": get("followups_resolved"),
         "followups_overdue": get("followups_overdue"),
     }
@@ -194,7 +236,8 @@ def _caregiver_rows(caregivers: dict) -> list[dict]:
         rows.append({"user_id": user_id, "name": (user.display_name or user.username) if user else "",
                      "role": user.role if user else None, "provider_id": user.provider_id if user else None,
                      **{key: counts[key] for key in (
-                         "planned", "completed", "completed_on_time", "late_synced", "missed", "verified",
+                         "planned", "completed", "rejected", "completed_on_time", "late_synced", "missed",
+                         "verified",
                          "verification_rate", "satisfaction_rated", "satisfaction_mean",
                          "satisfaction_low_share")}})
     return sorted(rows, key=lambda row: (row["name"], row["user_id"]))

@@ -5,16 +5,15 @@ caregivers and community workers 403.
 """
 
 from flask import Response, g
-from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from backend.api import Blueprint
+from backend.audit import reads
 from backend.auth.access import roles
 from backend.clock import utcnow
-from backend.errors import NotFound
 from backend.extensions import db
 from backend.regions.models import Region
 from backend.reports import render, services
-from backend.scope import region_ids_clause
+from backend.scope import region_ids_clause, scoped_or_404
 from schemas.reports import MonthlyReportArgs, MonthlyReportSchema
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Monthly reports (月报)")
@@ -56,15 +55,14 @@ def monthly_pdf(args):
 
 
 def _report(args) -> dict:
-    region = db.session.execute(
-        select(Region).where(Region.id == args["region"], region_ids_clause(g.user, Region.id))
-    ).scalar_one_or_none()
-    if region is None:
-        raise NotFound("region")
+    region = scoped_or_404(Region, args["region"], region_ids_clause(g.user, Region.id), what="region")
     return services.monthly_report(region, args["month"], now=utcnow())
 
 
 def _file(args, write, mimetype: str, extension: str) -> Response:
     name = f"report-{args['region']}-{args['month']:%Y-%m}.{extension}"
-    return Response(write(_report(args)), mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    report = _report(args)
+    body = write(report)
+    reads.report_exported(report, extension)
+    db.session.commit()
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

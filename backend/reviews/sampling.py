@@ -15,8 +15,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from backend.clock import local_midnight
 from backend.errors import Conflict, Forbidden, ValidationFailed
@@ -39,7 +41,7 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     try:
         first = datetime.strptime(month, "%Y-%m").date()
     except ValueError:
-        raise ValidationFailed("month", "not a month: use YYYY-MM") from None
+        raise ValidationFailed("month", _l("not a month: use YYYY-MM")) from None
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return local_midnight(first), local_midnight(following)
 
@@ -80,18 +82,18 @@ def draw_callbacks(month: str, *, share: float | None = None, seed: int | None =
     (month, share, reason, or a month that has not ended).
     """
     if by is not None and by.role not in REVIEWERS:
-        raise Forbidden("only supervisors and admins draw call-backs")
+        raise Forbidden(_l("only supervisors and admins draw call-backs"))
     if by is not None and by.role != "admin" and (share is not None or seed is not None or redraw):
-        raise Forbidden("only admins choose the share or the seed, or redraw")
+        raise Forbidden(_l("only admins choose the share or the seed, or redraw"))
     start, end = month_bounds(month)
     if end > at:
-        raise ValidationFailed("month", "the month has not ended yet: its population is not complete")
+        raise ValidationFailed("month", _l("the month has not ended yet: its population is not complete"))
     share = current_app.config["CALLBACK_SHARE"] if share is None else share
     if not 0 < share <= 1:
-        raise ValidationFailed("share", "must be more than 0 and at most 1")
+        raise ValidationFailed("share", _l("must be more than 0 and at most 1"))
     reason = (reason or "").strip() or None
     if redraw and reason is None:
-        raise ValidationFailed("reason", "required for a redraw")
+        raise ValidationFailed("reason", _l("required for a redraw"))
     with_visits = _population_query(start, end).with_only_columns(CarePlan.provider_id)
     already = select(CallbackDraw.provider_id).where(CallbackDraw.month == month)
     provider_ids = sorted(set(db.session.execute(with_visits.union(already)).scalars()))
@@ -142,13 +144,13 @@ def record_callback(callback: Callback, *, status: str = "done", confirmed: bool
     (`confirmed` missing when reached, or given when unreachable).
     """
     if by.role not in REVIEWERS:
-        raise Forbidden("only supervisors and admins record call-backs")
+        raise Forbidden(_l("only supervisors and admins record call-backs"))
     if callback.status in ("done", "cancelled"):
-        raise Conflict(f"this call-back is {callback.status}")
+        raise Conflict(_l("this call-back is %(callback_status)s", callback_status=callback.status))
     if status == "unreachable" and (confirmed is not None or satisfaction is not None):
-        raise ValidationFailed("confirmed", "not with an unreachable elder")
+        raise ValidationFailed("confirmed", _l("not with an unreachable elder"))
     if status == "done" and confirmed is None:
-        raise ValidationFailed("confirmed", "required when the elder was reached")
+        raise ValidationFailed("confirmed", _l("required when the elder was reached"))
     callback.status, callback.is_confirmed, callback.satisfaction = status, confirmed, satisfaction
     callback.note = (note or "").strip() or None
     callback.called_by_id, callback.called_at, callback.attempts = by.id, at, callback.attempts + 1
@@ -191,3 +193,17 @@ def callbacks_clause(user: User):
         return true()
     return Callback.task_id.in_(select(Task.id).where(tasks_clause(user)))
 
+
+def listed(user: User, args: dict):
+    """The call-backs a user may see, filtered as the list arguments say (month, provider,
+    status), by month then visit: the API's list and the console's page alike."""
+    query = (select(Callback).join(CallbackDraw, Callback.draw_id == CallbackDraw.id)
+             .where(callbacks_clause(user))
+             .options(selectinload(Callback.draw), selectinload(Callback.task).selectinload(Task.elder)))
+    if "month" in args:
+        query = query.where(CallbackDraw.month == args["month"])
+    if "provider_id" in args:
+        query = query.where(CallbackDraw.provider_id == args["provider_id"])
+    if args.get("status"):
+        query = query.where(Callback.status.in_(args["status"]))
+    return query.order_by(CallbackDraw.month, Callback.task_id, Callback.id)

@@ -8,17 +8,22 @@ one no later review supersedes: nothing is written on the visit itself.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, cast, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from backend.clock import local_midnight
+from backend.console.display import label
 from backend.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from backend.extensions import db
 from backend.followups.services import notify, region_supervisor
 from backend.plans.models import CarePlan
 from backend.providers.models import Provider
 from backend.reviews.models import Review
+from backend.reviews.verification import FINAL  # decisions that take a visit out of the queue
 from backend.scope import tasks_clause
 from backend.tasks.models import Task
 from backend.users.models import User
@@ -26,8 +31,6 @@ from backend.visits.models import Visit
 from schemas.reviews import REASON_CODES
 
 REVIEWERS = ("admin", "supervisor")
-# Decisions that take a visit out of the queue; an explanation request keeps it there, marked.
-FINAL = ("approved", "rejected")
 
 
 @dataclass
@@ -69,20 +72,21 @@ def decide(task: Task, decision: str, reason_code: str, comment: str | None, *, 
     Conflict (another decision on the visit was recorded at the same moment).
     """
     if by.role not in REVIEWERS:
-        raise Forbidden("only supervisors and admins decide on visits")
+        raise Forbidden(_l("only supervisors and admins decide on visits"))
     if reason_code not in REASON_CODES.get(decision, ()):
-        raise ValidationFailed("reason_code", f"not a reason for {decision}: use one of "
-                                              + ", ".join(REASON_CODES.get(decision, ())))
+        raise ValidationFailed("reason_code", _l("not a reason for %(decision)s: use one of %(codes)s",
+                                                 decision=decision, codes=", ".join(REASON_CODES.get(decision, ()))))
     comment = (comment or "").strip() or None
     if reason_code == "other" and comment is None:
-        raise ValidationFailed("comment", "required when the reason code is other")
+        raise ValidationFailed("comment", _l("required when the reason code is other"))
     visit = db.session.execute(select(Visit).where(Visit.task_id == task.id)).scalar_one_or_none()
     if visit is None:
-        raise NotFound("visit", "this task has no visit to decide on")
+        raise NotFound("visit", _l("this task has no visit to decide on"))
     previous = current_review(task.id, for_update=True)
     if previous is not None and previous.is_locked_at(at):
-        raise Problem("review_locked", f"the decision of {previous.decided_at:%Y-%m-%d} locked on "
-                                       f"{previous.locks_at:%Y-%m-%d}; an admin must unlock it first",
+        raise Problem("review_locked", _l("the decision of %(decided_on)s locked on %(locks_on)s; an admin must unlock "
+                                          "it first", decided_on=f"{previous.decided_at:%Y-%m-%d}",
+                                          locks_on=f"{previous.locks_at:%Y-%m-%d}"),
                       status=409, review_id=previous.id)
     review = Review(task_id=task.id, visit_id=visit.id, seq=previous.seq + 1 if previous else 1, decision=decision,
                     reason_code=reason_code, comment=comment, decided_by_id=by.id, decided_at=at)
@@ -91,7 +95,7 @@ def decide(task: Task, decision: str, reason_code: str, comment: str | None, *, 
             db.session.add(review)
             db.session.flush()
     except IntegrityError:  # (task_id, seq) taken: a concurrent decision won
-        raise Conflict("another decision on this visit was recorded a moment ago; reload it") from None
+        raise Conflict(_l("another decision on this visit was recorded a moment ago; reload it")) from None
     if previous is not None:
         previous.superseded_by_id = review.id
     if decision == "explanation_requested":
@@ -107,14 +111,14 @@ def unlock(review: Review, reason: str, *, by: User, at: datetime) -> Review:
     decision: only the current one can be unlocked), 409 review_not_locked.
     """
     if by.role != "admin":
-        raise Forbidden("only admins unlock decisions")
+        raise Forbidden(_l("only admins unlock decisions"))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("reason", "required")
+        raise ValidationFailed("reason", _l("required"))
     if not review.is_current:
-        raise Conflict("a later decision superseded this one; only the current decision can be unlocked")
+        raise Conflict(_l("a later decision superseded this one; only the current decision can be unlocked"))
     if not review.is_locked_at(at):
-        raise Problem("review_not_locked", "this decision is not locked", status=409)
+        raise Problem("review_not_locked", _l("this decision is not locked"), status=409)
     review.unlocked_at, review.unlocked_by_id, review.unlock_reason = at, by.id, reason
     db.session.flush()
     return review
@@ -176,6 +180,9 @@ def _ask_for_explanation(task: Task, visit: Visit, review: Review, at: datetime)
     """The provider's manager hears of it; without one, whoever made the visit."""
     provider = provider_of(task)
     user_id = provider.manager_id if provider is not None and provider.manager_id else visit.user_id
+    # Stored once for a reader not known yet, so in the default language, whoever decided.
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        reason = label("reason", review.reason_code)
     notify(user_id, "explanation_asked", at=at, task_id=task.id, step=f"review{review.id}",
            title=f"上门记录需要说明：{task.elder.name}",
-           body=f"{review.reason_code}" + (f"：{review.comment}" if review.comment else ""))
+           body=reason + (f"：{review.comment}" if review.comment else ""))

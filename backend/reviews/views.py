@@ -5,18 +5,16 @@ answers 404.
 """
 
 from flask import g
-from flask_smorest import Blueprint
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import true
 
+from backend.api import Blueprint
 from backend.auth.access import roles
 from backend.clock import utcnow
-from backend.errors import NotFound
 from backend.extensions import db
 from backend.pagination import paginate
 from backend.reviews import sampling, services
-from backend.reviews.models import Callback, CallbackDraw, Review
-from backend.scope import tasks_clause
+from backend.reviews.models import Callback, Review
+from backend.scope import scoped_or_404, tasks_clause
 from backend.tasks.models import Task
 from schemas.reviews import (
     CallbackListArgs,
@@ -39,13 +37,6 @@ callbacks_blp = Blueprint("callbacks", __name__, url_prefix="/api/v1/callbacks",
                           description="Phone call-backs (电话回访) to a monthly random sample of visits")
 
 
-def _task(task_id: int) -> Task:
-    task = db.session.execute(select(Task).where(Task.id == task_id, tasks_clause(g.user))).scalar_one_or_none()
-    if task is None:
-        raise NotFound("task")
-    return task
-
-
 @blp.get("/queue")
 @roles("admin", "supervisor")
 @blp.arguments(QueueArgs, location="query")
@@ -65,8 +56,8 @@ def review_queue(args):
 @blp.response(201, ReviewSchema)
 def create_review(body):
     """Approve, reject or ask for an explanation, with a reason code of that decision."""
-    review = services.decide(_task(body["task_id"]), body["decision"], body["reason_code"], body["comment"],
-                             by=g.user, at=utcnow())
+    task = scoped_or_404(Task, body["task_id"], tasks_clause(g.user), what="task")
+    review = services.decide(task, body["decision"], body["reason_code"], body["comment"], by=g.user, at=utcnow())
     db.session.commit()
     return review
 
@@ -77,7 +68,8 @@ def create_review(body):
 @blp.response(200, ReviewPageSchema)
 def list_reviews(args):
     """Every decision on a visit, first to last, superseded ones included."""
-    return paginate(services.history(_task(args["task_id"])), page=args["page"], per_page=args["per_page"])
+    task = scoped_or_404(Task, args["task_id"], tasks_clause(g.user), what="task")
+    return paginate(services.history(task), page=args["page"], per_page=args["per_page"])
 
 
 @blp.post("/<int:review_id>/unlock")
@@ -85,9 +77,7 @@ def list_reviews(args):
 @blp.arguments(UnlockSchema)
 @blp.response(200, ReviewSchema)
 def unlock_review(body, review_id):
-    review = db.session.execute(select(Review).where(Review.id == review_id).with_for_update()).scalar_one_or_none()
-    if review is None:
-        raise NotFound("review")
+    review = scoped_or_404(Review, review_id, true(), what="review", for_update=True)  # admins see every review
     services.unlock(review, body["reason"], by=g.user, at=utcnow())
     db.session.commit()
     return review
@@ -110,17 +100,7 @@ def draw_callbacks(body):
 @callbacks_blp.arguments(CallbackListArgs, location="query")
 @callbacks_blp.response(200, CallbackPageSchema)
 def list_callbacks(args):
-    query = (select(Callback).join(CallbackDraw, Callback.draw_id == CallbackDraw.id)
-             .where(sampling.callbacks_clause(g.user))
-             .options(selectinload(Callback.draw), selectinload(Callback.task).selectinload(Task.elder)))
-    if "month" in args:
-        query = query.where(CallbackDraw.month == args["month"])
-    if "provider_id" in args:
-        query = query.where(CallbackDraw.provider_id == args["provider_id"])
-    if args.get("status"):
-        query = query.where(Callback.status.in_(args["status"]))
-    return paginate(query.order_by(CallbackDraw.month, Callback.task_id, Callback.id),
-                    page=args["page"], per_page=args["per_page"])
+    return paginate(sampling.listed(g.user, args), page=args["page"], per_page=args["per_page"])
 
 
 @callbacks_blp.post("/<int:callback_id>")
@@ -129,10 +109,8 @@ def list_callbacks(args):
 @callbacks_blp.response(200, CallbackSchema)
 def record_callback(body, callback_id):
     """The elder reached (confirming the visit or not, and their satisfaction) or unreachable."""
-    callback = db.session.execute(select(Callback).where(Callback.id == callback_id, sampling.callbacks_clause(g.user))
-                                  .with_for_update()).scalar_one_or_none()
-    if callback is None:
-        raise NotFound("callback")
+    callback = scoped_or_404(Callback, callback_id, sampling.callbacks_clause(g.user), what="callback",
+                             for_update=True)
     sampling.record_callback(callback, by=g.user, at=utcnow(), **body)
     db.session.commit()
     return callback

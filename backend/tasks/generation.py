@@ -9,14 +9,16 @@ effect are generated for it, so tasks already started or done are never duplicat
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 
 from backend.changefeed import next_seq
 from backend.clock import care_tz, local_midnight, local_today
 from backend.elders.models import Elder
-from backend.extensions import db, insert_for_dialect
+from backend.extensions import db
 from backend.plans.models import CarePlan, PatrolPlan, ServiceType
 from backend.tasks.models import Task
 from backend.tasks.recurrence import care_window, patrol_window, periods_overlapping, recurs_on
@@ -32,7 +34,8 @@ class GenerationResult:
 
 def generate_tasks(*, now: datetime, horizon_days: int | None = None,
                    care_plan_ids=None, patrol_plan_ids=None) -> GenerationResult:
-    """Create the missing tasks of active plans from today to the horizon. Caller commits."""
+    """Create the missing tasks of active plans from today to the horizon, for elders still active
+    in the register (not deceased, moved out, in hospital or switched off). Caller commits."""
     horizon_days = horizon_days or current_app.config["TASK_HORIZON_DAYS"]
     today = local_today(now)
     until = today + timedelta(days=horizon_days)
@@ -45,6 +48,9 @@ def generate_tasks(*, now: datetime, horizon_days: int | None = None,
         for row in rows:
             row["change_seq"] = seq
             row["created_at"] = row["updated_at"] = row["status_changed_at"] = now
+        # In source-key order: two generations inserting the same slots at once (two plans revised
+        # together, or beside the hourly job) wait for each other's keys in one order, never in a cycle.
+        rows.sort(key=itemgetter("source_key"))
         for start in range(0, len(rows), CHUNK):
             result.created += _insert_ignoring_existing(rows[start:start + CHUNK])
     return result
@@ -52,7 +58,8 @@ def generate_tasks(*, now: datetime, horizon_days: int | None = None,
 
 def _care_rows(today: date, until: date, plan_ids):
     tz = care_tz()
-    query = select(CarePlan).where(CarePlan.status == "active", CarePlan.starts_on < until)
+    query = select(CarePlan).join(Elder, CarePlan.elder_id == Elder.id).where(
+        CarePlan.status == "active", CarePlan.starts_on < until, Elder.is_active.is_(True))
     if plan_ids is not None:
         query = query.where(CarePlan.id.in_(plan_ids))
     for plan in db.session.execute(query).scalars():
@@ -95,7 +102,8 @@ def _kept_from_earlier_revisions(plan: CarePlan, first: date, tz) -> Counter:
 def _patrol_rows(today: date, until: date, plan_ids):
     tz = care_tz()
     periods = current_app.config["PATROL_FREQUENCY"]
-    query = select(PatrolPlan).where(PatrolPlan.status == "active", PatrolPlan.starts_on < until)
+    query = select(PatrolPlan).join(Elder, PatrolPlan.elder_id == Elder.id).where(
+        PatrolPlan.status == "active", PatrolPlan.starts_on < until, Elder.is_active.is_(True))
     if plan_ids is not None:
         query = query.where(PatrolPlan.id.in_(plan_ids))
     for plan in db.session.execute(query).scalars():
@@ -146,7 +154,7 @@ def _set_communities(rows: list[dict]) -> None:
 
 
 def _insert_ignoring_existing(rows: list[dict]) -> int:
-    statement = insert_for_dialect(Task.__table__).values(rows).on_conflict_do_nothing(index_elements=["source_key"])
+    statement = insert(Task.__table__).values(rows).on_conflict_do_nothing(index_elements=["source_key"])
     return len(db.session.execute(statement.returning(Task.id)).all())
 
 

@@ -46,15 +46,13 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
         # The sweep reads only scheduled tasks past a deadline: partial indexes keep that cheap
         # however many finished tasks the table holds.
         Index("ix_tasks_scheduled_missed_after", "missed_after_at",
-              postgresql_where=text("status = 'scheduled'"), sqlite_where=text("status = 'scheduled'")),
+              postgresql_where=text("status = 'scheduled'")),
         Index("ix_tasks_scheduled_late_after", "late_after_at",
-              postgresql_where=text("status = 'scheduled' AND late_at IS NULL"),
-              sqlite_where=text("status = 'scheduled' AND late_at IS NULL")),
+              postgresql_where=text("status = 'scheduled' AND late_at IS NULL")),
         # Patrol coverage reads the elders of a month's completed patrols: one in seven tasks of a
         # month, read from this index alone instead of the month's whole range of the table.
         Index("ix_tasks_completed_patrols", "window_start_at", postgresql_include=["elder_id"],
-              postgresql_where=text("kind = 'patrol' AND status = 'completed'"),
-              sqlite_where=text("kind = 'patrol' AND status = 'completed'")),
+              postgresql_where=text("kind = 'patrol' AND status = 'completed'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

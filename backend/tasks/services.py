@@ -1,17 +1,44 @@
 """Task state changes, reassignment and plan-driven replacement of future tasks.
 
-Every transition is recorded as a TaskEvent naming who or what made it. Problems raised:
-version_conflict (409) when an edit names a stale version.
+Every transition is recorded as a TaskEvent naming who or what made it.
 """
 
 from datetime import datetime
 
 from sqlalchemy import select
 
-from backend.errors import Conflict
+from backend.elders.models import Elder
+from backend.errors import NotFound
 from backend.extensions import db
+from backend.regions.models import Region
+from backend.scope import tasks_clause
 from backend.tasks.models import Task, TaskEvent, TaskRemoval
 from backend.users.models import User
+
+
+def listed(user: User, args: dict):
+    """The tasks a user may see (caregivers and community workers their own, supervisors their
+    region's, admins all), filtered as the list arguments say, by window start.
+
+    Raises NotFound for a region_id that names no region."""
+    query = select(Task).where(tasks_clause(user))
+    if args.get("status"):
+        query = query.where(Task.status.in_(args["status"]))
+    for name in ("kind", "service_type", "elder_id", "assignee_id"):
+        if name in args:
+            query = query.where(getattr(Task, name) == args[name])
+    if "region_id" in args:
+        region = db.session.get(Region, args["region_id"])
+        if region is None:
+            raise NotFound("region")
+        in_region = select(Elder.id).join(Region, Elder.community_id == Region.id) \
+            .where(Region.path.startswith(region.path))
+        query = query.where(Task.elder_id.in_(in_region))
+    if "window_from" in args:
+        query = query.where(Task.window_end_at > args["window_from"])
+    if "window_to" in args:
+        query = query.where(Task.window_start_at < args["window_to"])
+    return query.order_by(Task.window_start_at, Task.id)
 
 
 def transition(task: Task, to_status: str, *, at: datetime, by: User | None = None,
@@ -40,12 +67,6 @@ def reassign(task: Task, assignee: User | None, *, at: datetime, by: User | None
                              by_user_id=by.id if by else None, by_system=by_system,
                              reason=f"reassigned to {assignee.username if assignee else 'nobody'}"))
     task.assignee_id = assignee.id if assignee else None
-
-
-def check_version(task: Task, expected: int | None) -> None:
-    if expected is not None and expected != task.version:
-        raise Conflict(f"task {task.id} is at version {task.version}, not {expected}",
-                       code="version_conflict", current_version=task.version)
 
 
 def future_unstarted(*, now: datetime, care_plan_id=None, care_plan_item_id=None, patrol_plan_id=None,

@@ -10,7 +10,7 @@ Set-based SQL over partial indexes, never a Python loop over tasks. Safe to run 
 pushes: rows a push has locked are skipped (FOR UPDATE SKIP LOCKED) and caught by the next sweep
 if still unchecked, and the UPDATE only touches rows still `scheduled`, so a committed check-in is
 never overwritten. Only one sweep runs at a time across processes and hosts (a PostgreSQL
-advisory lock; SQLite's single writer). The change-feed number is taken first, before any row
+advisory lock). The change-feed number is taken first, before any row
 lock, so the sweep can never deadlock with a push (which takes row locks, then that number).
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy import any_, func, insert, literal, select, text, update
 
 from backend.audit.trail import record
 from backend.changefeed import next_seq
-from backend.extensions import db, on_postgres
+from backend.extensions import db
 from backend.tasks.models import Task, TaskEvent
 
 SWEEP_LOCK_KEY = 0x43525357  # "CRSW": the advisory lock id of the sweep
@@ -41,27 +41,19 @@ def sweep(*, now: datetime) -> SweepResult:
     """Run one sweep as of `now`. The caller commits (the lock is released with the transaction)."""
     if not _take_lock():
         return SweepResult(ran=False)
-    postgres = on_postgres()
     seq = next_seq(db.session)
     mark_missed = (
-        update(Task).where(_among(postgres, select(Task.id).where(
+        update(Task).where(_among(select(Task.id).where(
             Task.status == "scheduled", Task.missed_after_at <= now).with_for_update(skip_locked=True)))
         .values(status="missed", status_changed_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
         .returning(Task.id, Task.window_end_at)
     )
-    if postgres:
-        missed, oldest = _mark_missed_and_record(mark_missed, now)
-    else:
-        rows = db.session.execute(mark_missed.execution_options(synchronize_session=False)).all()
-        missed, oldest = len(rows), min((row.window_end_at for row in rows), default=None)
-        if rows:  # this sweep's change number marks exactly the rows it just marked missed
-            db.session.execute(_record_missed(select(Task.id).where(Task.change_seq == seq, Task.status == "missed"),
-                                              now))
+    missed, oldest = _mark_missed_and_record(mark_missed, now)
     # Late flags after the missed marks: a task past its missed deadline is no longer scheduled by
     # now, so it gets no "please check in" (and the statement stays on the late-start index; a
     # `missed_after_at > now` filter made PostgreSQL scan the missed-deadline index instead).
     late = db.session.execute(
-        update(Task).where(_among(postgres, select(Task.id).where(
+        update(Task).where(_among(select(Task.id).where(
             Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now)
             .with_for_update(skip_locked=True)))
         .values(late_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
@@ -84,7 +76,7 @@ def _record_missed(task_ids, now: datetime):
 
 
 def _mark_missed_and_record(mark_missed, now: datetime) -> tuple[int, datetime | None]:
-    """PostgreSQL: mark and record in one statement (data-modifying CTEs), so the missed tasks'
+    """Mark and record in one statement (data-modifying CTEs), so the missed tasks'
     ids never travel to Python and back; answers how many, and the oldest window among them."""
     marked = mark_missed.cte("marked")
     recorded = _record_missed(select(marked.c.id), now).cte("recorded")
@@ -98,18 +90,14 @@ def _mark_missed_and_record(mark_missed, now: datetime) -> tuple[int, datetime |
     return count, oldest
 
 
-def _among(postgres: bool, locked_ids):
-    """`tasks.id` among the ids a locking select picks. On PostgreSQL as `= ANY(ARRAY(…))`: the
-    array is computed once and the UPDATE finds its rows by primary key; an IN would become a
-    semi-join over a scan of the whole table."""
-    if postgres:
-        return Task.id == any_(func.array(locked_ids.scalar_subquery()))
-    return Task.id.in_(locked_ids)
+def _among(locked_ids):
+    """`tasks.id` among the ids a locking select picks, as `= ANY(ARRAY(…))`: the array is
+    computed once and the UPDATE finds its rows by primary key; an IN would become a semi-join
+    over a scan of the whole table."""
+    return Task.id == any_(func.array(locked_ids.scalar_subquery()))
 
 
 def _take_lock() -> bool:
-    if not on_postgres():
-        return True  # SQLite: BEGIN IMMEDIATE already makes this the only writer
     # Keyed by schema too: deployments (or test runs) sharing a database do not block each other.
     return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key, hashtext(current_schema()))"),
                                    {"key": SWEEP_LOCK_KEY}).scalar())

@@ -9,6 +9,7 @@ leave the user's plans behind, and version_conflict (409) for a stale version.
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, false, select, true, update
 from sqlalchemy.exc import IntegrityError
 
@@ -22,6 +23,7 @@ from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.scope import region_ids_clause
 from backend.users.models import User, user_communities
+from backend.versions import check_version
 
 SCOPE_FIELDS = ("region_id", "provider_id", "community_ids")
 CAREGIVER_FIELDS = ("certificate_no", "skill_level")
@@ -32,7 +34,7 @@ def create_user(*, username: str, password: str, role: str, by: User | None, dis
                 community_ids: list[int] | None = None, certificate_no: str | None = None,
                 skill_level: int | None = None, is_active: bool = True) -> User:
     if len(password) < 8:
-        raise ValidationFailed("password", "must be at least 8 characters")
+        raise ValidationFailed("password", _l("must be at least 8 characters"))
     user = User(username=username, password_hash=hash_password(password), role=role,
                 display_name=display_name or username, phone=phone, is_active=is_active)
     apply_scope(user, region_id=region_id, provider_id=provider_id, community_ids=community_ids)
@@ -42,20 +44,18 @@ def create_user(*, username: str, password: str, role: str, by: User | None, dis
             db.session.add(user)
             db.session.flush()
     except IntegrityError:
-        raise Conflict(f"username {username!r} is taken") from None
+        raise Conflict(_l("username %(username)s is taken", username=username)) from None
     return user
 
 
 def update_user(user: User, changes: dict, *, by: User, now: datetime) -> User:
     """Change profile, status, password or role and scope. A new password or a disabled account
     signs the user out of every device; a changed role gets the scope of the new role."""
-    if "version" in changes and changes["version"] != user.version:
-        raise Conflict(f"user {user.id} is at version {user.version}, not {changes['version']}",
-                       code="version_conflict", current_version=user.version)
+    check_version(user, changes.get("version"), what="user")
     if user.id == by.id and changes.get("is_active") is False:
-        raise ValidationFailed("is_active", "you cannot disable your own account")
+        raise ValidationFailed("is_active", _l("you cannot disable your own account"))
     if user.id == by.id and changes.get("role", user.role) != user.role:
-        raise ValidationFailed("role", "you cannot change your own role")
+        raise ValidationFailed("role", _l("you cannot change your own role"))
     if changes.get("is_active") is False and user.is_active:
         _check_plans_still_fit(user, leaving=True)
     for name in ("display_name", "phone", "is_active"):
@@ -88,21 +88,21 @@ def apply_scope(user: User, *, region_id=None, provider_id=None, community_ids=N
     user.communities = []
     if user.role == "supervisor":
         if region_id is None:
-            raise ValidationFailed("region_id", "a supervisor needs a region")
+            raise ValidationFailed("region_id", _l("a supervisor needs a region"))
         user.region = _region(region_id, "region_id")
     elif user.role == "caregiver":
         if provider_id is None:
-            raise ValidationFailed("provider_id", "a caregiver needs a provider")
+            raise ValidationFailed("provider_id", _l("a caregiver needs a provider"))
         if db.session.get(Provider, provider_id) is None:
-            raise ValidationFailed("provider_id", "no such provider")
+            raise ValidationFailed("provider_id", _l("no such provider"))
         user.provider_id = provider_id
     elif user.role == "community_worker":
         ids = list(community_ids or ([region_id] if region_id is not None else []))
         if not ids:
-            raise ValidationFailed("community_ids", "a community worker needs at least one community")
+            raise ValidationFailed("community_ids", _l("a community worker needs at least one community"))
         regions = [_region(i, "community_ids") for i in dict.fromkeys(ids)]
         if any(r.level != "community" for r in regions):
-            raise ValidationFailed("community_ids", "must name communities, not streets or districts")
+            raise ValidationFailed("community_ids", _l("must name communities, not streets or districts"))
         user.communities = regions
 
 
@@ -127,7 +127,7 @@ def _set_caregiver_fields(user: User, *, certificate_no, skill_level) -> None:
     if user.role != "caregiver":
         for name, value in (("certificate_no", certificate_no), ("skill_level", skill_level)):
             if value is not None:
-                raise ValidationFailed(name, "only caregivers have one")
+                raise ValidationFailed(name, _l("only caregivers have one"))
     user.certificate_no = certificate_no
     user.skill_level = skill_level
 
@@ -148,9 +148,11 @@ def _check_plans_still_fit(user: User, *, leaving: bool = False) -> None:
         Elder.community_id.notin_(community_ids) if user.role == "community_worker" and not leaving else true(),
     )
     if db.session.execute(select(item_elsewhere)).scalar():
-        raise Conflict(f"user {user.id} is assigned to care plans this change would leave; reassign them first")
+        raise Conflict(_l("user %(user_id)s is assigned to care plans this change would leave; reassign them first",
+                          user_id=user.id))
     if db.session.execute(select(patrol_elsewhere)).scalar():
-        raise Conflict(f"user {user.id} has patrol plans this change would leave; reassign them first")
+        raise Conflict(_l("user %(user_id)s has patrol plans this change would leave; reassign them first",
+                          user_id=user.id))
 
 
 def _sign_out_everywhere(user: User, *, now: datetime) -> None:
@@ -161,5 +163,5 @@ def _sign_out_everywhere(user: User, *, now: datetime) -> None:
 def _region(region_id: int, field: str) -> Region:
     region = db.session.get(Region, region_id)
     if region is None:
-        raise ValidationFailed(field, f"no such region: {region_id}")
+        raise ValidationFailed(field, _l("no such region: %(region_id)s", region_id=region_id))
     return region

@@ -1,14 +1,14 @@
 """GET/POST /users, GET/PATCH /users/{id}, GET /users/me: accounts, managed by admins."""
 
 from flask import g
-from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
 from backend import clock
+from backend.api import Blueprint
 from backend.auth.access import roles
-from backend.errors import NotFound
 from backend.extensions import db
 from backend.pagination import paginate
+from backend.scope import scoped_or_404
 from backend.users import services
 from backend.users.models import User
 from schemas.users import UserCreateSchema, UserListArgs, UserPageSchema, UserSchema, UserUpdateSchema
@@ -43,7 +43,7 @@ def get_me():
 @roles("admin", "supervisor")
 @blp.response(200, UserSchema)
 def get_user(user_id):
-    return _visible_user(user_id)
+    return scoped_or_404(User, user_id, services.visible_users_clause(g.user), what="user")
 
 
 @blp.post("")
@@ -63,16 +63,7 @@ def create_user(args):
 @blp.response(200, UserSchema)
 def update_user(args, user_id):
     """Edit, disable (`is_active: false`) or reset the password; a new role needs its scope."""
-    user = services.update_user(_visible_user(user_id, for_update=True), args, by=g.user, now=clock.utcnow())
+    user = scoped_or_404(User, user_id, services.visible_users_clause(g.user), what="user", for_update=True)
+    user = services.update_user(user, args, by=g.user, now=clock.utcnow())
     db.session.commit()
-    return user
-
-
-def _visible_user(user_id: int, *, for_update: bool = False) -> User:
-    query = select(User).where(User.id == user_id, services.visible_users_clause(g.user))
-    if for_update:
-        query = query.with_for_update(of=User)
-    user = db.session.execute(query).scalar_one_or_none()
-    if user is None:
-        raise NotFound("user")
     return user

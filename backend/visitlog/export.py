@@ -3,47 +3,106 @@
 CSV goes out in chunks as rows arrive, UTF-8 with a BOM so Excel reads Chinese. XLSX is written by
 openpyxl in write-only mode into a temporary file (a zip cannot be streamed before it is complete),
 then sent in chunks: memory stays flat either way, but a big workbook's first byte waits for its
-last row (about 1,700 rows a second without lxml). Cells never start a formula. openpyxl is
+last row (about 1,700 rows a second without lxml). Cells never start a formula.
+
+People read headers and coded values in their language (任务状态: 已完成, 是/否, local times);
+integrations ask for ?codes=1 and get the machine codes, ISO times and true/false. openpyxl is
 imported by the first XLSX export, so that workers that never write one stay 25 MB smaller.
 """
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
+from typing import NamedTuple
+
+from flask_babel import gettext
 
 from backend.clock import care_tz
+from backend.console.display import LABELS
+from backend.i18n import N_, is_english
 
-COLUMNS = (
-    "id", "kind", "service_type", "service_name", "elder_id", "elder_name", "caregiver_id", "caregiver_name",
-    "performed_by_id", "provider_id", "provider_name", "community_id", "community_name", "street_name",
-    "window_start_at", "window_end_at", "status", "check_in_at", "check_in_at_corrected", "check_out_at",
-    "check_out_at_corrected", "duration_seconds", "is_verified", "check_in_qr", "check_out_qr", "distance_m",
-    "flags", "is_late_sync", "satisfaction", "patrol_outcome", "patrol_mode", "needs_review", "followups",
+
+class Column(NamedTuple):
+    """One column of the export: its machine code (the header of ?codes=1, and the row's key),
+    the header people read (a catalogue msgid), and what its values are (how they become cells)."""
+
+    code: str
+    label: str
+    value: str  # PLAIN, TIME, BOOLEAN, TEXT (names people typed), FLAGS, FOLLOWUPS, or a LABELS group
+
+
+PLAIN, TIME, BOOLEAN, TEXT, FLAGS, FOLLOWUPS = "plain", "time", "boolean", "text", "flags", "followups"
+
+# The export's columns, in order. A new column is one line here (and its key in the row).
+TABLE = (
+    Column("id", N_("Task ID"), PLAIN),
+    Column("kind", N_("Kind"), "task_kind"),
+    Column("service_type", N_("Service code"), PLAIN),
+    Column("service_name", N_("Service"), TEXT),
+    Column("elder_id", N_("Elder ID"), PLAIN),
+    Column("elder_name", N_("Elder"), TEXT),
+    Column("caregiver_id", N_("Assignee ID"), PLAIN),
+    Column("caregiver_name", N_("Assignee"), TEXT),
+    Column("performed_by_id", N_("Performed by (ID)"), PLAIN),
+    Column("provider_id", N_("Provider ID"), PLAIN),
+    Column("provider_name", N_("Provider"), TEXT),
+    Column("community_id", N_("Community ID"), PLAIN),
+    Column("community_name", N_("Community"), TEXT),
+    Column("street_name", N_("Street"), TEXT),
+    Column("window_start_at", N_("Window start"), TIME),
+    Column("window_end_at", N_("Window end"), TIME),
+    Column("status", N_("Status"), "task_status"),
+    Column("check_in_at", N_("Check-in time"), TIME),
+    Column("check_in_at_corrected", N_("Check-in time (corrected)"), TIME),
+    Column("check_out_at", N_("Check-out time"), TIME),
+    Column("check_out_at_corrected", N_("Check-out time (corrected)"), TIME),
+    Column("duration_seconds", N_("Duration (seconds)"), PLAIN),
+    Column("is_verified", N_("Verified"), BOOLEAN),
+    Column("check_in_qr", N_("Check-in QR"), "flag"),
+    Column("check_out_qr", N_("Check-out QR"), "flag"),
+    Column("distance_m", N_("Distance from home (m)"), PLAIN),
+    Column("flags", N_("Flags"), FLAGS),
+    Column("is_late_sync", N_("Uploaded late"), BOOLEAN),
+    Column("satisfaction", N_("Satisfaction"), PLAIN),
+    Column("patrol_outcome", N_("Patrol outcome"), "patrol_outcome"),
+    Column("patrol_mode", N_("Patrol mode"), "patrol_mode"),
+    Column("needs_review", N_("Needs review"), BOOLEAN),
+    Column("verification_state", N_("Verification state"), "verification_state"),
+    Column("followups", N_("Follow-ups"), FOLLOWUPS),
 )
-TIMES = frozenset({"window_start_at", "window_end_at", "check_in_at", "check_in_at_corrected", "check_out_at",
-                   "check_out_at_corrected"})
-BOOLEANS = frozenset({"is_verified", "is_late_sync", "needs_review"})
-# Names people typed (everything else is a number, a time or a code from our vocabulary).
-TEXTS = frozenset({"service_name", "elder_name", "caregiver_name", "provider_name", "community_name", "street_name"})
+COLUMNS = tuple(column.code for column in TABLE)
 CHUNK_ROWS = 500
 CHUNK_BYTES = 64 * 1024
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters XML 1.0 cannot hold: openpyxl refuses a cell holding one, and the export,
+# already answered 200, broke off mid-file.
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def csv_chunks(rows: Iterable[dict]) -> Iterator[bytes]:
+def headers(codes: bool) -> list[str]:
+    """The header row: machine codes for integrations, else the reader's words."""
+    return list(COLUMNS) if codes else [gettext(column.label) for column in TABLE]
+
+
+def csv_chunks(rows: Iterable[dict], *, codes: bool = False) -> Iterator[bytes]:
     tz = care_tz()
     values_of = itemgetter(*COLUMNS)
+    if codes:
+        time, boolean = (lambda v: v.astimezone(tz).isoformat()), (lambda v: "true" if v else "false")
+    else:
+        yes, no = gettext("Yes"), gettext("No")
+        time, boolean = (lambda v: f"{v.astimezone(tz):%Y-%m-%d %H:%M:%S}"), (lambda v: yes if v else no)
     # Half the columns go out as they are; only the others pay for a call per row.
-    converters = [(index, _converter(name, lambda v: v.astimezone(tz).isoformat(),
-                                     lambda v: "true" if v else "false"))
-                  for index, name in enumerate(COLUMNS) if _needs_converting(name)]
+    converters = [(index, _converter(column, time, boolean, codes))
+                  for index, column in enumerate(TABLE) if column.value != PLAIN]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(COLUMNS)
+    writer.writerow(headers(codes))
     yield _drain(buffer)  # the client sees the download start at once
     for n, row in enumerate(rows, 1):
         values = list(values_of(row))
@@ -55,18 +114,19 @@ def csv_chunks(rows: Iterable[dict]) -> Iterator[bytes]:
     yield _drain(buffer)
 
 
-def xlsx_chunks(rows: Iterable[dict]) -> Iterator[bytes]:
+def xlsx_chunks(rows: Iterable[dict], *, codes: bool = False) -> Iterator[bytes]:
     from openpyxl import Workbook
 
     tz = care_tz()
     # Excel has no time zones: cells hold the local wall-clock time.
-    converters = [(name, _converter(name, lambda v: v.astimezone(tz).replace(tzinfo=None), bool))
-                  for name in COLUMNS]
+    converters = [(column.code, _converter(column, lambda v: v.astimezone(tz).replace(tzinfo=None),
+                                           bool if codes else _yes_no(), codes))
+                  for column in TABLE]
     yield b""  # sends the headers: a big workbook takes a while before its first byte
     with tempfile.TemporaryFile() as spool:
         workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("visits")
-        sheet.append(COLUMNS)
+        sheet = workbook.create_sheet("visits" if codes else gettext("Visits"))
+        sheet.append(headers(codes))
         for row in rows:
             sheet.append([convert(row[name]) for name, convert in converters])
         workbook.save(spool)
@@ -82,29 +142,54 @@ def _drain(buffer: io.StringIO) -> bytes:
     return data
 
 
-def _needs_converting(name: str) -> bool:
-    return name in TIMES or name in BOOLEANS or name in TEXTS or name in ("flags", "followups")
+def _yes_no():
+    yes, no = gettext("Yes"), gettext("No")
+    return lambda v: yes if v else no
 
 
-def _converter(name: str, time, boolean):
+def _separator() -> str:
+    return "; " if is_english() else "；"
+
+
+def _names(group: str) -> dict[str, str]:
+    """A coded group's names in the reader's language, translated once per export, not per cell."""
+    return {code: gettext(msgid) for code, msgid in LABELS[group].items()}
+
+
+def _converter(column: Column, time, boolean, codes: bool):
     """How one column's values become cells; None stays None (an empty cell)."""
-    if name in TIMES:
+    kind = column.value
+    if kind == TIME:
         return lambda v: None if v is None else time(v)
-    if name in BOOLEANS:
+    if kind == BOOLEAN:
         return lambda v: None if v is None else boolean(v)
-    if name in TEXTS:
-        return _inert
-    if name == "flags":
-        return lambda v: ";".join(v or ())
-    if name == "followups":
-        return lambda v: ";".join(f"{f['id']}:{f['kind']}:{f['status']}" for f in v or ())
-    return lambda v: v
+    if kind == TEXT:
+        return spreadsheet_text
+    if kind == FLAGS:
+        if codes:
+            return lambda v: ";".join(v or ())
+        flags, sep = _names("flag"), _separator()
+        return lambda v: sep.join(flags.get(flag, flag) for flag in v or ())
+    if kind == FOLLOWUPS:
+        if codes:
+            return lambda v: ";".join(f"{f['id']}:{f['kind']}:{f['status']}" for f in v or ())
+        kinds, statuses, sep = _names("followup_kind"), _names("followup_status"), _separator()
+        one = gettext("#%(id)s %(kind)s (%(status)s)")
+        return lambda v: sep.join(one % {"id": f["id"], "kind": kinds.get(f["kind"], f["kind"]),
+                                         "status": statuses.get(f["status"], f["status"])} for f in v or ())
+    if kind == PLAIN or codes:
+        return lambda v: v
+    names = _names(kind)
+    return lambda v: None if v is None else names.get(str(v), v)
 
 
-def _inert(value):
-    """Text that a spreadsheet would take for a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
+def spreadsheet_text(value):
+    """Text people typed, made safe for a spreadsheet: no formula (a leading apostrophe), no
+    control character a workbook cannot hold."""
+    if isinstance(value, str):
+        value = _NOT_IN_XML.sub("", value)
+        if value.startswith(_FORMULA_STARTS):
+            return "'" + value
     return value
 
 

@@ -4,6 +4,10 @@ A page is found on `tasks` alone, by (window_start_at, id) through indexes that 
 window start or with the denormalised community or provider, then joined to its evidence and names;
 follow-ups come in a second query for the page's ids. Scope and the region filter become a list of
 community ids read first, so the planner sees real values rather than a subquery.
+
+The date filter means the visit's day: the local day of its check-in (or, for a patrol without
+one, its report); a task with no evidence falls on every day its window covers. So a weekly
+patrol done today is found under today, not under the Monday its window opened.
 """
 
 import base64
@@ -13,17 +17,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Text, cast, func, literal, select, tuple_
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Text, cast, func, literal, literal_column, select, tuple_
 from sqlalchemy.orm import aliased
 
 from backend.clock import local_midnight
 from backend.elders.models import Elder
 from backend.errors import NotFound, ValidationFailed
-from backend.extensions import db, inline_ids, on_postgres
+from backend.extensions import db, inline_ids
 from backend.followups.models import Followup
 from backend.plans.models import ServiceType
 from backend.providers.models import Provider
 from backend.regions.models import Region
+from backend.reviews import verification
 from backend.scope import region_ids_clause
 from backend.tasks.models import Task
 from backend.users.models import User
@@ -36,6 +42,15 @@ _COMMUNITY, _STREET = aliased(Region, name="community"), aliased(Region, name="s
 # Only tasks with a visit can match: a missed task is neither verified nor unverified.
 VERIFICATION = {"verified": (Visit.is_verified, True), "unverified": (Visit.is_verified, False),
                 "needs_review": (Visit.needs_review, True)}
+# A visit's day is looked for among tasks whose window was open within AFTER_WINDOW of it: late
+# evidence completing a missed task is found for a week after its window closed (later, by the
+# window filters only). The window start is bounded too, by the longest window a plan makes (a
+# quarter's patrol), so the index range stays finite; the end test runs before the evidence
+# subquery, which keeps that to the few tasks that can match.
+AFTER_WINDOW = timedelta(days=7)
+DAY_LOOKBACK = timedelta(days=92) + AFTER_WINDOW
+# Evidence captured before its window opens (flag outside_window) is still the window's task.
+DAY_LOOKAHEAD = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -43,24 +58,30 @@ class Filters:
     region_id: int | None = None
     provider_id: int | None = None
     caregiver_id: int | None = None
+    community_worker_id: int | None = None
     elder_id: int | None = None
     service_type: str | None = None
     kind: str | None = None
     status: tuple[str, ...] = ()
     flag: str | None = None
     verification: str | None = None
+    verification_state: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    window_from: date | None = None
+    window_to: date | None = None
     descending: bool = True
 
     @classmethod
     def from_args(cls, args: dict) -> "Filters":
         return cls(region_id=args.get("region_id"), provider_id=args.get("provider_id"),
-                   caregiver_id=args.get("caregiver_id"), elder_id=args.get("elder_id"),
+                   caregiver_id=args.get("caregiver_id"), community_worker_id=args.get("community_worker_id"),
+                   elder_id=args.get("elder_id"),
                    service_type=args.get("service_type"), kind=args.get("kind"),
                    status=tuple(args.get("status") or ()), flag=args.get("flag"),
-                   verification=args.get("verification"),
+                   verification=args.get("verification"), verification_state=args.get("verification_state"),
                    date_from=args.get("date_from"), date_to=args.get("date_to"),
+                   window_from=args.get("window_from"), window_to=args.get("window_to"),
                    descending=args.get("sort", "-window_start_at").startswith("-"))
 
 
@@ -83,7 +104,7 @@ def decode_cursor(token: str) -> Cursor:
         if start.tzinfo is None or type(task_id) is not int:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed("cursor", "malformed cursor; pass next_cursor from the previous page") from None
+        raise ValidationFailed("cursor", _l("malformed cursor; pass next_cursor from the previous page")) from None
     return Cursor(start, task_id)
 
 
@@ -134,6 +155,7 @@ def visit_rows(user: User, filters: Filters, *, now: datetime | None, after: Cur
             Visit.duration_seconds, Visit.is_verified, check_in.qr_flag.label("check_in_qr"),
             check_out.qr_flag.label("check_out_qr"), Visit.max_distance_m.label("distance_m"), Visit.flags,
             Visit.is_late_sync, Visit.satisfaction, Visit.patrol_outcome, Visit.patrol_mode, Visit.needs_review,
+            verification.state(verification.CURRENT.decision).label("verification_state"),
         )
         .select_from(page)
         .join(Task, Task.id == page.c.id)
@@ -144,6 +166,7 @@ def visit_rows(user: User, filters: Filters, *, now: datetime | None, after: Cur
         .outerjoin(User, User.id == Task.assignee_id)
         .outerjoin(Provider, Provider.id == Task.provider_id)
         .outerjoin(Visit, Visit.task_id == Task.id)
+        .outerjoin(verification.CURRENT, verification.joins_current(Task.id))
         .outerjoin(check_in, check_in.id == Visit.check_in_item_id)
         .outerjoin(check_out, check_out.id == func.coalesce(Visit.check_out_item_id, Visit.report_item_id))
         .order_by(*order)
@@ -168,30 +191,39 @@ def _page_query(user: User, filters: Filters, *, now, after: Cursor | None, limi
         query = query.where(Task.id == task_id)
     if now is not None:
         query = query.where(Task.window_start_at <= now)  # came due: future tasks are not visits yet
+    # Both person filters name the task's assignee: they differ in whom the console offers.
     for column, value in ((Task.provider_id, filters.provider_id), (Task.assignee_id, filters.caregiver_id),
-                          (Task.elder_id, filters.elder_id), (Task.service_type, filters.service_type),
+                          (Task.assignee_id, filters.community_worker_id), (Task.elder_id, filters.elder_id),
+                          (Task.service_type, filters.service_type),
                           (Task.kind, filters.kind)):
         if value is not None:
             query = query.where(column == value)
     if filters.status:
         query = query.where(Task.status.in_(filters.status))
-    if filters.date_from:
-        query = query.where(Task.window_start_at >= local_midnight(filters.date_from))
-    if filters.date_to:
-        query = query.where(Task.window_start_at < local_midnight(filters.date_to + timedelta(days=1)))
+    if filters.window_from:
+        query = query.where(Task.window_start_at >= local_midnight(filters.window_from))
+    if filters.window_to:
+        query = query.where(Task.window_start_at < local_midnight(filters.window_to + timedelta(days=1)))
+    if filters.date_from or filters.date_to:
+        query = query.where(*_on_days(filters.date_from, filters.date_to))
     # Evidence filters are correlated scalar subqueries on purpose: the planner cannot turn them
     # into a join driven from `visits` (it misjudges LIKE on JSON text badly), so a page is still
     # read in window order and stops at `limit`, looking up each candidate's visit by task id.
     if filters.flag:
         # Flags come from a fixed vocabulary and are stored as a JSON list of strings, so the quoted
-        # name matches exactly one flag, on both databases. A position test rather than LIKE: for
+        # name matches exactly one flag. A position test rather than LIKE: for
         # LIKE '%…%' PostgreSQL guesses almost no match and sorts the whole scope instead.
         flags = select(cast(Visit.flags, Text)).where(Visit.task_id == Task.id).scalar_subquery()
-        position = func.strpos if on_postgres() else func.instr
-        query = query.where(position(flags, f'"{filters.flag}"') > 0)
+        query = query.where(func.strpos(flags, f'"{filters.flag}"') > 0)
     if filters.verification:
         column, wanted = VERIFICATION[filters.verification]
         query = query.where(select(column).where(Visit.task_id == Task.id).scalar_subquery() == wanted)
+    if filters.verification_state:
+        # The visit log's own column, so the filter finds exactly the rows that show the state.
+        state = (select(verification.state(verification.CURRENT.decision)).select_from(Visit)
+                 .outerjoin(verification.CURRENT, verification.joins_current(Visit.task_id))
+                 .where(Visit.task_id == Task.id).scalar_subquery())
+        query = query.where(state == filters.verification_state)
     key = tuple_(Task.window_start_at, Task.id)
     if after is not None:
         bound = tuple_(literal(after.start, Task.window_start_at.type), literal(after.id))
@@ -199,6 +231,34 @@ def _page_query(user: User, filters: Filters, *, now, after: Cursor | None, limi
     if filters.descending:
         return query.order_by(Task.window_start_at.desc(), Task.id.desc()).limit(limit)
     return query.order_by(Task.window_start_at, Task.id).limit(limit)
+
+
+def _on_days(first: date | None, last: date | None) -> list:
+    """Conditions for "the visit fell on a day from `first` to `last`" (local days, inclusive).
+
+    Evidence decides when there is any: the corrected check-in, else the report or check-out.
+    A correlated subquery by task id, as the evidence filters below are, after the window tests
+    (AFTER_WINDOW, DAY_LOOKBACK, DAY_LOOKAHEAD) that bound the candidates.
+    """
+    begins = local_midnight(first) if first else None
+    ends = local_midnight(last + timedelta(days=1)) if last else None
+    visited = select(func.coalesce(Visit.started_at, Visit.ended_at)).where(Visit.task_id == Task.id) \
+        .scalar_subquery()
+    # Without evidence, the moment of the window nearest the first day stands for the task: it
+    # falls within the days exactly when the window overlaps them.
+    # The window's last instant, so a window ending at the first day's midnight is not on that day.
+    last_instant = Task.window_end_at - literal_column("interval '1 microsecond'")
+    nearest = Task.window_start_at if begins is None else func.greatest(
+        Task.window_start_at, func.least(literal(begins, Task.window_start_at.type), last_instant))
+    # A range test rather than two comparisons, so the subquery runs once per candidate.
+    days = func.tstzrange(literal(begins, Task.window_start_at.type), literal(ends, Task.window_start_at.type),
+                          "[)")
+    conditions = []
+    if begins is not None:
+        conditions += [Task.window_start_at >= begins - DAY_LOOKBACK, Task.window_end_at > begins - AFTER_WINDOW]
+    if ends is not None:
+        conditions.append(Task.window_start_at < ends + DAY_LOOKAHEAD)
+    return [*conditions, days.op("@>")(func.coalesce(visited, nearest))]
 
 
 def _communities(user: User, region_id: int | None) -> list[int] | None:

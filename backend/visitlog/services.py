@@ -5,12 +5,12 @@ item, each duplicate a phone resent, each quarantined item naming it, each state
 step of its follow-ups and each review decision, in time order with who or what made it.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
-from flask import Response, stream_with_context
 from sqlalchemy import Text, cast, or_, select
 
+from backend.audit import reads
 from backend.clock import care_tz, utcnow
 from backend.extensions import db
 from backend.followups.models import Followup, FollowupEvent
@@ -117,43 +117,28 @@ def _name_users(entries: list[dict]) -> None:
         entry["who"]["username"] = names.get(entry["who"]["user_id"])
 
 
-def start_export(*, by: User, format: str, filters: dict, at: datetime) -> ExportLog:
-    """Record that an export of the visit log began; the caller commits before streaming it."""
-    log = ExportLog(user_id=by.id, at=at, format=format,
-                    filters={name: _plain(value) for name, value in filters.items()})
+def start_export(user: User, fmt: str, args: dict, *, at: datetime) -> ExportLog:
+    """Record that an export of the visit log begins, as an ExportLog and a read of personal data;
+    the caller commits before the first byte. Bad filters fail here, before anything is recorded."""
+    queries.visit_rows(user, queries.Filters.from_args(args), now=at, after=None, limit=1)
+    log = ExportLog(user_id=user.id, at=at, format=fmt, filters={name: _plain(value) for name, value in args.items()})
     db.session.add(log)
     db.session.flush()
+    # Recorded as it starts: an export cut short, or a process killed mid-way, is still on record.
+    # Its row count is known at its end, in export_logs (audited as an update).
+    reads.exported("visit_log", fmt, filters=log.filters, rows=None, export_id=log.id,
+                   regions=[args["region_id"]] if args.get("region_id") else
+                   None if user.role == "admin" else [user.region_id])
     return log
 
 
-def finish_export(log_id: int, *, row_count: int, at: datetime) -> None:
-    log = db.session.get(ExportLog, log_id)
-    log.row_count = row_count
-    log.finished_at = at
-
-
-def export_response(user: User, fmt: str, args: dict) -> Response:
-    """The filtered visit log as a streamed CSV or XLSX download, logged as an export.
-
-    Bad filters fail before anything is logged or sent; the log is committed before the first
-    byte, and marked finished (with its row count) only when the last row has gone out."""
-    now = utcnow()
-    filters = queries.Filters.from_args(args)
-    queries.visit_rows(user, filters, now=now, after=None, limit=1)  # bad filters fail here, not mid-stream
-    log = start_export(by=user, format=fmt, filters=args, at=now)
-    db.session.commit()
-    content_type, chunks_of = export.FORMATS[fmt]
-    filename = f"visits-{now.astimezone(care_tz()):%Y%m%d-%H%M%S}.{fmt}"
-    body = _streamed(chunks_of, user.id, filters, now=now, log_id=log.id)
-    return Response(stream_with_context(body), content_type=content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
-
-
-def _streamed(chunks_of: Callable[[Iterable[dict]], Iterator[bytes]], user_id: int, filters: queries.Filters, *,
-              now: datetime, log_id: int) -> Iterator[bytes]:
-    # The body streams after the view has returned and its session is gone: load the user again.
-    rows = queries.iter_visit_rows(db.session.get(User, user_id), filters, now=now)
+def export_chunks(fmt: str, user_id: int, args: dict, *, now: datetime, log_id: int,
+                  codes: bool = False) -> Iterator[bytes]:
+    """The export's bytes; after the last, its log is marked finished with its row count (the
+    caller commits that). Runs after the view has returned and its session is gone, so it takes
+    ids and loads the user again."""
+    chunks_of: Callable[..., Iterator[bytes]] = export.FORMATS[fmt][1]
+    rows = queries.iter_visit_rows(db.session.get(User, user_id), queries.Filters.from_args(args), now=now)
     count = 0
 
     def counted():
@@ -162,6 +147,11 @@ def _streamed(chunks_of: Callable[[Iterable[dict]], Iterator[bytes]], user_id: i
             count += 1
             yield row
 
-    yield from chunks_of(counted())
-    finish_export(log_id, row_count=count, at=utcnow())
-    db.session.commit()  # the stream's own boundary: an export cut short keeps finished_at empty
+    yield from chunks_of(counted(), codes=codes)
+    log = db.session.get(ExportLog, log_id)
+    log.row_count = count
+    log.finished_at = utcnow()
+
+
+def export_filename(fmt: str, *, at: datetime) -> str:
+    return f"visits-{at.astimezone(care_tz()):%Y%m%d-%H%M%S}.{fmt}"

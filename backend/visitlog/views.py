@@ -5,16 +5,16 @@ A visit out of scope answers 404. Every export is recorded (ExportLog) before it
 """
 
 
-from flask import Response, g
-from flask_smorest import Blueprint
+from flask import Response, g, stream_with_context
 
+from backend.api import Blueprint
 from backend.auth.access import roles
 from backend.clock import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.tasks.models import Task
 from backend.visitlog import export, queries, services
-from schemas.visitlog import VisitFilterArgs, VisitHistorySchema, VisitListArgs, VisitPageSchema
+from schemas.visitlog import VisitExportArgs, VisitHistorySchema, VisitListArgs, VisitPageSchema
 
 blp = Blueprint("visitlog", __name__, url_prefix="/api/v1/audit", description="The visit log, for audit")
 
@@ -22,9 +22,9 @@ AUDIT_ROLES = ("admin", "supervisor")
 
 
 @blp.get("/visits")
+@roles(*AUDIT_ROLES)
 @blp.arguments(VisitListArgs, location="query")
 @blp.response(200, VisitPageSchema)
-@roles(*AUDIT_ROLES)
 def list_visits(args):
     """Every task that came due, with its evidence; newest first unless `sort=window_start_at`."""
     after = queries.decode_cursor(args["cursor"]) if "cursor" in args else None
@@ -44,20 +44,44 @@ def get_visit(task_id):
 
 
 @blp.get("/visits.csv")
-@blp.arguments(VisitFilterArgs, location="query")
-@blp.response(200, content_type="text/csv", description="UTF-8 with a BOM, streamed")
 @roles(*AUDIT_ROLES)
+@blp.arguments(VisitExportArgs, location="query")
+@blp.response(200, content_type="text/csv", description="UTF-8 with a BOM, streamed")
 def export_csv(args):
     return _export("csv", args)
 
 
 @blp.get("/visits.xlsx")
-@blp.arguments(VisitFilterArgs, location="query")
-@blp.response(200, content_type=export.XLSX, description="one sheet, streamed")
 @roles(*AUDIT_ROLES)
+@blp.arguments(VisitExportArgs, location="query")
+@blp.response(200, content_type=export.XLSX, description="one sheet, streamed")
 def export_xlsx(args):
     return _export("xlsx", args)
 
 
 def _export(fmt: str, args: dict) -> Response:
-    return services.export_response(g.user, fmt, args)
+    codes = args.pop("codes")
+    return export_download(g.user, fmt, args, codes=codes)
+
+
+def export_download(user, fmt: str, args: dict, *, codes: bool = False) -> Response:
+    """The filtered visit log as a streamed CSV or XLSX download (the API's and the console's).
+
+    The boundary of an export: its record is committed before the first byte, and marked finished
+    (with its row count) by a commit of the stream's own when the last row has gone out, so an
+    export cut short keeps finished_at empty. Headers and coded values are in the reader's language
+    unless `codes` asks for the machine codes."""
+    now = utcnow()
+    log_id = services.start_export(user, fmt, args, at=now).id
+    db.session.commit()
+    # Read after the commit, which reloads the caller: the stream's own commit names them in the
+    # audit trail after the request's session is gone.
+    user_id = user.id
+
+    def body():
+        yield from services.export_chunks(fmt, user_id, args, now=now, log_id=log_id, codes=codes)
+        db.session.commit()
+
+    return Response(stream_with_context(body()), content_type=export.FORMATS[fmt][0],
+                    headers={"Content-Disposition": f'attachment; filename="{services.export_filename(fmt, at=now)}"',
+                             "Cache-Control": "no-store"})

@@ -1,8 +1,9 @@
 """What an accepted item does to its task and to the task's visit, worked out in memory.
 
 check_in starts a visit (scheduled → in_progress); check_out completes it with its duration;
-a patrol report completes a patrol. Evidence for a task already marked missed completes it as
-late-synced. Cancelled tasks keep their state: the evidence is kept and flagged for review.
+a patrol report completes a patrol. Evidence for a task already marked missed completes it,
+flagged after_missed (the visit's is_late_sync). Cancelled tasks keep their state: the evidence
+is kept and flagged for review.
 Items may arrive in any order (a check-out before its check-in, in another batch): the visit is
 recomputed from whatever items it holds.
 
@@ -14,11 +15,12 @@ here touches the database.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from schemas.fields import INT32
 from sync import rules
 
 COMPLETING = {"check_out", "patrol_report"}
 VERIFIED = {rules.QR_VERIFIED, rules.DYNAMIC_CODE_VERIFIED}
-LATE_SYNC_REASON = "late_sync: evidence arrived after the task was marked missed"
+AFTER_MISSED_REASON = "after_missed: evidence arrived after the task was marked missed"
 
 
 @dataclass(slots=True)
@@ -109,7 +111,7 @@ def apply_item(item: ItemRow, data: dict, task: TaskRow, visits: dict[int, Visit
 
     `visits` are the batch's visits by task id (a new one is added to it); `items` are the items
     those visits may point at, by id (held ones read from the database, and the batch's own).
-    The item's flags grow here (duplicate_check_in, late_sync, too_short, …).
+    The item's flags grow here (duplicate_check_in, after_missed, too_short, …).
     """
     if item.type == "note":
         return None
@@ -153,8 +155,8 @@ def _move_task(task: TaskRow, item: ItemRow) -> None:
         return
     if task.status == "missed":
         if item.type in COMPLETING or item.type == "check_in":
-            item.flags = item.flags + [rules.LATE_SYNC]
-            _transition(task, "completed", LATE_SYNC_REASON)
+            item.flags = item.flags + [rules.AFTER_MISSED]
+            _transition(task, "completed", AFTER_MISSED_REASON)
         return
     if item.type == "check_in" and task.status == "scheduled":
         _transition(task, "in_progress")
@@ -172,7 +174,10 @@ def _recompute(visit: VisitRow, task: TaskRow, item: ItemRow, items: dict) -> No
         same_clock = check_in.device_id == check_out.device_id
         duration = rules.visit_duration(check_in.captured_at if same_clock else check_in.captured_at_corrected,
                                         check_out.captured_at if same_clock else check_out.captured_at_corrected)
-        visit.duration_seconds = int(duration.total_seconds())
+        seconds = int(duration.total_seconds())
+        # Capture times decades apart (both in the accepted range, or one read back clamped by
+        # backend/timestamps.py) give no duration the column can hold: it is left unknown.
+        visit.duration_seconds = seconds if INT32[0] <= seconds <= INT32[1] else None
         visit_flags.discard(rules.CHECK_OUT_WITHOUT_CHECK_IN)
         if rules.too_short(duration, task.min_duration_minutes):
             visit_flags.add(rules.TOO_SHORT)
@@ -191,7 +196,7 @@ def _recompute(visit: VisitRow, task: TaskRow, item: ItemRow, items: dict) -> No
     if item.type == "patrol_report" and item.qr_flag is None:  # a phone call proves no presence
         visit.is_verified = False
     visit_flags.update(item.flags)
-    if rules.LATE_SYNC in item.flags:
+    if rules.AFTER_MISSED in item.flags:
         visit.is_late_sync = True
     visit.flags = sorted(visit_flags - VERIFIED)
-    visit.needs_review = bool(set(visit.flags) & rules.REVIEW_FLAGS - {rules.LATE_SYNC})
+    visit.needs_review = bool(set(visit.flags) & rules.REVIEW_FLAGS)

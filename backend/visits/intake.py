@@ -46,6 +46,8 @@ def intake_flags(item: ItemRow, task: TaskRow, reassigned: bool, offset: timedel
     if item.type in ("check_in", "patrol_report") and rules.outside_window(
             item.captured_at_corrected, task.window_start_at, task.window_end_at):
         flags.append(rules.OUTSIDE_WINDOW)
+    if rules.late_upload(item.captured_at_corrected, received_at):
+        flags.append(rules.LATE_UPLOAD)
     if task.status == "cancelled":
         flags.append(rules.TASK_CANCELLED)
     if reassigned:

@@ -64,6 +64,8 @@ class Visit(TimestampMixin, db.Model):
     satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
     patrol_outcome: Mapped[str | None] = mapped_column(String(32))
     patrol_mode: Mapped[str | None] = mapped_column(String(8))
+    # The visit completed a task already marked missed (flag after_missed), as the reports' late_synced
+    # counts it; an upload a day after capture is the flag late_upload only. Named before the two parted.
     is_late_sync: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     flags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, index=True)

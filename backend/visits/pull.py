@@ -14,10 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select
 
 from backend.changefeed import current_seq
 from backend.clock import local_midnight, local_today
+from backend.errors import Problem
 from backend.extensions import db
 from backend.users.models import User
 from backend.visits.pull_probe import Probe, probe, probe_alone
@@ -72,14 +74,19 @@ class PullPage:
         }
 
 
-def pull(*, user_id: int, device_id: str, cursor: str | None, limit: int, now: datetime,
-         check_account: Callable[[Probe | None], None], load_account: Callable[[], User]) -> PullPage:
-    """A snapshot, or the changes since `cursor`.
+def pull(*, user_id: int, device_id: str, token_device_id: str | None, family_id: str, cursor: str | None,
+         limit: int, now: datetime, check_account: Callable[[Probe | None], None],
+         load_account: Callable[[], User]) -> PullPage:
+    """A snapshot, or the changes since `cursor`, for the device the access token was issued to.
 
     The usual pull is whole in one statement: a completed cursor, the same window, and the probe
-    (which reads the account too; `check_account` judges that row, raising when it may not pull)
-    finds nothing changed. Otherwise `load_account` gives the caller's User, checked as the gate
-    checks it, before anything is read for them, and the page is built."""
+    (which reads the account and the token's family too; `check_account` judges them, raising
+    when it may not pull) finds nothing changed. Otherwise `load_account` gives the caller's User,
+    checked as the gate checks it, before anything is read for them, and the page is built.
+
+    Raises device_not_bound (403) when `device_id` is not the token's device, before any read."""
+    if device_id != token_device_id:
+        raise Problem("device_not_bound", _l("this device is not the one the user signed in on"))
     key = current_app.config["TOKEN_SECRET"].encode()
     from_on, to_on = phone_window(now)
     state = None
@@ -89,7 +96,7 @@ def pull(*, user_id: int, device_id: str, cursor: str | None, limit: int, now: d
         except CursorInvalid:
             state = None
     if state is not None and not state.paging and state.digest and (state.from_on, state.to_on) == (from_on, to_on):
-        found = probe_alone(user_id, state.seq, from_on, to_on)
+        found = probe_alone(user_id, family_id, state.seq, from_on, to_on)
         check_account(found)
         if not found.changed:
             return _unchanged(key, state.for_pull(found.high), found.open_followup_ids, now)

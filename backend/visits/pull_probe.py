@@ -9,14 +9,15 @@ from sqlalchemy.dialects import postgresql
 
 from backend.clock import local_midnight
 from backend.columns import UTCDateTime
-from backend.extensions import db, on_postgres
+from backend.extensions import db
 
 # Whether anything a phone holds or is owed changed in (seq, counter now]: its user's tasks,
 # removals, follow-ups and notifications, and the elders of the tasks it holds; with the counter,
-# the user's open follow-ups (sent on every pull) and the account itself, which the empty pull
-# checks here instead of in a statement of its own. No row: no such account. Written out once,
-# as plain SQL both databases run, because it is the whole of the usual pull: building it anew
-# each time cost more than running it.
+# the user's open follow-ups (sent on every pull) and the account itself, and whether the access
+# token's sign-in (its refresh-token family) was revoked, which the empty pull checks here instead
+# of in statements of their own. No row: no such account. Written out once,
+# as plain SQL, because it is the whole of the usual pull: building it anew each time cost more
+# than running it.
 _PROBE = text("""
 SELECT u.is_active, u.role, c.value AS high,
        CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.assignee_id = :user_id
@@ -32,7 +33,9 @@ SELECT u.is_active, u.role, c.value AS high,
                                          AND h.status <> 'cancelled' AND h.window_end_at > :from_at
                                          AND h.window_start_at < :to_at))
             THEN 1 ELSE 0 END AS changed,
-       f.id AS open_followup_id
+       f.id AS open_followup_id,
+       EXISTS (SELECT 1 FROM refresh_tokens rt WHERE rt.family_id = :family_id
+                 AND rt.revoked_at IS NOT NULL) AS family_revoked
 FROM users u
 LEFT JOIN sync_clock c ON c.id = 1
 LEFT JOIN followups f ON f.owner_id = u.id AND f.status <> 'resolved'
@@ -52,24 +55,23 @@ class Probe:
     high: int  # the counter now
     changed: bool  # anything the phone holds or is owed changed since the cursor's seq
     open_followup_ids: list[int]
+    family_revoked: bool  # the access token's family; False when no family was asked about
 
 
-def probe(session, user_id: int, seq: int, from_on: date, to_on: date) -> Probe | None:
+def probe(session, user_id: int, seq: int, from_on: date, to_on: date, family_id: str | None = None) -> Probe | None:
     """The account and what changed for it since `seq`, read in the session's transaction; None
     when there is no such account."""
-    return _answer(session.execute(_PROBE, _parameters(user_id, seq, from_on, to_on)).all(), seq)
+    return _answer(session.execute(_PROBE, _parameters(user_id, family_id, seq, from_on, to_on)).all(), seq)
 
 
-def probe_alone(user_id: int, seq: int, from_on: date, to_on: date) -> Probe | None:
+def probe_alone(user_id: int, family_id: str, seq: int, from_on: date, to_on: date) -> Probe | None:
     """probe() as the whole of a request's database work (the empty pull), where every round trip
-    and layer shows. On PostgreSQL it runs on a pooled connection in autocommit, straight through
-    psycopg: one round trip instead of BEGIN, the statement and COMMIT, psycopg keeps its prepared
-    statement (a ROLLBACK would drop it), and SQLAlchemy's per-statement work (~0.15 ms, about
-    as much as the query) is skipped. One statement is enough: a reader that sees counter value
-    N sees every change up to N (backend/changefeed.py). SQLite has no round trips to save."""
-    if not on_postgres():
-        return probe(db.session, user_id, seq, from_on, to_on)
-    parameters = _parameters(user_id, seq, from_on, to_on)
+    and layer shows. It runs on a pooled connection in autocommit, straight through psycopg: one
+    round trip instead of BEGIN, the statement and COMMIT, psycopg keeps its prepared statement
+    (a ROLLBACK would drop it), and SQLAlchemy's per-statement work (about as much as the query)
+    is skipped. One statement is enough: a reader that sees counter value N sees every change up
+    to N (backend/changefeed.py)."""
+    parameters = _parameters(user_id, family_id, seq, from_on, to_on)
     pooled = db.engine.raw_connection()
     try:
         connection = pooled.driver_connection
@@ -87,15 +89,16 @@ def probe_alone(user_id: int, seq: int, from_on: date, to_on: date) -> Probe | N
     return _answer(rows, seq)
 
 
-def _parameters(user_id: int, seq: int, from_on: date, to_on: date) -> dict:
-    return {"user_id": user_id, "seq": seq, "from_at": local_midnight(from_on),
+def _parameters(user_id: int, family_id: str | None, seq: int, from_on: date, to_on: date) -> dict:
+    return {"user_id": user_id, "family_id": family_id, "seq": seq, "from_at": local_midnight(from_on),
             "to_at": local_midnight(to_on + timedelta(days=1))}
 
 
 def _answer(rows, seq: int) -> Probe | None:
     if not rows:
         return None
-    is_active, role, high, changed, _ = rows[0]
+    is_active, role, high, changed, _, family_revoked = rows[0]
     if high is None:  # no counter yet: nothing was ever written that phones sync
-        return Probe(bool(is_active), role, 0, seq != 0, [])
-    return Probe(bool(is_active), role, high, bool(changed), [row[4] for row in rows if row[4] is not None])
+        return Probe(bool(is_active), role, 0, seq != 0, [], bool(family_revoked))
+    return Probe(bool(is_active), role, high, bool(changed), [row[4] for row in rows if row[4] is not None],
+                 bool(family_revoked))

@@ -7,7 +7,8 @@ as ISO 8601 strings, keys in the schema's order. tests/visits/test_pull.py holds
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, or_, select, tuple_
+from sqlalchemy import bindparam, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 
 from backend.clock import local_today
 from backend.elders.models import Assessment, Elder, ElderCategory
@@ -106,11 +107,10 @@ def _elder_statement():
     latest_level = (select(assessments.c.level).where(assessments.c.elder_id == elders.c.id)
                     .order_by(assessments.c.assessed_on.desc(), assessments.c.id.desc()).limit(1)
                     .scalar_subquery())
-    # Category codes and plate ids hold no commas; both databases aggregate them in one statement
-    # (string_agg, group_concat), in no set order: elder_row sorts them.
-    category_list = (select(func.aggregate_strings(categories.c.category, ","))
+    # The elder's category codes and active plate ids as sorted arrays (NULL when there are none).
+    category_list = (select(array_agg(aggregate_order_by(categories.c.category, categories.c.category)))
                      .where(categories.c.elder_id == elders.c.id).scalar_subquery())
-    plate_list = (select(func.aggregate_strings(plates.c.plate_id, ","))
+    plate_list = (select(array_agg(aggregate_order_by(plates.c.plate_id, plates.c.plate_id)))
                   .where(plates.c.elder_id == elders.c.id, plates.c.status == "active").scalar_subquery())
     return (select(elders.c.id, elders.c.version, elders.c.name, elders.c.gender, elders.c.birth_on,
                    elders.c.phone, elders.c.address, elders.c.lat, elders.c.lon, elders.c.community_id,
@@ -134,10 +134,6 @@ def elder_rows(elder_ids: list[int]) -> list[dict]:
     return [elder_row(found[elder_id], today) for elder_id in elder_ids if elder_id in found]
 
 
-def _sorted_list(joined: str | None) -> list[str]:
-    return sorted(joined.split(",")) if joined else []
-
-
 def elder_row(elder, today: date) -> dict:
     """Only what a visit needs: never the ID-card number nor the birth date."""
     born = elder.birth_on
@@ -146,7 +142,7 @@ def elder_row(elder, today: date) -> dict:
         "id": elder.id, "version": elder.version, "name": elder.name, "gender": elder.gender, "age": age,
         "phone": elder.phone, "address": elder.address, "lat": elder.lat, "lon": elder.lon,
         "community_id": elder.community_id, "community_name": elder.community_name, "risk_tier": elder.risk_tier,
-        "categories": _sorted_list(elder.category_list), "capability_level": elder.capability_level,
+        "categories": elder.category_list or [], "capability_level": elder.capability_level,
         "care_notes": elder.care_notes,
-        "emergency_contacts": elder.emergency_contacts, "plate_ids": _sorted_list(elder.plate_list),
+        "emergency_contacts": elder.emergency_contacts, "plate_ids": elder.plate_list or [],
     }

@@ -3,22 +3,26 @@
 A batch is read once per table (its tasks, locked, with their elders' homes; the plates; the
 visits; the items it may be resending), worked out in memory item after item in request order
 (backend/visits/evidence.py), and written back with one statement per table
-(backend/visits/store.py). Exactly-once rests on the database: the batch's new items go in with
-one INSERT … ON CONFLICT (id) DO NOTHING, and an id that does not come back is held by another
-push — it is answered from the stored row (`duplicate`, or `uuid_reused` for other content) and
-its effects are not applied. Only items this transaction inserted change visits and tasks.
-Items that cannot be evidence at all are rejected and quarantined; everything else is accepted,
-with flags saying what a supervisor should look at. The caller commits once, then answers.
+(backend/visits/store.py; the statements are in backend/visits/push_sql.py). Exactly-once rests
+on the database: the batch's new items go in with one INSERT … ON CONFLICT (id) DO NOTHING, and
+an id that does not come back is held by another push — it is answered from the stored row
+(`duplicate`, or `uuid_reused` for other content) and its effects are not applied. Only items
+this transaction inserted change visits and tasks. Items that cannot be evidence at all are
+rejected and quarantined; everything else is accepted, with flags saying what a supervisor should
+look at. The caller commits once, then answers.
 """
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from backend.errors import flatten_messages
 from backend.extensions import db
+from backend.field_messages import translate
 from backend.followups.triggers import after_item, after_late_evidence
-from backend.plates.services import plate_keys, plates_of
+from backend.plates.services import plate_keys
 from backend.tasks.models import Task
 from backend.users.models import User
 from backend.visits import seqs, store
@@ -56,9 +60,12 @@ class PushOutcome:
 
 
 class Rejected(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
+    """An item refused: a stable code for the phone, and words (a catalogue message, put in the
+    pusher's language here, where the request still is) for the person holding it."""
+
+    def __init__(self, code: str, message):
+        self.code, self.message = code, str(message)
+        super().__init__(self.message)
 
 
 def push_batch(*, user: User, device_id: str, token_device_id: str | None, device_time: datetime,
@@ -67,8 +74,8 @@ def push_batch(*, user: User, device_id: str, token_device_id: str | None, devic
     store.plan_for_key_lookups()
     batch = _Batch(user, device_id, received_at, rules.clock_offset(received_at, device_time))
     if token_device_id is not None and token_device_id != device_id:
-        results = [batch.reject(raw, Rejected("device_not_bound", "this device is not the one the user signed in on"))
-                   for raw in items]
+        refused = Rejected("device_not_bound", _l("this device is not the one the user signed in on"))
+        results = [batch.reject(raw, refused) for raw in items]
     else:
         results = batch.run(items)
     store.insert_quarantine(batch.quarantine)
@@ -129,7 +136,7 @@ class _Batch:
         valid = []
         for index, raw in enumerate(items):
             if not isinstance(raw, dict):
-                results[index] = self.reject(raw, Rejected("invalid_item", "an item must be a JSON object"))
+                results[index] = self.reject(raw, Rejected("invalid_item", _l("an item must be a JSON object")))
                 continue
             data, errors = load_item(raw)
             if errors:
@@ -148,7 +155,7 @@ class _Batch:
         """Plan, insert the new items, and apply the plan once the database agrees on which are new."""
         task_ids = {v.data["task_id"] for v in valid}
         tasks = store.lock_tasks(task_ids, self.user.id)
-        self.plates = plates_of({t.elder_id for t in tasks.values()}) if tasks else {}
+        self.plates = store.plates_of({t.elder_id for t in tasks.values()}) if tasks else {}
         self.keys, self.verdicts = plate_keys(), {}
         held = store.held_items(v.id for v in valid)
         visits, referred = store.visits_of(tasks)
@@ -189,12 +196,12 @@ class _Batch:
                 plan.results[v.index] = self.reject(v.raw, rejected, plan.quarantine)
                 continue
             items[row.id] = seen[row.id] = row
-            late_before = rules.LATE_SYNC in row.flags
+            late_before = rules.AFTER_MISSED in row.flags
             visit = apply_item(row, v.data, task, plan.visits, items)
             snapshot = VisitSnapshot(visit.user_id, list(visit.flags), visit.needs_review) if visit else None
             plan.rows.append(row)
             plan.applied.append(_Applied(row, v.data, task, snapshot,
-                                         late=rules.LATE_SYNC in row.flags and not late_before))
+                                         late=rules.AFTER_MISSED in row.flags and not late_before))
             plan.results[v.index] = ItemResult(row.id, "accepted", "accepted", None, list(row.flags))
         return plan
 
@@ -202,12 +209,12 @@ class _Batch:
         data = v.data
         task = tasks.get(data["task_id"])
         if task is None:
-            raise Rejected("unknown_task", f"task {data['task_id']} does not exist")
+            raise Rejected("unknown_task", _l("task %(task_id)s does not exist", task_id=data["task_id"]))
         reassigned = task.assignee_id != self.user.id
         if reassigned and not task.reassigned_away:
-            raise Rejected("not_assigned", f"task {task.id} was never assigned to you")
+            raise Rejected("not_assigned", _l("task %(task_id)s was never assigned to you", task_id=task.id))
         if data["type"] == "patrol_report" and task.kind != "patrol":
-            raise Rejected("wrong_task_kind", f"task {task.id} is a service task, not a patrol")
+            raise Rejected("wrong_task_kind", _l("task %(task_id)s is a service task, not a patrol", task_id=task.id))
         corrected = rules.corrected(data["captured_at"], self.offset)
         qr_flag, plate_id = presence(data, task, corrected, self.plates, self.keys, self.verdicts)
         row = ItemRow(
@@ -228,7 +235,6 @@ class _Batch:
         visits = [plan.visits[task_id] for task_id in sorted(touched)]
         store.write_visits(visits, self.received_at)
         moved = store.write_tasks(list(plan.tasks.values()), by_user_id=self.user.id, at=self.received_at)
-        store.record_evidence([row.id for row in plan.rows], visits)
         store.forget_orm_copies([task_id for task_id, _, _ in moved], [v.id for v in visits if v.id is not None])
         for applied in plan.applied:  # rare: only unverified visits, patrols and late evidence
             if applied.late or applied.row.type == "patrol_report" or (applied.visit and applied.visit.needs_review):
@@ -239,7 +245,7 @@ class _Batch:
 
     def answer_held(self, raw, held, fingerprint: str, quarantine: list) -> ItemResult:
         if held.fingerprint != fingerprint or held.user_id != self.user.id:
-            return self.reject(raw, Rejected("uuid_reused", "this item id was already used for different content"),
+            return self.reject(raw, Rejected("uuid_reused", _l("this item id was already used for different content")),
                                quarantine)
         return ItemResult(held.id, "duplicate", "accepted", None, list(held.flags))
 
@@ -247,14 +253,22 @@ class _Batch:
         item_id = _canonical_uuid(raw.get("id")) if isinstance(raw, dict) else None
         seq = raw.get("seq") if isinstance(raw, dict) and isinstance(raw.get("seq"), int) else None
         task_id = raw.get("task_id") if isinstance(raw, dict) and isinstance(raw.get("task_id"), int) else None
+        sent_id = raw.get("id") if isinstance(raw, dict) else None
         (self.quarantine if quarantine is None else quarantine).append(dict(
-            item_uuid=item_id or (str(raw.get("id"))[:64] if isinstance(raw, dict) and raw.get("id") else None),
+            item_uuid=item_id or (_storable(str(sent_id)[:64]) if sent_id else None),
             user_id=self.user.id, device_id=self.device_id, seq=seq if seq is None or seq < 2**62 else None,
             task_id=task_id if task_id is None or task_id < 2**31 else None,
-            received_at=self.received_at, code=rejected.code, message=rejected.message, payload=raw,
+            received_at=self.received_at, code=rejected.code, message=_storable(rejected.message), payload=raw,
         ))
         return ItemResult(item_id or (raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str)
                                       else None), "rejected", rejected.code, rejected.message, [])
+
+
+def _storable(text: str | None) -> str | None:
+    """Text a rejected item brought (its id, the field names in its error) as a text column can
+    hold it: PostgreSQL's text has no NUL, and a quarantine row that cannot be written would fail
+    the whole batch. The payload keeps the item exactly as sent (a json column can hold \u0000)."""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
 
 
 def _canonical_uuid(value) -> str | None:
@@ -267,4 +281,5 @@ def _canonical_uuid(value) -> str | None:
 
 
 def _describe(errors: dict) -> str:
-    return "; ".join(f"{path}: {' '.join(reasons)}" for path, reasons in flatten_messages(errors).items())[:500]
+    return "; ".join(f"{path}: {' '.join(translate(reason) for reason in reasons)}"
+                     for path, reasons in flatten_messages(errors).items())[:500]

@@ -1,16 +1,10 @@
 """Set-based reads and writes of one push batch: one statement per table, no ORM unit of work.
 
 The ORM's per-object flush (and the audit trail's per-object change capture) cost milliseconds
-per item, so a push reads its rows once per table and writes them back once per table. These
-statements run with `audit_skip`: each write describes itself to the audit trail compactly
-(ids, transitions), and tells the change feed which synced rows it touched, since neither sees
-Core statements row by row.
-
-On PostgreSQL every statement is plain SQL run straight through the driver
-(extensions.driver_execute), and each write passes its rows as one JSON parameter
-(`json_populate_recordset`): a multi-row VALUES list of a 100-item batch has ~2,000 parameters,
-and psycopg re-parses a query of more than 50 parameters on every call (~5 ms a batch). SQLite
-takes the same rows through Core statements.
+per item, so a push reads its rows once per table and writes them back once per table, with the
+statements of backend/visits/push_sql.py run straight through the driver. Each write goes
+through commit_hooks.raw_write, which records it in the audit entry compactly (ids, transitions)
+and, for the tasks, writes and stamps them for the change feed at commit.
 """
 
 import dataclasses
@@ -21,30 +15,21 @@ from datetime import datetime
 from functools import cache
 
 import orjson
-from sqlalchemy import bindparam, delete, exists, insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm.exc import StaleDataError
 
-from backend import changefeed
-from backend.audit import trail
 from backend.columns import utcnow
-from backend.elders.models import Elder
-from backend.extensions import among, db, driver_execute, on_postgres
-from backend.tasks.models import Task, TaskEvent, TaskRemoval
+from backend.commit_hooks import raw_write
+from backend.extensions import db, driver_execute
+from backend.tasks.models import Task
+from backend.visits import push_sql
 from backend.visits.evidence import ItemRow, TaskRow, VisitRow
-from backend.visits.models import PushReceipt, QuarantinedItem, Visit, VisitItem
+from backend.visits.models import Visit
 
-SKIP = {"audit_skip": True}
-_items, _visits, _tasks = VisitItem.__table__, Visit.__table__, Task.__table__
-ITEM_COLUMNS = [c.name for c in _items.c]
-VISIT_COLUMNS = [c.name for c in _visits.c if c.name not in ("id", "created_at", "updated_at")]
-# A stored item as a duplicate answer and a visit's recompute read it.
+# A stored item as a duplicate answer and a visit's recompute read it (push_sql.HELD_ITEMS).
 HeldItem = namedtuple("HeldItem", ["id", "user_id", "fingerprint", "flags", "device_id", "captured_at",
                                    "captured_at_corrected", "distance_m", "qr_flag"])
-
-
-def _execute(statement, params=None):
-    return db.session.execute(statement.execution_options(**SKIP), params)
+# A door plate as plates.services.verify_presence reads it from `known` (push_sql.PLATES_OF).
+PlateRow = namedtuple("PlateRow", ["plate_id", "id", "elder_id", "kind", "status"])
+_VISIT_WIDTH, _ITEM_WIDTH = len(dataclasses.fields(VisitRow)), len(HeldItem._fields)
 
 
 # ------------------------------------------------------------------ reads
@@ -56,14 +41,13 @@ def plan_for_key_lookups() -> None:
     fire (visits → visit_items, three of them). PostgreSQL plans a backend's foreign-key check
     once, at its first use, and keeps that plan until the table is next analyzed. On a fresh
     database the first pushes find visit_items nearly empty, so the kept plan is a sequential scan,
-    and every later check reads the whole table: measured at 0.3–1 ms a check, 1.0–2.0 ms of
-    PostgreSQL CPU an item, until autovacuum happens to analyze the table. With sequential scans
-    priced out for this transaction (SET LOCAL: nothing else is affected) the plans kept are
-    index lookups, right at any size. JIT goes off with it: a scan that has no index to use (the
-    device history's quarantine half) still costs 10^10 then, and JIT-compiled it took 180 ms.
+    and every later check reads the whole table, until autovacuum happens to analyze it. With
+    sequential scans priced out for this transaction (set_config(…, true) is SET LOCAL: nothing
+    else is affected) the plans kept are index lookups, right at any size. JIT goes off with it: a
+    scan that has no index to use (the device history's quarantine half) still costs 10^10 then,
+    and JIT would compile it.
     """
-    if on_postgres():
-        driver_execute("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)", {})
+    driver_execute(push_sql.PLAN_FOR_KEY_LOOKUPS)
 
 
 def lock_tasks(task_ids, user_id: int) -> dict[int, TaskRow]:
@@ -73,17 +57,14 @@ def lock_tasks(task_ids, user_id: int) -> dict[int, TaskRow]:
     task_ids = sorted({task_id for task_id in task_ids if task_id < 2**31})
     if not task_ids:
         return {}
-    if on_postgres():
-        rows = driver_execute(_LOCK_TASKS_PG, {"ids": task_ids, "user_id": user_id}).fetchall()
-    else:
-        elders, removals = Elder.__table__, TaskRemoval.__table__
-        reassigned_away = exists().where(removals.c.task_id == _tasks.c.id, removals.c.user_id == user_id)
-        rows = db.session.execute(
-            select(*(_tasks.c[name] for name in _TASK_COLUMNS), elders.c.lat.label("elder_lat"),
-                   elders.c.lon.label("elder_lon"), reassigned_away.label("reassigned_away"))
-            .join(elders, elders.c.id == _tasks.c.elder_id)
-            .where(_tasks.c.id.in_(task_ids)).order_by(_tasks.c.id).with_for_update(of=_tasks))
-    return {row[0]: TaskRow(*row) for row in rows}  # columns in TaskRow's order
+    rows = driver_execute(push_sql.LOCK_TASKS, {"ids": task_ids, "user_id": user_id}).fetchall()
+    return {row[0]: TaskRow(*row) for row in rows}
+
+
+def plates_of(elder_ids) -> dict[str, PlateRow]:
+    """Every plate (active or revoked) of these elders by plate_id."""
+    rows = driver_execute(push_sql.PLATES_OF, {"ids": sorted(set(elder_ids))}).fetchall()
+    return {row[0]: PlateRow._make(row) for row in rows}
 
 
 def held_items(ids) -> dict[str, HeldItem]:
@@ -91,11 +72,7 @@ def held_items(ids) -> dict[str, HeldItem]:
     ids = sorted(set(ids))
     if not ids:
         return {}
-    if on_postgres():
-        rows = driver_execute(_HELD_ITEMS_PG, {"ids": ids}).fetchall()
-    else:
-        rows = db.session.execute(select(*(_items.c[name] for name in HeldItem._fields)).where(_items.c.id.in_(ids)))
-    return {row[0]: HeldItem._make(row) for row in rows}
+    return {row[0]: HeldItem._make(row) for row in driver_execute(push_sql.HELD_ITEMS, {"ids": ids}).fetchall()}
 
 
 def visits_of(task_ids) -> tuple[dict[int, VisitRow], dict[str, HeldItem]]:
@@ -105,47 +82,117 @@ def visits_of(task_ids) -> tuple[dict[int, VisitRow], dict[str, HeldItem]]:
     it waited, and would miss a visit the lock's holder had just written."""
     if not task_ids:
         return {}, {}
-    task_ids = sorted(task_ids)
-    if not on_postgres():
-        rows = db.session.execute(select(*(_visits.c[name] for name in _VISIT_READ))
-                                  .where(_visits.c.task_id.in_(task_ids)))
-        visits = {row.task_id: VisitRow(**row._mapping) for row in rows}
-        return visits, held_items(i for v in visits.values() for i in (v.check_in_item_id, v.check_out_item_id) if i)
     visits, items = {}, {}
-    width = len(HeldItem._fields)
-    for row in driver_execute(_VISITS_PG, {"ids": task_ids}).fetchall():
-        visit = VisitRow(**dict(zip(_VISIT_READ, row, strict=False)))
+    for row in driver_execute(push_sql.VISITS, {"ids": sorted(task_ids)}).fetchall():
+        visit = VisitRow(*row[:_VISIT_WIDTH])
         visits[visit.task_id] = visit
-        for start in (len(_VISIT_READ), len(_VISIT_READ) + width):
+        for start in (_VISIT_WIDTH, _VISIT_WIDTH + _ITEM_WIDTH):
             if row[start] is not None:
-                items[row[start]] = HeldItem._make(row[start:start + width])
+                items[row[start]] = HeldItem._make(row[start:start + _ITEM_WIDTH])
     return visits, items
-
-
-_TASK_COLUMNS = ("id", "kind", "status", "version", "assignee_id", "elder_id", "care_plan_id", "created_at",
-                 "window_start_at", "window_end_at", "min_duration_minutes")
-_LOCK_TASKS_PG = (
-    f"SELECT {', '.join('t.' + name for name in _TASK_COLUMNS)}, e.lat, e.lon, "
-    "EXISTS (SELECT 1 FROM task_removals r WHERE r.task_id = t.id AND r.user_id = %(user_id)s) "
-    "FROM tasks t JOIN elders e ON e.id = t.elder_id WHERE t.id = ANY(%(ids)s::int[]) ORDER BY t.id FOR UPDATE OF t")
-_HELD_ITEMS_PG = f"SELECT {', '.join(HeldItem._fields)} FROM visit_items WHERE id = ANY(%(ids)s::varchar[])"
-_VISIT_READ = ("id", *VISIT_COLUMNS)
-_VISITS_PG = (
-    f"SELECT {', '.join('v.' + name for name in _VISIT_READ)}, "
-    f"{', '.join('i.' + name for name in HeldItem._fields)}, {', '.join('o.' + name for name in HeldItem._fields)} "
-    "FROM visits v LEFT JOIN visit_items i ON i.id = v.check_in_item_id "
-    "LEFT JOIN visit_items o ON o.id = v.check_out_item_id WHERE v.task_id = ANY(%(ids)s::int[])")
 
 
 # ------------------------------------------------------------------ writes
 
+def insert_items(rows: list[ItemRow]) -> set[str]:
+    """INSERT … ON CONFLICT (id) DO NOTHING; returns the ids this transaction inserted.
+
+    An id missing from the answer is held by another push (committed, or committing: the insert
+    waits for it). Rows go in id order, so two pushes sharing ids never deadlock.
+    """
+    if not rows:
+        return set()
+    rows = sorted(rows, key=lambda r: r.id)
+    inserted = raw_write("visit_items", push_sql.INSERT_ITEMS,
+                         {"rows": _records(rows, ("payload",)), "payloads": [_dumps(row.payload) for row in rows]},
+                         audit=lambda returned: {"action": "push_insert", "ids": sorted(row[0] for row in returned)})
+    return {row[0] for row in inserted}
+
+
+def delete_items(ids) -> None:
+    """Take back rows this transaction inserted (before anything refers to them)."""
+    if ids:
+        ids = sorted(ids)
+        raw_write("visit_items", push_sql.DELETE_ITEMS, {"ids": ids}, audit={"action": "push_take_back", "ids": ids})
+
+
+def write_visits(visits: list[VisitRow], at: datetime) -> None:
+    """New visits inserted and the others updated (their tasks are locked: no one else writes them)."""
+    new = [v for v in visits if v.id is None]
+    old = [v for v in visits if v.id is not None]
+    if new:
+        raw_write("visits", push_sql.INSERT_VISITS, {"rows": _records(new), "at": at},
+                  audit={"action": "push_insert", "task_ids": [v.task_id for v in new]})
+    if old:
+        raw_write("visits", push_sql.UPDATE_VISITS, {"rows": _records(old), "ids": [v.id for v in old], "at": at},
+                  audit={"action": "push_update", "task_ids": [v.task_id for v in old]})
+
+
+def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
+    """The tasks' events now, and their new status (one version step) with their change-feed
+    stamp in one UPDATE at commit; the row locks are held till then.
+
+    Returns the transitions as (task id, from, to). At commit, raises StaleDataError when a task's
+    version moved under the batch's row lock (it cannot; checked all the same).
+    """
+    moved = [t for t in tasks if t.status != t.initial_status]
+    if not moved:
+        return []
+    events = [{"task_id": t.id, "at": at, "from_status": old, "to_status": new, "by_user_id": by_user_id,
+               "by_system": "sync", "reason": reason} for t in moved for old, new, reason in t.transitions]
+    raw_write("task_events", push_sql.INSERT_TASK_EVENTS, {"rows": _dumps(events)},
+              audit={"action": "push_insert", "rows": len(events)})
+    transitions = [(t.id, t.initial_status, t.status) for t in moved]
+    raw_write("tasks", push_sql.UPDATE_TASKS,
+              {"ids": [t.id for t in moved], "versions": [t.version for t in moved],
+               "statuses": [t.status for t in moved], "at": at, "now": utcnow()},
+              audit={"action": "push_update", "transitions": transitions}, expect_rows=len(moved))
+    return transitions
+
+
+def insert_quarantine(rows: list[dict]) -> None:
+    if rows:
+        raw_write("quarantined_items", push_sql.INSERT_QUARANTINE,
+                  {"rows": _dumps([{k: v for k, v in r.items() if k != "payload"} for r in rows]),
+                   "payloads": [_dumps(r["payload"]) for r in rows]},
+                  audit={"action": "push_insert", "items": [[r["item_uuid"], r["code"]] for r in rows]})
+
+
+def write_device_runs(device_id: str, runs: list, *, new: bool) -> bool:
+    """The device's seq runs written (backend/visits/seqs.py); a `new` row only if no other push
+    created it meanwhile: returns whether it was written."""
+    params = {"device_id": device_id, "runs": _dumps(runs)}
+    audit = {"action": "push_insert" if new else "push_update", "device_id": device_id}
+    if new:
+        return bool(raw_write("device_seq_states", push_sql.INSERT_DEVICE_RUNS, params, audit=audit))
+    raw_write("device_seq_states", push_sql.UPDATE_DEVICE_RUNS, params, audit=audit)
+    return True
+
+
+def insert_receipt(values: dict) -> None:
+    params = {**values, "duplicate_ids": _dumps(values["duplicate_ids"]), "task_ids": _dumps(values["task_ids"])}
+    raw_write("push_receipts", push_sql.INSERT_RECEIPT, params,
+              audit={"action": "insert", "values": {k: v.isoformat() if isinstance(v, datetime) else v
+                                                    for k, v in values.items()}})
+
+
+def forget_orm_copies(task_ids, visit_ids) -> None:
+    """Expire ORM objects of rows written here, so a caller holding them reads the new values."""
+    stale = {(Task, task_id) for task_id in task_ids} | {(Visit, visit_id) for visit_id in visit_ids}
+    for key, obj in list(db.session.identity_map.items()):
+        if (key[0], key[1][0]) in stale:
+            db.session.expire(obj)
+
+
+# ------------------------------------------------------------------ rows as JSON
+
 def _records(rows, without: tuple[str, ...] = ()) -> str:
-    """The rows as one JSON array of objects, for `json_populate_recordset(NULL::table, …)`.
+    """The rows as one JSON array of objects, for json_to_recordset / json_populate_recordset.
 
     orjson writes dataclass rows by field name (ItemRow and VisitRow use the column names) and
     aware datetimes in ISO 8601, in C; per-column binary arrays cost twice the Python time
-    (psycopg builds them element by element), ~25 µs an item. Fields in `without` are left out
-    (see insert_items).
+    (psycopg builds them element by element). Fields in `without` are left out (the payloads,
+    which go beside the records: push_sql.INSERT_ITEMS).
     """
     if without and rows:
         names, values = _fields_of(type(rows[0]), without)
@@ -172,156 +219,3 @@ def _dumps(value) -> str:
 
 def _plain(value):
     return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value.isoformat()
-
-
-def _from_records(table_name: str, param: str) -> str:
-    return f"json_populate_recordset(NULL::{table_name}, %({param})s::json)"
-
-
-def insert_items(rows: list[ItemRow]) -> set[str]:
-    """INSERT … ON CONFLICT (id) DO NOTHING; returns the ids this transaction inserted.
-
-    An id missing from the answer is held by another push (committed, or committing: the insert
-    waits for it). Rows go in id order, so two pushes sharing ids never deadlock.
-    """
-    if not rows:
-        return set()
-    rows = sorted(rows, key=lambda r: r.id)
-    if on_postgres():
-        payloads = [_dumps(row.payload) for row in rows]
-        inserted = driver_execute(_insert_items_sql(), {"rows": _records(rows, ("payload",)), "payloads": payloads})
-        return {row[0] for row in inserted.fetchall()}
-    statement = sqlite_insert(_items).on_conflict_do_nothing(index_elements=["id"]).returning(_items.c.id)
-    params = [{name: getattr(row, name) for name in ITEM_COLUMNS} for row in rows]
-    return set(_execute(statement, params).scalars())
-
-
-@cache
-def _insert_items_sql() -> str:
-    """The rows but their payloads as one JSON array of records, the payloads beside it as a
-    text array (zipped back by ROWS FROM), each cast to json. Inside the records' JSON a payload
-    would go through PostgreSQL's JSON reader twice, unescaped char by char the first time, and a
-    \\u0000 (allowed in a json column, where the payload used to go verbatim) has no text form
-    there, so a nested payload holding one would fail; as text it is only read once, by the cast."""
-    dialect = db.session.get_bind().dialect
-    columns = [c for c in _items.c if c.name != "payload"]
-    types = ", ".join(f"{c.name} {c.type.compile(dialect=dialect)}" for c in columns)
-    values = ", ".join("r.payload::json" if name == "payload" else f"r.{name}" for name in ITEM_COLUMNS)
-    return (f"INSERT INTO visit_items ({', '.join(ITEM_COLUMNS)}) SELECT {values} "
-            f"FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({types}), unnest(%(payloads)b::text[])) "
-            f"AS r({', '.join(c.name for c in columns)}, payload) ON CONFLICT (id) DO NOTHING RETURNING id")
-
-
-def delete_items(ids) -> None:
-    """Take back rows this transaction inserted (before anything refers to them)."""
-    if ids:
-        _execute(delete(_items).where(among(_items.c.id, ids)))
-
-
-def write_visits(visits: list[VisitRow], at: datetime) -> None:
-    """New visits inserted and the others updated (their tasks are locked: no one else writes them)."""
-    if not visits:
-        return
-    new = [v for v in visits if v.id is None]
-    old = [v for v in visits if v.id is not None]
-    if on_postgres():
-        if new:
-            columns = ", ".join(VISIT_COLUMNS)
-            driver_execute(f"INSERT INTO visits ({columns}, created_at, updated_at) "
-                        f"SELECT {columns}, %(at)s, %(at)s FROM {_from_records('visits', 'rows')}",
-                        {"rows": _records(new), "at": at})
-        if old:
-            columns = [n for n in VISIT_COLUMNS if n not in ("task_id", "user_id")]
-            # `id = ANY(…)` beside the join: the primary key is used whatever the planner guesses.
-            driver_execute("UPDATE visits SET " + ", ".join(f"{n} = v.{n}" for n in columns)
-                        + f", updated_at = %(at)s FROM {_from_records('visits', 'rows')} AS v "
-                        "WHERE visits.id = v.id AND visits.id = ANY(%(id)b::int[])",
-                        {"rows": _records(old), "id": [v.id for v in old], "at": at})
-        return
-    if new:
-        _execute(insert(_visits), [{**{n: getattr(v, n) for n in VISIT_COLUMNS}, "created_at": at, "updated_at": at}
-                                   for v in new])
-    if old:
-        _execute(update(_visits).where(_visits.c.id == bindparam("b_id")),
-                 [{**{n: getattr(v, n) for n in VISIT_COLUMNS if n != "task_id"}, "b_id": v.id, "updated_at": at}
-                  for v in old])
-
-
-def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
-    """The tasks' events now, and their new status (one version step) with their change-feed
-    stamp in one UPDATE at commit (changefeed.write_at_commit); the row locks are held till then.
-
-    Returns the transitions as (task id, from, to). At commit, raises StaleDataError when a task's
-    version moved under the batch's row lock (it cannot; checked all the same).
-    """
-    moved = [t for t in tasks if t.status != t.initial_status]
-    if not moved:
-        return []
-    events = [{"task_id": t.id, "at": at, "from_status": old, "to_status": new, "by_user_id": by_user_id,
-               "by_system": "sync", "reason": reason} for t in moved for old, new, reason in t.transitions]
-    rows = [{"b_id": t.id, "b_version": t.version, "status": t.status} for t in moved]
-    if on_postgres():
-        columns = "task_id, at, from_status, to_status, by_user_id, by_system, reason"
-        driver_execute(f"INSERT INTO task_events ({columns}) SELECT {columns} FROM "
-                    f"{_from_records('task_events', 'events')}", {"events": _records(events)})
-    else:
-        _execute(insert(TaskEvent.__table__), events)
-    changefeed.write_at_commit(db.session, lambda seq: _update_tasks(rows, at, seq))
-    transitions = [(t.id, t.initial_status, t.status) for t in moved]
-    trail.record(db.session, {"table": "tasks", "action": "push_update", "transitions": transitions,
-                              "events": len(events)})
-    return transitions
-
-
-def _update_tasks(rows: list[dict], at: datetime, seq: int) -> None:
-    if on_postgres():  # `id = ANY(…)` beside the join: the primary key, never a scan of all tasks
-        result = driver_execute(
-            "UPDATE tasks SET status = v.status, status_changed_at = %(at)s, updated_at = %(now)s, "
-            "version = tasks.version + 1, change_seq = %(seq)s "
-            "FROM json_to_recordset(%(rows)s::json) AS v(b_id int, b_version int, status varchar) "
-            "WHERE tasks.id = v.b_id AND tasks.version = v.b_version AND tasks.id = ANY(%(id)b::int[])",
-            {"rows": _records(rows), "id": [r["b_id"] for r in rows], "at": at, "now": utcnow(), "seq": seq})
-    else:
-        result = _execute(
-            update(_tasks).where(_tasks.c.id == bindparam("b_id"), _tasks.c.version == bindparam("b_version"))
-            .values(version=_tasks.c.version + 1, change_seq=seq, status_changed_at=at),
-            rows)
-    if result.rowcount >= 0 and result.rowcount != len(rows):
-        raise StaleDataError(f"{len(rows) - result.rowcount} of the batch's tasks changed under their lock")
-
-
-def insert_quarantine(rows: list[dict]) -> None:
-    if rows:
-        _execute(insert(QuarantinedItem.__table__), rows)
-        trail.record(db.session, {"table": "quarantined_items", "action": "push_insert",
-                                  "items": [[r["item_uuid"], r["code"]] for r in rows]})
-
-
-def insert_receipt(values: dict) -> None:
-    if on_postgres():
-        columns = list(values)
-        driver_execute(f"INSERT INTO push_receipts ({', '.join(columns)}) VALUES ("
-                    + ", ".join(f"%({c})s::json" if isinstance(values[c], list) else f"%({c})s" for c in columns) + ")",
-                    {c: _dumps(v) if isinstance(v, list) else v for c, v in values.items()})
-    else:
-        _execute(insert(PushReceipt.__table__), [values])
-    trail.record(db.session, {"table": "push_receipts", "action": "insert",
-                              "values": {k: v.isoformat() if isinstance(v, datetime) else v
-                                         for k, v in values.items()}})
-
-
-def record_evidence(item_ids: list[str], visits: list[VisitRow]) -> None:
-    """The audit entry's account of the evidence rows (items are immutable; their payloads stay)."""
-    if item_ids:
-        trail.record(db.session, {"table": "visit_items", "action": "push_insert", "ids": item_ids})
-    if visits:
-        trail.record(db.session, {"table": "visits", "action": "push_upsert",
-                                  "task_ids": sorted(v.task_id for v in visits)})
-
-
-def forget_orm_copies(task_ids, visit_ids) -> None:
-    """Expire ORM objects of rows written here, so a caller holding them reads the new values."""
-    stale = {(Task, task_id) for task_id in task_ids} | {(Visit, visit_id) for visit_id in visit_ids}
-    for key, obj in list(db.session.identity_map.items()):
-        if (key[0], key[1][0]) in stale:
-            db.session.expire(obj)

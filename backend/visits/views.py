@@ -1,8 +1,9 @@
 """GET /sync/pull and POST /sync/push: the offline phones' only way in."""
 
 from flask import g, jsonify, request
-from flask_smorest import Blueprint
+from flask_babel import lazy_gettext as _l
 
+from backend.api import Blueprint
 from backend.auth.access import account_checked_by_view, check_account, load_account, require_role, roles
 from backend.clock import utcnow
 from backend.errors import Problem
@@ -22,7 +23,7 @@ def _refuse_oversized_batches():
     if request.method == "POST" and request.endpoint == "sync.push":
         body = request.get_json(silent=True)
         if isinstance(body, dict) and isinstance(body.get("items"), list) and len(body["items"]) > MAX_ITEMS:
-            raise Problem("payload_too_large", f"at most {MAX_ITEMS} items per push",
+            raise Problem("payload_too_large", _l("at most %(MAX_ITEMS)s items per push", MAX_ITEMS=MAX_ITEMS),
                           max_items=MAX_ITEMS, max_bytes=request.max_content_length)
 
 
@@ -32,12 +33,14 @@ def _refuse_oversized_batches():
 @account_checked_by_view
 def pull(args):
     """What this phone should hold: a snapshot, or the changes since `cursor`. See docs/sync-protocol.md."""
-    page = pulling.pull(user_id=int(g.token_claims["sub"]), device_id=args["device_id"], cursor=args["cursor"],
-                        limit=args["limit"], now=utcnow(), check_account=_may_pull, load_account=_field_account)
+    claims = g.token_claims
+    page = pulling.pull(user_id=int(claims["sub"]), device_id=args["device_id"], token_device_id=claims.get("did"),
+                        family_id=claims["fam"], cursor=args["cursor"], limit=args["limit"], now=utcnow(),
+                        check_account=_may_pull, load_account=_field_account)
     # Nothing was written, but a pull that read through the session ends with COMMIT rather than
     # the teardown's ROLLBACK, which keeps psycopg's prepared statements (a ROLLBACK drops them
     # all), so a worker's pulls stop paying PostgreSQL to plan the same statements again. The
-    # empty pull on PostgreSQL never opened the session, and its commit hooks are skipped.
+    # empty pull never opened the session, and its commit hooks are skipped.
     if db.session().in_transaction():
         db.session.commit()
     # The page is built in its wire shape already (tests hold it to PullResponseSchema), so it
@@ -54,14 +57,15 @@ def _field_account():
 
 def _may_pull(found) -> None:
     """The gate's account check and @roles(*FIELD_ROLES), on the account row the probe read."""
-    check_account(found is not None, found is not None and found.is_active)
+    check_account(found is not None, found is not None and found.is_active,
+                  found is not None and found.family_revoked)
     require_role(found.role, FIELD_ROLES)
 
 
 @blp.post("/push")
+@roles(*FIELD_ROLES)
 @blp.arguments(EnvelopeSchema)
 @blp.response(200, PushResponseSchema)
-@roles(*FIELD_ROLES)
 def push(envelope):
     """Record a batch of check-ins, check-outs, patrol reports and notes, each exactly once."""
     outcome = pushing.push_batch(user=g.user, device_id=envelope["device_id"],

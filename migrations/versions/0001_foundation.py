@@ -267,7 +267,7 @@ def upgrade():
     )
     with op.batch_alter_table('door_plates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_door_plates_elder_id'), ['elder_id'], unique=False)
-        batch_op.create_index('uq_door_plates_one_active_per_elder', ['elder_id'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+        batch_op.create_index('uq_door_plates_one_active_per_elder', ['elder_id'], unique=True, postgresql_where=sa.text("status = 'active'"))
 
     op.create_table('export_logs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -411,8 +411,8 @@ def upgrade():
         batch_op.create_index('ix_tasks_elder_window', ['elder_id', 'window_start_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_patrol_plan_id'), ['patrol_plan_id'], unique=False)
         batch_op.create_index('ix_tasks_provider_window', ['provider_id', 'window_start_at', 'id'], unique=False)
-        batch_op.create_index('ix_tasks_scheduled_late_after', ['late_after_at'], unique=False, postgresql_where=sa.text("status = 'scheduled' AND late_at IS NULL"), sqlite_where=sa.text("status = 'scheduled' AND late_at IS NULL"))
-        batch_op.create_index('ix_tasks_scheduled_missed_after', ['missed_after_at'], unique=False, postgresql_where=sa.text("status = 'scheduled'"), sqlite_where=sa.text("status = 'scheduled'"))
+        batch_op.create_index('ix_tasks_scheduled_late_after', ['late_after_at'], unique=False, postgresql_where=sa.text("status = 'scheduled' AND late_at IS NULL"))
+        batch_op.create_index('ix_tasks_scheduled_missed_after', ['missed_after_at'], unique=False, postgresql_where=sa.text("status = 'scheduled'"))
         batch_op.create_index('ix_tasks_status_window_end', ['status', 'window_end_at'], unique=False)
         batch_op.create_index('ix_tasks_window_start', ['window_start_at', 'id'], unique=False, postgresql_include=['community_id', 'status', 'kind', 'provider_id', 'assignee_id'])
 
@@ -459,7 +459,7 @@ def upgrade():
     with op.batch_alter_table('followups', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_followups_change_seq'), ['change_seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_followups_elder_id'), ['elder_id'], unique=False)
-        batch_op.create_index('ix_followups_escalation_due', ['due_at'], unique=False, postgresql_where=sa.text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL"), sqlite_where=sa.text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL"))
+        batch_op.create_index('ix_followups_escalation_due', ['due_at'], unique=False, postgresql_where=sa.text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL"))
         batch_op.create_index('ix_followups_owner_change_seq', ['owner_id', 'change_seq'], unique=False)
         batch_op.create_index('ix_followups_owner_status', ['owner_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_followups_region_id'), ['region_id'], unique=False)
@@ -604,7 +604,7 @@ def upgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_change_seq'), ['change_seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_followup_id'), ['followup_id'], unique=False)
-        batch_op.create_index('ix_notifications_undelivered', ['id'], unique=False, postgresql_where=sa.text('delivered_at IS NULL'), sqlite_where=sa.text('delivered_at IS NULL'))
+        batch_op.create_index('ix_notifications_undelivered', ['id'], unique=False, postgresql_where=sa.text('delivered_at IS NULL'))
         batch_op.create_index('ix_notifications_user_change_seq', ['user_id', 'change_seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
 
@@ -687,7 +687,7 @@ def downgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
         batch_op.drop_index('ix_notifications_user_change_seq')
-        batch_op.drop_index('ix_notifications_undelivered', postgresql_where=sa.text('delivered_at IS NULL'), sqlite_where=sa.text('delivered_at IS NULL'))
+        batch_op.drop_index('ix_notifications_undelivered', postgresql_where=sa.text('delivered_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_notifications_followup_id'))
         batch_op.drop_index(batch_op.f('ix_notifications_change_seq'))
 
@@ -727,7 +727,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_followups_region_id'))
         batch_op.drop_index('ix_followups_owner_status')
         batch_op.drop_index('ix_followups_owner_change_seq')
-        batch_op.drop_index('ix_followups_escalation_due', postgresql_where=sa.text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL"), sqlite_where=sa.text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL"))
+        batch_op.drop_index('ix_followups_escalation_due', postgresql_where=sa.text("status IN ('open', 'claimed') AND overdue_notified_at IS NULL"))
         batch_op.drop_index(batch_op.f('ix_followups_elder_id'))
         batch_op.drop_index(batch_op.f('ix_followups_change_seq'))
 
@@ -735,8 +735,8 @@ def downgrade():
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_window_start', postgresql_include=['community_id', 'status', 'kind', 'provider_id', 'assignee_id'])
         batch_op.drop_index('ix_tasks_status_window_end')
-        batch_op.drop_index('ix_tasks_scheduled_missed_after', postgresql_where=sa.text("status = 'scheduled'"), sqlite_where=sa.text("status = 'scheduled'"))
-        batch_op.drop_index('ix_tasks_scheduled_late_after', postgresql_where=sa.text("status = 'scheduled' AND late_at IS NULL"), sqlite_where=sa.text("status = 'scheduled' AND late_at IS NULL"))
+        batch_op.drop_index('ix_tasks_scheduled_missed_after', postgresql_where=sa.text("status = 'scheduled'"))
+        batch_op.drop_index('ix_tasks_scheduled_late_after', postgresql_where=sa.text("status = 'scheduled' AND late_at IS NULL"))
         batch_op.drop_index('ix_tasks_provider_window')
         batch_op.drop_index(batch_op.f('ix_tasks_patrol_plan_id'))
         batch_op.drop_index('ix_tasks_elder_window')
@@ -773,7 +773,7 @@ def downgrade():
 
     op.drop_table('export_logs')
     with op.batch_alter_table('door_plates', schema=None) as batch_op:
-        batch_op.drop_index('uq_door_plates_one_active_per_elder', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+        batch_op.drop_index('uq_door_plates_one_active_per_elder', postgresql_where=sa.text("status = 'active'"))
         batch_op.drop_index(batch_op.f('ix_door_plates_elder_id'))
 
     op.drop_table('door_plates')

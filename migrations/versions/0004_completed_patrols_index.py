@@ -17,11 +17,10 @@ PREDICATE = "kind = 'patrol' AND status = 'completed'"
 def upgrade():
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index("ix_tasks_completed_patrols", ["window_start_at"], unique=False,
-                              postgresql_include=["elder_id"], postgresql_where=sa.text(PREDICATE),
-                              sqlite_where=sa.text(PREDICATE))
+                              postgresql_include=["elder_id"], postgresql_where=sa.text(PREDICATE))
 
 
 def downgrade():
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_completed_patrols", postgresql_include=["elder_id"],
-                            postgresql_where=sa.text(PREDICATE), sqlite_where=sa.text(PREDICATE))
+                            postgresql_where=sa.text(PREDICATE))

@@ -13,17 +13,16 @@ import unicodedata
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
-from zoneinfo import ZoneInfo
 
 import click
 
 from sync.client.api import ApiError, HttpRequest, NetworkError, UrllibTransport
-from sync.client.cli_record import RECORDING
+from sync.client.cli_followups import announce_followups, followups
+from sync.client.cli_record import CARE_TZ, RECORDING
 from sync.client.client import AuthRequired, DigestMismatch, PhoneClient
 from sync.client.store import Store
 from sync.rules import DYNAMIC_CODE_VERIFIED, QR_VERIFIED
 
-CARE_TZ = ZoneInfo("Asia/Shanghai")  # the protocol's care time zone (docs/sync-protocol.md, 1)
 DEFAULT_STORE = "~/.carerounds-phone.sqlite3"
 VERIFIED = {QR_VERIFIED, DYNAMIC_CODE_VERIFIED}
 
@@ -96,7 +95,8 @@ def talking_to_server(phone: Phone):
                                    f"{pending} recorded items stay safe in the outbox") from None
     except ApiError as error:
         detail = error.problem.get("detail") or error.problem.get("title") or ""
-        hint = "; run `carerounds phone login`" if error.code in ("invalid_token", "unauthorized") else ""
+        signed_out = ("invalid_token", "token_revoked", "unauthorized", "refresh_token_reused")
+        hint = "; run `carerounds phone login`" if error.code in signed_out else ""
         raise click.ClickException(f"the server answered {error.status} {error.code}: {detail}".rstrip(": ")
                                    + hint) from None
     except DigestMismatch as error:
@@ -161,6 +161,7 @@ def pull(phone):
         phone.client().pull()
     phone.store.put("pulled_at", device_clock().isoformat())
     click.echo(f"Holding {len(phone.store.rows('tasks'))} tasks of {len(phone.store.rows('elders'))} elders.")
+    announce_followups(phone)
 
 
 @phone.command()
@@ -230,6 +231,7 @@ def status(phone):
         ("store", phone.path), ("device", store.get("device_id") or "-"), ("server", store.get("server") or "-"),
         ("user", signed_in),
         ("tasks", f"{len(store.rows('tasks'))} held, last pull {_ago(store.get('pulled_at'))}"),
+        ("follow-ups", f"{len(store.rows('followups'))} open"),
         ("outbox", f"{pending} pending, {len(outbox) - pending} acked ({rejected} rejected)"),
         ("last push", f"{_ago(last_push['at'])}: {last_push['summary']}" if last_push else "never"),
     ):
@@ -271,5 +273,5 @@ def plate(phone, elder_id):
     click.echo(body["payload"])
 
 
-for _command in RECORDING:
+for _command in (*RECORDING, followups):
     phone.add_command(_command)

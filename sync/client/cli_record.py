@@ -4,7 +4,9 @@ They write to the local outbox only and never touch the network, so they work al
 `carerounds phone push` sends what they recorded.
 """
 
+from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -13,7 +15,29 @@ from schemas.sync import CARE_RISK_EVENTS, PATROL_OUTCOMES, SERVICE_OUTCOMES, SI
 if TYPE_CHECKING:
     from sync.client.cli import Phone
 
+CARE_TZ = ZoneInfo("Asia/Shanghai")  # the protocol's care time zone (docs/sync-protocol.md, 1)
 OBSERVATIONS = ("health", "mental_state", "hygiene", "living_conditions", "needs")
+
+
+class IsoTime(click.ParamType):
+    """An ISO-8601 time; without an offset it is read in the care time zone."""
+
+    name = "ISO-8601"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            at = datetime.fromisoformat(value.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO-8601 time, e.g. 2026-12-05T11:05 or 2026-12-05T03:05:00Z", param, ctx)
+        return at.replace(tzinfo=CARE_TZ) if at.tzinfo is None else at
+
+
+def at_option(command):
+    """--at: when it happened, for drills acting out a real visit's times (default: now, by the device clock)."""
+    return click.option("--at", type=IsoTime(), help="when it happened (ISO-8601; without an offset, "
+                        "Asia/Shanghai time); default now. For drills acting out a visit's real times")(command)
 
 
 def location_options(command):
@@ -55,13 +79,15 @@ def _recorded(phone: "Phone", record, what: str) -> None:
 @click.argument("task_id", type=int)
 @click.option("--qr", help="the string scanned from the door plate")
 @location_options
+@at_option
 @click.pass_obj
-def check_in(phone, task_id, qr, lat, lon, accuracy):
+def check_in(phone, task_id, qr, lat, lon, accuracy, at):
     """Record arriving at the elder's home (works offline)."""
     task = phone.task(task_id, "service")
     _check_qr(phone, task, qr)
     location = _location(lat, lon, accuracy)
-    _recorded(phone, lambda c: c.record_check_in(task_id, qr=qr, location=location), f"check-in on task {task_id}")
+    _recorded(phone, lambda c: c.record_check_in(task_id, qr=qr, location=location, at=at),
+              f"check-in on task {task_id}")
 
 
 def _service_line(text: str) -> dict:
@@ -83,8 +109,9 @@ def _service_line(text: str) -> dict:
               help="what was done, e.g. meal:done or bathing:refused:不想洗 (default: the task's service, done)")
 @click.option("--signer", type=click.Choice(SIGNERS), help="who confirmed the visit")
 @location_options
+@at_option
 @click.pass_obj
-def check_out(phone, task_id, qr, satisfaction, services, signer, lat, lon, accuracy):
+def check_out(phone, task_id, qr, satisfaction, services, signer, lat, lon, accuracy, at):
     """Record leaving, with the services done (works offline)."""
     task = phone.task(task_id, "service")
     lines = [_service_line(s) for s in services] or [
@@ -93,7 +120,7 @@ def check_out(phone, task_id, qr, satisfaction, services, signer, lat, lon, accu
     signature = {"signer": signer, "confirmed": signer != "none", "image_sha256": None} if signer else None
     location = _location(lat, lon, accuracy)
     _recorded(phone, lambda c: c.record_check_out(task_id, services=lines, satisfaction=satisfaction,
-                                                  signature=signature, qr=qr, location=location),
+                                                  signature=signature, qr=qr, location=location, at=at),
               f"check-out on task {task_id}")
 
 
@@ -111,8 +138,9 @@ def check_out(phone, task_id, qr, satisfaction, services, signer, lat, lon, accu
 @click.option("--risk-event", "risk_events", multiple=True, metavar="KIND[:NOTE]",
               help=f"a care-risk event seen, KIND one of {', '.join(CARE_RISK_EVENTS)}")
 @location_options
+@at_option
 @click.pass_obj
-def patrol(phone, task_id, outcome, mode, qr, safety, risk_events, lat, lon, accuracy, **observed):
+def patrol(phone, task_id, outcome, mode, qr, safety, risk_events, lat, lon, accuracy, at, **observed):
     """Record a patrol visit, at the door or by phone (works offline)."""
     task = phone.task(task_id, "patrol")
     if mode == "phone" and (qr or lat is not None or safety):
@@ -137,7 +165,7 @@ def patrol(phone, task_id, outcome, mode, qr, safety, risk_events, lat, lon, acc
     location = _location(lat, lon, accuracy)
     _recorded(phone, lambda c: c.record_patrol_report(
         task_id, outcome=outcome, mode=mode, observations=observations if seen else None,
-        care_risk_events=events or None, qr=qr, location=location), f"{mode} patrol on task {task_id}")
+        care_risk_events=events or None, qr=qr, location=location, at=at), f"{mode} patrol on task {task_id}")
 
 
 @click.command()

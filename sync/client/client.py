@@ -123,7 +123,8 @@ class PhoneClient:
 
     # --- pull -----------------------------------------------------------------------------
     def pull(self) -> None:
-        """Bring tasks and elders up to date; a digest mismatch costs one full snapshot."""
+        """Bring tasks, elders, open follow-ups and notifications up to date; a digest mismatch
+        costs one full snapshot."""
         if self._matches(self._pull_pages()):
             return
         self.store.put("cursor", None)
@@ -144,39 +145,44 @@ class PhoneClient:
         with self.store.transaction():  # a crash mid-page resumes from the previous cursor
             if page.get("reset"):
                 self.store.clear_synced()
-            for table in ("tasks", "elders"):
+            for table in ("tasks", "elders", "followups", "notifications"):
                 changes = page.get(table) or {}
                 self.store.upsert(table, changes.get("upserted", []))
                 self.store.remove(table, [row["id"] for row in changes.get("removed", [])])
+            open_ids = (page.get("followups") or {}).get("open_ids")
+            if open_ids is not None:  # one escalated to a supervisor, say, is no longer ours
+                self.store.keep_only("followups", open_ids)
             self.store.put("cursor", page["cursor"])
 
     def _matches(self, digest: dict | None) -> bool:
         return digest is None or digests_match(task_set_digest(self.store.task_versions()), digest)
 
     # --- recording, offline ---------------------------------------------------------------
-    def record_check_in(self, task_id: int, *, qr: str | None = None, location: dict | None = None) -> str:
-        return self._record("check_in", task_id, qr=qr, location=location)
+    # `at` replaces the device clock's reading as captured_at: drills act out a visit's real times.
+    def record_check_in(self, task_id: int, *, qr: str | None = None, location: dict | None = None,
+                        at: datetime | None = None) -> str:
+        return self._record("check_in", task_id, at, qr=qr, location=location)
 
     def record_check_out(self, task_id: int, *, services: list[dict], satisfaction: int | None = None,
                          signature: dict | None = None, qr: str | None = None,
-                         location: dict | None = None) -> str:
-        return self._record("check_out", task_id, services=services, satisfaction=satisfaction,
+                         location: dict | None = None, at: datetime | None = None) -> str:
+        return self._record("check_out", task_id, at, services=services, satisfaction=satisfaction,
                             signature=signature, qr=qr, location=location)
 
     def record_patrol_report(self, task_id: int, *, outcome: str, mode: str, observations: dict | None = None,
                              care_risk_events: list[dict] | None = None, qr: str | None = None,
-                             location: dict | None = None) -> str:
-        return self._record("patrol_report", task_id, outcome=outcome, mode=mode, observations=observations,
+                             location: dict | None = None, at: datetime | None = None) -> str:
+        return self._record("patrol_report", task_id, at, outcome=outcome, mode=mode, observations=observations,
                             care_risk_events=care_risk_events, qr=qr, location=location)
 
     def record_note(self, task_id: int, text: str) -> str:
-        return self._record("note", task_id, text=text)
+        return self._record("note", task_id, None, text=text)
 
-    def _record(self, item_type: str, task_id: int, **extra) -> str:
+    def _record(self, item_type: str, task_id: int, at: datetime | None, **extra) -> str:
         """Write the item to the outbox with a fresh UUID and the next seq; nothing goes on the wire yet."""
         with self.store.transaction():
             item = {"id": str(uuid.uuid4()), "seq": self.store.take_seq(), "type": item_type,
-                    "task_id": task_id, "captured_at": self.clock().isoformat(),
+                    "task_id": task_id, "captured_at": (at or self.clock()).isoformat(),
                     **{key: value for key, value in extra.items() if value is not None}}
             _, errors = validate_item(item)
             if errors:

@@ -1,4 +1,5 @@
-"""The phone's local SQLite store: tasks and elders as pulled, the outbox of recorded items, settings."""
+"""The phone's local SQLite store: tasks, elders, the user's open follow-ups and notifications as
+pulled, the outbox of recorded items, settings."""
 
 import json
 import sqlite3
@@ -8,6 +9,8 @@ from contextlib import contextmanager
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS elders (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS followups (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL UNIQUE,
@@ -17,7 +20,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-_TABLES = ("tasks", "elders")
+_TABLES = ("tasks", "elders", "followups", "notifications")
 
 
 class Store:
@@ -59,20 +62,26 @@ class Store:
             self.put("next_seq", str(seq + 1))
         return seq
 
-    # tasks and elders, as the server last sent them
+    # tasks, elders, follow-ups and notifications, as the server last sent them
     def upsert(self, table: str, rows: Iterable[dict]) -> None:
         assert table in _TABLES
-        self.db.executemany(
+        self.db.executemany(  # notifications carry no version: their read_at is all that changes
             f"INSERT OR REPLACE INTO {table} (id, version, body) VALUES (?, ?, ?)",
-            [(row["id"], row["version"], json.dumps(row, ensure_ascii=False)) for row in rows],
+            [(row["id"], row.get("version", 0), json.dumps(row, ensure_ascii=False)) for row in rows],
         )
 
     def remove(self, table: str, ids: Iterable[int]) -> None:
         assert table in _TABLES
         self.db.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in ids])
 
+    def keep_only(self, table: str, ids: Iterable[int]) -> None:
+        """Drop every row whose id is not in `ids` (a pull's `followups.open_ids`)."""
+        assert table in _TABLES
+        self.db.execute(f"DELETE FROM {table} WHERE id NOT IN (SELECT value FROM json_each(?))",
+                        (json.dumps(list(ids)),))
+
     def clear_synced(self) -> None:
-        """Forget tasks and elders before a snapshot; the outbox is the user's work and stays."""
+        """Forget what was pulled before a snapshot; the outbox is the user's work and stays."""
         for table in _TABLES:
             self.db.execute(f"DELETE FROM {table}")
 

@@ -5,9 +5,16 @@ Supervisor A oversees street A (elders a1, a2); supervisor B street B (elder b1)
 serves a1 and b1 (care plans on both); the community worker covers community a1 only.
 """
 
+import hashlib
+from datetime import timedelta
+
 import pytest
 
+from backend.clock import local_today
 from backend.extensions import db
+from backend.media import storage
+from backend.media.models import Media, MediaTask
+from backend.register.services import report_status
 from backend.tasks.models import Task
 
 ROLES = ("admin", "supervisor_in_scope", "supervisor_out_of_scope", "caregiver", "community_worker", "anonymous")
@@ -81,13 +88,30 @@ ENDPOINTS = [
 
     ("GET", "/api/v1/tasks", None, EVERYONE),
     ("GET", "/api/v1/tasks/{w.care_task_a.id}", None, expect(200, 200, 404, 200, 404)),
+
+    # An image of care_task_a (elder a1, served by the caregiver).
+    ("GET", "/api/v1/media/{w.media_sha256}", None, expect(200, 200, 404, 200, 404)),
+    ("GET", "/api/v1/status-reports", None, EVERYONE),
+    ("GET", "/api/v1/status-reports/{w.report_a.id}", None, SCOPED_READ),
 ]
 
 
 @pytest.fixture
-def matrix_world(world, make_region):
+def matrix_world(world, make_region, clock):
     world.spare_community = make_region("待撤社区", "community", world.street_a)
     world.care_task_a = db.session.query(Task).filter_by(care_plan_id=world.care_a.id).order_by(Task.id).first()
+    image = b"\x89PNG\r\n\x1a\n" + b"matrix"
+    world.media_sha256 = hashlib.sha256(image).hexdigest()
+    storage.path_of(world.media_sha256).parent.mkdir(parents=True, exist_ok=True)
+    storage.path_of(world.media_sha256).write_bytes(image)
+    db.session.add(Media(sha256=world.media_sha256, content_type="image/png", size=len(image),
+                         uploaded_by_id=world.caregiver.id, uploaded_at=world.now))
+    db.session.flush()
+    db.session.add(MediaTask(sha256=world.media_sha256, task_id=world.care_task_a.id, linked_by_id=world.caregiver.id,
+                             linked_at=world.now))
+    world.report_a = report_status(world.elder_a1, "in_hospital", by=world.worker_a, at=clock(),
+                                   returns_on=local_today(clock()) + timedelta(days=7))
+    db.session.commit()
     return world
 
 
@@ -117,6 +141,7 @@ def _foreign_rows(path, items, w, role):
         "/api/v1/users": lambda u: u["id"] in visible["users"],
         "/api/v1/plans/care": lambda p: p["elder_id"] in visible["elders"],
         "/api/v1/plans/patrol": lambda p: p["elder_id"] in visible["elders"],
+        "/api/v1/status-reports": lambda r: r["elder_id"] in visible["elders"],
         "/api/v1/tasks": lambda t: t["elder_id"] in visible["elders"] and (
             role.startswith("supervisor") or t["assignee_id"] == me),
     }
@@ -135,6 +160,7 @@ def _call_as_every_role(client, headers, w, method, path, body):
     statuses, leaks = {}, {}
     for role in reversed(ROLES):
         response = client.open(url, method=method, json=body(w) if body else None, headers=headers(role))
+        response.close()  # a file sent (an image) is read from disk until then
         statuses[role] = response.status_code
         if response.status_code >= 400:
             assert response.mimetype == "application/problem+json", (role, response.data)

@@ -63,3 +63,58 @@ def test_regions_filter_by_level_and_parent(client, city, headers):
     assert streets["meta"]["total"] == 2
     children = client.get("/api/v1/regions", query_string={"parent_id": city.street_a.id}, headers=h).get_json()
     assert {r["id"] for r in children["items"]} == {city.community_a1.id, city.community_a2.id}
+
+
+def test_admin_builds_a_city_over_districts_with_codes_extending_each_other(client, city, headers):
+    h = headers("admin")
+    benxi = client.post("/api/v1/regions", json={"name": "本溪市", "level": "city", "code": "210500000000"}, headers=h)
+    assert benxi.status_code == 201, benxi.get_json()
+    c = benxi.get_json()
+    assert c["level"] == "city" and c["parent_id"] is None and c["path"] == f"/{c['id']}/"
+    district = client.post("/api/v1/regions", json={"name": "平山区", "level": "district", "parent_id": c["id"],
+                                                     "code": "210502000000"}, headers=h).get_json()
+    assert district["path"] == f"/{c['id']}/{district['id']}/"
+    street = client.post("/api/v1/regions", json={"name": "千金街道", "level": "street", "parent_id": district["id"],
+                                                   "code": "210502001000"}, headers=h)
+    assert street.status_code == 201
+    for body in ({"name": "x", "level": "district", "parent_id": c["id"], "code": "210602000000"},  # another city
+                 {"name": "x", "level": "street", "parent_id": district["id"], "code": "210502000000"},
+                 {"name": "x", "level": "city", "code": "21050000000"}):
+        assert_problem(client.post("/api/v1/regions", json=body, headers=h), 422, "validation_failed", "code")
+    for body in ({"name": "x", "level": "city", "parent_id": c["id"]},
+                 {"name": "x", "level": "street", "parent_id": c["id"]},
+                 {"name": "x", "level": "district", "parent_id": street.get_json()["id"]}):
+        assert_problem(client.post("/api/v1/regions", json=body, headers=h), 422, "validation_failed", "parent_id")
+    # The city's code cannot change under its districts' codes.
+    assert_problem(client.patch(f"/api/v1/regions/{c['id']}", json={"code": "210600000000"}, headers=h),
+                   422, "validation_failed", "code")
+
+
+def test_a_code_problem_is_named_in_chinese_by_default(client, city, headers):
+    body = assert_problem(client.post("/api/v1/regions", json={"name": "本溪市", "level": "city",
+                                                                 "code": "210502000000"}, headers=headers("admin")),
+                          422, "validation_failed", "code")
+    assert body["errors"]["code"] == ["该层级代码的第 5 至 12 位须为 0"]
+
+
+def test_a_district_moves_under_a_city_with_its_subtree_and_its_supervisor_keeps_it(client, city, headers):
+    h = headers("admin")
+    benxi = client.post("/api/v1/regions", json={"name": "本溪市", "level": "city"}, headers=h).get_json()
+    moved = client.patch(f"/api/v1/regions/{city.district.id}", json={"parent_id": benxi["id"]}, headers=h)
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["path"] == f"/{benxi['id']}/{city.district.id}/"
+    community = client.get(f"/api/v1/regions/{city.community_a1.id}", headers=h).get_json()
+    assert community["path"] == f"/{benxi['id']}/{city.district.id}/{city.street_a.id}/{city.community_a1.id}/"
+    elders = client.get("/api/v1/elders?per_page=100", headers=headers("supervisor_all")).get_json()["items"]
+    assert {e["id"] for e in elders} == {city.elder_a1.id, city.elder_a2.id, city.elder_b1.id}
+    back = client.patch(f"/api/v1/regions/{city.district.id}", json={"parent_id": None}, headers=h)
+    assert back.get_json()["path"] == f"/{city.district.id}/" and back.get_json()["parent_id"] is None
+    assert client.get(f"/api/v1/regions/{city.community_a1.id}", headers=h).get_json()["path"] == \
+        f"/{city.district.id}/{city.street_a.id}/{city.community_a1.id}/"
+
+
+def test_a_code_problem_is_named_in_english_when_asked(client, city, headers):
+    response = client.post("/api/v1/regions", json={"name": "Benxi", "level": "city", "code": "210502000000"},
+                           headers={**headers("admin"), "Accept-Language": "en"})
+    body = assert_problem(response, 422, "validation_failed", "code")
+    assert body["errors"]["code"] == ["digits 5 to 12 must be zero at this level"]

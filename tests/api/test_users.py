@@ -70,7 +70,7 @@ def test_disabling_someone_with_active_plans_conflicts_and_changes_nothing(clien
     user = getattr(world, account)
     response = client.patch(f"/api/v1/users/{user.id}", json={"is_active": False}, headers=headers("admin"))
     body = assert_problem(response, 409, "conflict")
-    assert "reassign" in body["detail"]
+    assert "重新分派" in body["detail"]
     db.session.expire_all()
     assert db.session.get(type(user), user.id).is_active
 

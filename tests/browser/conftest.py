@@ -12,6 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.console.conftest import ward  # noqa: F401  (yesterday's visits in both streets)
+from tests.visits.conftest import field  # noqa: F401  (a caregiver's phone pushing real visits)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
@@ -33,18 +34,25 @@ def live_server(app):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_session():
+    """One Playwright driver for the run: its sync API allows only one at a time. Tests that need
+    a browser launched with other flags (a fake camera) launch it from here."""
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session):
+    browser = playwright_session.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
@@ -67,8 +75,8 @@ def db_committed():
 
 
 def release():
-    """End the test's own transaction before the browser acts. On SQLite every transaction holds
-    the write lock (BEGIN IMMEDIATE), so a test that read an attribute would stall the server."""
+    """End the test's own transaction before the browser acts: the server thread sees only
+    committed rows, and would wait on the row locks of anything the test wrote and kept open."""
     from backend.extensions import db
 
     db.session.commit()

@@ -23,7 +23,7 @@ def test_a_supervisor_finds_exports_reviews_and_reads_the_report(page, live_serv
 
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="服务记录").click()
     expect(page.get_by_label("开始日期")).to_have_value("2026-11-22")  # yesterday by default
-    page.get_by_label("核验").select_option("unverified")
+    page.get_by_label("核验", exact=True).select_option("unverified")
     page.get_by_role("button", name="筛选").click()
     rows = page.locator("table.visits tbody tr")
     expect(rows).to_have_count(1)
@@ -39,6 +39,9 @@ def test_a_supervisor_finds_exports_reviews_and_reads_the_report(page, live_serv
     download.save_as(saved)
     sheet = load_workbook(saved, read_only=True).active
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [visit_id]
+    head, first = list(sheet.iter_rows(max_row=2, values_only=True))
+    assert sheet.title == "服务记录" and head[:3] == ("任务编号", "类型", "服务项目代码")
+    assert dict(zip(head, first, strict=True))["异常标记"] == "未扫码"
 
     rows.first.get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(elder)
@@ -57,6 +60,10 @@ def test_a_supervisor_finds_exports_reviews_and_reads_the_report(page, live_serv
     expect(chart).to_be_visible()
     expect(page.locator("svg#chart-verification rect").first).to_be_visible()
     shot(page, "console-report")
+    page.get_by_text("各项指标的定义").click()
+    expect(page.locator("dl.facts")).to_contain_text("巡访覆盖率")
+    expect(page.locator("dl.facts")).to_contain_text("本月未取消的任务。")
+    shot(page, "console-report-definitions")
 
     review = db.session.execute(select(Review).where(Review.task_id == visit_id)).scalar_one()
     assert (review.decision, review.reason_code, review.decided_by_id) == \

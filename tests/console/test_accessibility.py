@@ -5,6 +5,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from backend.clock import local_today
+
 
 class Page(HTMLParser):
     def __init__(self, html):
@@ -49,10 +51,10 @@ def test_the_login_page_is_labelled_too(console):
     assert Page(console.text("/console/login")).unlabelled() == []
 
 
-def test_a_flash_is_a_status_and_a_problem_an_alert(ward, as_user):
+def test_a_flash_is_a_status_and_a_problem_an_alert(ward, as_user, clock):
     console = as_user(ward.supervisor_a)
     console.get("/console/callbacks")
-    console.post("/console/callbacks/draw", {"month": "2026-11"})
+    console.post("/console/callbacks/draw", {"month": local_today(clock()).strftime("%Y-%m")})  # not ended
     html = console.text("/console/callbacks")
     assert '<div class="flash error-box" role="alert">' in html
     console.get(f"/console/followups/{ward.a2_followup.id}")

@@ -4,6 +4,11 @@ import io
 
 from openpyxl import load_workbook
 
+from backend.extensions import db
+from backend.reviews import services as reviews
+from backend.reviews.models import Callback, CallbackDraw
+from tests.poppler import pdf_text
+
 
 def test_a_supervisor_reads_their_streets_report_with_charts(ward, as_user):
     html = as_user(ward.supervisor_a).text("/console/reports/monthly")
@@ -38,3 +43,22 @@ def test_the_report_downloads_in_three_formats(ward, as_user):
     pdf = console.get("/console/reports/monthly.pdf" + query)
     assert pdf.content_type == "application/pdf" and pdf.get_data().startswith(b"%PDF")
     assert "attachment" in pdf.headers["Content-Disposition"]
+
+
+def test_a_rejected_visit_and_call_back_satisfaction_show_on_the_page_and_in_the_pdf(ward, as_user, clock, tmp_path):
+    reviews.decide(ward.a1_unverified, "rejected", "no_presence_evidence", None, by=ward.supervisor_a, at=clock())
+    draw = CallbackDraw(month="2026-11", provider_id=ward.provider.id, round=1, seed=1, share=1.0, population=2,
+                        population_digest="0" * 64, drawn_task_ids=[], drawn_at=clock())
+    db.session.add(draw)
+    db.session.flush()
+    db.session.add(Callback(draw_id=draw.id, task_id=ward.a1_verified.id, status="done", is_confirmed=False,
+                            satisfaction=2, attempts=1))
+    db.session.commit()
+    console = as_user(ward.supervisor_a)
+    html = console.text(f"/console/reports/monthly?region={ward.street_a.id}&month=2026-11")
+    assert "<dt>已完成</dt><dd>2</dd>" in html and "<dt>审核不通过</dt><dd>1</dd>" in html
+    satisfaction = html.split("满意度：签退评价与电话回访")[1].split("</section>")[0]
+    assert ward.provider.name in satisfaction and "100.0%" in satisfaction and "签退评价" in satisfaction
+    pdf = console.get(f"/console/reports/monthly.pdf?region={ward.street_a.id}&month=2026-11").get_data()
+    text = pdf_text(pdf, tmp_path)
+    assert "审核不通过" in text and "满意度：签退评价与电话回访" in text and "回访未证实占比" in text

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from backend.console import pages_visits
 from backend.extensions import db
+from backend.reviews import services as reviews
 from backend.visitlog.models import ExportLog
 
 
@@ -76,7 +77,7 @@ def test_the_csv_export_streams_the_same_filtered_view(ward, as_user):
     assert response.status_code == 200 and response.content_type == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    assert [int(row["id"]) for row in rows] == [ward.a1_unverified.id]
+    assert [int(row["任务编号"]) for row in rows] == [ward.a1_unverified.id]
     log = db.session.execute(select(ExportLog)).scalar_one()
     assert (log.user_id, log.format, log.row_count) == (ward.supervisor_a.id, "csv", 1)
     assert log.filters["verification"] == "unverified"
@@ -92,3 +93,15 @@ def test_the_xlsx_export_holds_only_the_supervisors_rows(ward, as_user):
 def test_the_page_switches_to_english(ward, as_user):
     html = as_user(ward.supervisor_a).text("/console/visits?lang=en")
     assert "Visit log" in html and "Export XLSX" in html and 'lang="en"' in html
+
+
+def test_a_rejected_visit_reads_rejected_and_the_state_filter_finds_it(ward, as_user, clock):
+    reviews.decide(ward.a1_unverified, "rejected", "no_presence_evidence", None, by=ward.supervisor_a, at=clock())
+    db.session.commit()
+    console = as_user(ward.supervisor_a)
+    html = console.text("/console/visits?verification_state=rejected_on_review")
+    assert visit_links(html) == [ward.a1_unverified.id]
+    assert "审核不通过" in html.split("<tbody>")[1] and "核验状态" in html
+    assert visit_links(console.text("/console/visits?verification_state=verified_automatically")) == \
+        [ward.a1_verified.id]
+    assert "审核不通过" in console.text(f"/console/visits/{ward.a1_unverified.id}")

@@ -103,7 +103,7 @@ def test_field_roles_never_get_the_page(ward, console):
 
 def test_the_history_lists_follow_up_steps(ward, as_user):
     html = as_user(ward.supervisor_b).text(f"/console/visits/{ward.b1_unverified.id}")
-    assert f'href="/console/followups/{ward.b1_followup.id}"' in html and "未核验服务" in html
+    assert f'href="/console/followups/{ward.b1_followup.id}"' in html and "待核查的服务记录" in html
 
 
 def test_decisions_are_listed_first_to_last(ward, as_user, clock):

@@ -127,3 +127,60 @@ def test_phone_is_a_carerounds_command_and_every_subcommand_has_help(app):
         assert command in listing.output
         result = runner.invoke(args=["phone", command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, result.output
+
+
+def test_a_pull_shows_urgent_welfare_checks_first_and_drops_a_follow_up_once_resolved(
+        carerounds_phone, city, make_elder, make_patrol_plan, clock, client, login):
+    from backend.tasks.generation import generate_tasks
+
+    alone = make_elder(city.community_a1, "赵长山", risk_tier="high",
+                       emergency_contacts=[{"name": "赵明", "relation": "子女", "phone": "13800000001"}])
+    make_patrol_plan(city.elder_a1, city.worker_a, tier="key")  # solitary, not high risk: a high welfare check
+    make_patrol_plan(alone, city.worker_a, tier="high")  # solitary and high risk: an urgent one
+    generate_tasks(now=clock(), horizon_days=2)
+    db.session.commit()
+    task_of = {t.elder_id: t.id for t in db.session.execute(select(Task)).scalars()}
+    carerounds_phone("login", "--server", SERVER, "--username", "wk_a", "--password", PASSWORD)
+    assert "follow-ups" not in carerounds_phone("pull").output
+    for elder in (city.elder_a1, alone):
+        carerounds_phone("patrol", str(task_of[elder.id]), "--outcome", "no_answer", "--mode", "phone")
+    carerounds_phone("push")
+
+    pulled = carerounds_phone("pull").output.splitlines()
+    assert pulled[1].startswith("URGENT #") and "welfare_check (urgent)" in pulled[1] and "赵长山" in pulled[1]
+    assert pulled[2].startswith("2 open follow-ups") and "carerounds phone followups" in pulled[2]
+    listed = carerounds_phone("followups").output.splitlines()
+    assert listed[0].startswith("URGENT #") and "赵长山" in listed[0] and f"task {task_of[alone.id]}" in listed[0]
+    assert "emergency contact: 赵明 子女 13800000001" in listed[1]
+    assert "welfare_check (high)" in listed[2] and "张秀英" in listed[2]
+    assert "2 open" in carerounds_phone("status").output
+
+    urgent = int(listed[0].split("#")[1].split()[0])
+    headers = login("wk_a")
+    version = client.get(f"/api/v1/followups/{urgent}", headers=headers).get_json()["version"]
+    resolved = client.post(f"/api/v1/followups/{urgent}/resolve", headers=headers,
+                           json={"code": "false_alarm", "note": "老人在女儿家", "version": version})
+    assert resolved.status_code == 200, resolved.get_json()
+    carerounds_phone("pull")
+    left = carerounds_phone("followups").output
+    assert "URGENT" not in left and "张秀英" in left and "赵长山" not in left.split("unread")[0]
+
+
+def test_check_in_and_check_out_at_given_times_act_out_a_real_visit(carerounds_phone, round_of_visits, clock):
+    stop = round_of_visits[0]
+    clock.set(stop.task.window_end_at + timedelta(hours=1))  # the visit is over; its phone was offline
+    carerounds_phone("login", "--server", SERVER, "--username", "cg1", "--password", PASSWORD)
+    carerounds_phone("pull")
+    arrived = stop.task.window_start_at + timedelta(minutes=10)
+    door = ["--qr", stop.qr, "--lat", str(stop.at_door["lat"]), "--lon", str(stop.at_door["lon"])]
+    local = arrived.astimezone(phone_cli.CARE_TZ).replace(tzinfo=None).isoformat()  # no offset: Shanghai time
+    carerounds_phone("check-in", str(stop.task.id), *door, "--at", local)
+    carerounds_phone("check-out", str(stop.task.id), *door, "--at", (arrived + timedelta(minutes=25)).isoformat())
+    assert "not an ISO-8601 time" in carerounds_phone("check-in", str(stop.task.id), "--at", "noon", ok=False).output
+    pushed = carerounds_phone("push").output
+    assert "2 accepted" in pushed and "flagged" not in pushed
+    db.session.expire_all()
+    visit = db.session.execute(select(Visit)).scalar_one()
+    assert visit.is_verified and visit.duration_seconds == 25 * 60 and not visit.flags
+    captured = db.session.execute(select(VisitItem.captured_at).order_by(VisitItem.seq)).scalars().all()
+    assert captured == [arrived, arrived + timedelta(minutes=25)]

@@ -11,6 +11,7 @@ from backend.followups.services import open_followup
 from backend.tasks.generation import generate_tasks
 from backend.tasks.jobs import sweep_job
 from backend.tasks.models import Task
+from tests.visits.conftest import field  # noqa: F401  (a caregiver's phone pushing real visits)
 
 MEAL = {"freq": "daily", "start": "11:00", "end": "13:00"}
 

@@ -17,7 +17,6 @@ from backend.tasks.jobs import sweep_job
 from backend.tasks.models import Task, TaskEvent
 from backend.tasks.services import transition
 from backend.tasks.sweep import sweep
-from tests.conftest import PG_URL
 from tests.followups.conftest import MEAL, count
 
 
@@ -91,7 +90,7 @@ def test_after_a_long_outage_the_job_opens_follow_ups_for_everything_it_marked(y
 def test_a_late_check_in_between_the_two_steps_gets_no_follow_up(swept, clock):
     late = swept[0]
     transition(late, "completed", at=clock(), by_system="sync",
-               reason="late_sync: evidence arrived after the task was marked missed")
+               reason="after_missed: evidence arrived after the task was marked missed")
     after_late_evidence(late, at=clock())
     db.session.commit()
     assert open_missed_followups(now=clock()) == 2
@@ -111,7 +110,6 @@ def test_one_supervisor_lookup_answers_for_communities_and_streets(city):
     assert region_supervisor(city.community_a2.id) == city.supervisor_all
 
 
-@pytest.mark.skipif(not PG_URL, reason="two processes at once need a server database")
 def test_two_processes_opening_at_once_open_each_follow_up_exactly_once(swept, app, clock):
     start, opened = threading.Barrier(2), []
 
@@ -137,7 +135,6 @@ def test_two_processes_opening_at_once_open_each_follow_up_exactly_once(swept, a
         assert (count(Followup), count(FollowupEvent), count(Notification)) == (3, 3, 3)
 
 
-@pytest.mark.skipif(not PG_URL, reason="row locks held by another connection need a server database")
 def test_a_task_a_push_is_completing_is_left_alone_and_never_followed_up(swept, clock):
     held = swept[0]
     with db.engine.connect() as push:  # a push batch: its tasks locked, the check-in not yet committed

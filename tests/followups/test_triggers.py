@@ -9,9 +9,11 @@ from backend.followups.jobs import worker_pattern_job
 from backend.followups.models import CareRiskEvent, Followup, FollowupEvent
 from backend.plans.models import PatrolPlan
 from backend.plates.services import issue_plate, plate_payload
+from backend.reviews.services import decide
 from backend.tasks.generation import generate_tasks
 from backend.tasks.jobs import sweep_job
 from backend.tasks.models import Task, TaskEvent
+from backend.visits.models import Visit
 from tests.followups.conftest import MEAL, count, fresh
 from tests.visits.conftest import Phone
 
@@ -86,7 +88,7 @@ def test_a_late_check_in_resolves_the_missed_visit_follow_up_and_history_keeps_b
     at_door = {"lat": city.elder_a1.lat, "lon": city.elder_a1.lon, "accuracy_m": 10}
     response = phone.push([phone.item("check_in", task.id, task.window_start_at + timedelta(minutes=5),
                                       qr=plate_payload(plate), location=at_door)])
-    assert "late_sync" in response.get_json()["results"][0]["flags"]
+    assert "after_missed" in response.get_json()["results"][0]["flags"]
 
     followup = fresh(Followup, missed.id)
     assert (followup.status, followup.resolution_code) == ("resolved", "visited_late_evidence")
@@ -96,3 +98,37 @@ def test_a_late_check_in_resolves_the_missed_visit_follow_up_and_history_keeps_b
     actions = db.session.execute(select(FollowupEvent.action).where(FollowupEvent.followup_id == missed.id)
                                  .order_by(FollowupEvent.id)).scalars().all()
     assert actions[-1] == "auto_resolved"
+
+
+def _flagged_visits(city, make_care_plan, clock) -> list[Task]:
+    """Ten past meal visits of the caregiver, each completed but flagged (no QR scan) for review."""
+    make_care_plan(city.elder_a1, city.provider, [("meal", MEAL, 20, city.caregiver)])
+    generate_tasks(now=clock() - timedelta(days=10), horizon_days=10)
+    tasks = db.session.execute(select(Task).where(Task.window_start_at < clock()).order_by(Task.id)).scalars().all()
+    for task in tasks:
+        task.status = "completed"
+        db.session.add(Visit(task_id=task.id, user_id=city.caregiver.id, started_at=task.window_start_at,
+                             ended_at=task.window_start_at + timedelta(minutes=30), duration_seconds=1800,
+                             is_verified=False, flags=["qr_missing"], needs_review=True))
+    db.session.commit()
+    return tasks
+
+
+def test_flagged_visits_a_supervisor_approved_make_no_worker_pattern(city, manager, make_care_plan, clock):
+    tasks = _flagged_visits(city, make_care_plan, clock)
+    for task in tasks:
+        decide(task, "approved", "device_problem_verified", None, by=city.supervisor_a, at=clock())
+    db.session.commit()
+    assert worker_pattern_job() == 0
+
+
+def test_flagged_visits_rejected_or_awaiting_review_count_as_unverified(city, manager, make_care_plan, clock):
+    tasks = _flagged_visits(city, make_care_plan, clock)
+    for task in tasks[:4]:
+        decide(task, "rejected", "no_presence_evidence", None, by=city.supervisor_a, at=clock())
+    for task in tasks[4:]:
+        decide(task, "explanation_requested", "missing_qr", None, by=city.supervisor_a, at=clock())
+    db.session.commit()
+    assert worker_pattern_job() == 1
+    followup = db.session.execute(select(Followup).where(Followup.kind == "worker_pattern")).scalar_one()
+    assert (followup.details["ended"], followup.details["unverified"]) == (len(tasks), len(tasks))

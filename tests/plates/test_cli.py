@@ -39,7 +39,7 @@ def test_an_unknown_community_is_a_clear_error(app, city, tmp_path):
                  ["issue", "--community", "999999"]):
         result = runner.invoke(args=["plates", *args])
         assert result.exit_code == 1
-        assert "no community with id" in result.output
+        assert "no region with id" in result.output or "not a community" in result.output
     assert not (tmp_path / "x.pdf").exists()
 
 

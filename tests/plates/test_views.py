@@ -7,6 +7,7 @@ import pytest
 from backend.extensions import db
 from backend.plates.services import issue_plate, verify_presence
 from sync import rules
+from tests.poppler import pdf_fonts, pdf_text
 
 
 @pytest.fixture
@@ -124,6 +125,13 @@ def test_the_community_sheet_is_a_pdf(client, login, plated):
     assert (response.status_code, response.mimetype) == (200, "application/pdf")
     assert response.data.startswith(b"%PDF")
     assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_the_community_sheet_embeds_its_chinese_font(client, login, plated, tmp_path):
+    response = client.get(f"/api/v1/regions/{plated.community_a1.id}/plates.pdf", headers=login(plated.admin))
+    fonts = pdf_fonts(response.data, tmp_path)
+    assert fonts and all((font["type"], font["emb"]) == ("TrueType", "yes") for font in fonts)
+    assert plated.community_a1.name in pdf_text(response.data, tmp_path)
 
 
 def test_a_supervisor_prints_the_sheet_of_a_community_in_their_region(client, login, plated):

@@ -2,9 +2,19 @@
 
 import csv
 import io
+import pickle
 import re
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
+
+from backend.reports import services
+from sync.fonts import cjk_font
+from tests.poppler import pdf_fonts, pdf_info, pdf_text, without_fonts
 
 
 def test_csv_holds_every_section_in_chinese_with_a_byte_order_mark(world, report):
@@ -39,18 +49,87 @@ def test_xlsx_opens_with_a_sheet_per_section(world, report):
     book.close()
 
 
-def test_pdf_is_a4_with_pages_and_chinese_font(world, report, app, monkeypatch):
+def test_pdf_is_a4_with_pages_and_an_embedded_chinese_font(world, report, app, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "RECTIFICATION_MIN_VISITS", 2)  # a rectification section with rows
     response = report(world.admin, world.district, ext=".pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
     assert len(re.findall(rb"/Type /Page\b", response.data)) >= 1
-    assert b"STSong-Light" in response.data
     assert b"/MediaBox [ 0 0 595.2756 841.8898 ]" in response.data
+    fonts = pdf_fonts(response.data, tmp_path)
+    assert fonts and all((font["type"], font["emb"], font["uni"]) == ("TrueType", "yes", "yes") for font in fonts)
+    assert pdf_info(response.data, tmp_path)["Creator"] == f"CareRounds; {cjk_font().describe()}"
+    text = pdf_text(response.data, tmp_path)
+    assert "清河区 2026年11月 居家养老上门服务月报" in text and "暖阳养老服务有限公司" in text
+
+
+def test_pdf_made_where_no_font_is_installed_carries_the_bundled_subset(world, tmp_path):
+    report = services.monthly_report(world.district, date(2026, 11, 1), now=datetime(2026, 12, 2, tzinfo=UTC))
+    (tmp_path / "report.pickle").write_bytes(pickle.dumps(report))
+    # The words come from the catalogue, so the PDF is written in an app (with no database reached).
+    script = ("import pickle, sys; from backend import create_app; from backend.reports.pdf import to_pdf; "
+              "app = create_app({'SQLALCHEMY_DATABASE_URI': 'postgresql+psycopg://unused@127.0.0.1:1/none'}); "
+              "ctx = app.test_request_context(); ctx.push(); "
+              f"sys.stdout.buffer.write(to_pdf(pickle.loads(open({str(tmp_path / 'report.pickle')!r}, 'rb').read())))")
+    pdf = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True,
+                         env=without_fonts(tmp_path)).stdout
+    # reportlab embeds a TrueType font in subsets of 256 glyphs: a page of Chinese may need several.
+    assert {(f["name"].split("+")[1], f["emb"]) for f in pdf_fonts(pdf, tmp_path)} == {
+        ("WenQuanYiMicroHeiGB2312", "yes")}
+    text = pdf_text(pdf, tmp_path)
+    assert "居家养老上门服务月报" in text and "各服务机构核验率" in text and "颐康" in text
 
 
 def test_pdf_of_an_empty_month_still_renders(world, report):
     response = report(world.admin, world.community_b1, month="2027-03", ext=".pdf")
     assert response.status_code == 200
     assert response.data.startswith(b"%PDF")
+
+
+def test_the_csv_says_when_it_was_made_in_local_time_and_defines_its_figures_in_chinese(world, client, login, clock):
+    response = client.get("/api/v1/reports/monthly.csv", query_string={"region": world.district.id, "month": "2026-11"},
+                          headers=login(world.admin))
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    made = dict(row for row in rows if len(row) == 2)["生成时间"]
+    assert made == f"{clock.now.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M}"
+    definitions = dict(row for row in rows[rows.index(["# 指标说明"]) + 2:] if len(row) == 2)
+    coverage = definitions["巡访覆盖率"]
+    assert coverage.startswith("本区域在册的独居、空巢、留守老人中") and "100%" in coverage
+    assert definitions["低分占比"] == "其中评分不高于 2 分的占比。"
+
+
+def test_the_workbook_and_the_pdf_read_in_english_on_request(world, client, login, tmp_path):
+    query = {"region": world.district.id, "month": "2026-11"}
+    headers = {**login(world.admin), "Accept-Language": "en"}
+    book = load_workbook(io.BytesIO(client.get("/api/v1/reports/monthly.xlsx", query_string=query,
+                                               headers=headers).data), read_only=True)
+    assert book.sheetnames[:2] == ["Summary", "By region"] and book.sheetnames[-1] == "How each figure is defined"
+    assert list(book["Providers"].iter_rows(values_only=True))[0][:3] == ("Provider ID", "Name", "Planned")
+    book.close()
+    text = pdf_text(client.get("/api/v1/reports/monthly.pdf", query_string=query, headers=headers).data, tmp_path)
+    assert "How each figure is defined" in text and "4. Rectification list" in text and "指标说明" not in text
+
+
+def test_the_pdf_defines_its_figures_in_chinese(world, report, tmp_path):
+    text = pdf_text(report(world.admin, world.district, ext=".pdf").data, tmp_path)
+    assert "指标说明" in text and "已取消的任务。" in text and "Tasks cancelled" not in text
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_every_report_column_and_definition_reads_in_both_languages(app, locale):
+    """A column or definition added without its translation fails here."""
+    from flask_babel import force_locale
+
+    from backend.reports import figures, pdf, render
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    columns = {name for module in (render, pdf) for attr, value in vars(module).items()
+               if attr.endswith("_COLUMNS") for name in value}
+    with app.test_request_context(), force_locale(locale):
+        assert columns - set(render.LABELS) == set()
+        for key in render.LABELS:
+            assert bool(cjk.search(render.heading(key))) == (locale == "zh"), key
+        for key, text in services.definitions().items():
+            assert bool(cjk.search(text)) == (locale == "zh"), key
+        assert set(services.definitions()) == set(figures.DEFINITIONS)

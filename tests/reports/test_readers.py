@@ -10,7 +10,6 @@ from backend.extensions import db
 from backend.reports import readers
 from backend.reports.figures import Scope
 from backend.tasks.models import Task
-from tests.conftest import PG_URL
 
 
 @pytest.mark.parametrize(("first", "last", "count"), [(1, 100, 2), (7, 9, 2), (5, 5, 3), (10, 11, 4), (3, 1002, 3)])
@@ -49,7 +48,6 @@ def test_a_region_expired_by_a_commit_before_the_report_is_still_read(world):
     assert (report["total"]["planned"], report["total"]["completed"]) == (11, 8)
 
 
-@pytest.mark.skipif(not PG_URL, reason="a shared snapshot is PostgreSQL's")
 def test_every_reader_sees_the_snapshot_taken_when_they_opened(world):
     t1, t2 = world.tasks["T1"].id, world.tasks["T2"].id
     status = select(Task.status).where(Task.id == t1)
@@ -65,7 +63,6 @@ def test_every_reader_sees_the_snapshot_taken_when_they_opened(world):
     assert db.session.execute(status).scalar_one() == "cancelled"
 
 
-@pytest.mark.skipif(not PG_URL, reason="the readers of SQLite are the session's connection")
 def test_readers_are_read_only():
     with readers.snapshot_readers(2) as conns:
         for conn in conns:

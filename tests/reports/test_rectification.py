@@ -20,7 +20,8 @@ def thresholds(app, monkeypatch):
 def test_providers_below_a_line_are_listed_with_the_lines_they_failed(world, report, thresholds):
     thresholds(min_visits=2)
     body = report(world.admin, world.district).get_json()
-    assert body["thresholds"] == {"min_satisfaction": 4.0, "min_verification": 0.9, "min_visits": 2}
+    assert body["thresholds"] == {"min_satisfaction": 4.0, "min_verification": 0.9, "min_visits": 2,
+                                  "min_callbacks": 3}
     listed = {row["provider_id"]: row for row in body["rectification"]}
     assert listed[world.provider.id]["failed"] == ["satisfaction", "verification"]
     assert (listed[world.provider.id]["satisfaction_mean"], listed[world.provider.id]["verification_rate"]) == \
@@ -46,8 +47,9 @@ def test_the_lines_are_configurable(world, report, thresholds):
 
 
 def test_a_provider_exactly_at_the_line_is_not_listed():
-    row = {"provider_id": 1, "name": "颐康", "completed": 10, "verification_rate": 0.9, "satisfaction_rated": 10,
-           "satisfaction_mean": 4.0}
+    row = {"provider_id": 1, "name": "颐康", "completed": 10, "rejected": 0, "verification_rate": 0.9,
+           "satisfaction_rated": 10, "satisfaction_mean": 4.0, "callback_satisfaction_rated": 0,
+           "callback_satisfaction_mean": None}
     assert rectification_list([row], Thresholds(4.0, 0.9, 10)) == []
     assert rectification_list([{**row, "satisfaction_mean": 3.99}], Thresholds(4.0, 0.9, 10))[0]["failed"] == \
         ["satisfaction"]

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from backend.clock import local_today
 from backend.extensions import db
 from backend.followups.models import Followup
 from backend.reviews.models import Callback, CallbackDraw
@@ -103,9 +104,11 @@ def test_the_month_is_the_care_time_zones(city, make_visit):
     assert population("2026-11", city.provider.id) == [first.task_id]
 
 
-def test_only_an_ended_month_is_drawn(city, api):
-    response = api(city.admin, "post", "/callbacks/draws", json={"month": "2026-11"})
-    assert response.status_code == 422 and list(response.get_json()["errors"]) == ["month"]
+def test_only_an_ended_month_is_drawn(city, api, clock):
+    this_month = local_today(clock())
+    for month in (this_month, this_month + timedelta(days=40)):
+        response = api(city.admin, "post", "/callbacks/draws", json={"month": month.strftime("%Y-%m")})
+        assert response.status_code == 422 and list(response.get_json()["errors"]) == ["month"]
     assert api(city.admin, "post", "/callbacks/draws", json={"month": "2026-13"}).status_code == 422
 
 
@@ -181,4 +184,4 @@ def test_the_command_prints_each_providers_draw(app, city, october, clock):
     assert len(lines) == 2 and "2 of 40 visits drawn" in lines[0] and "seed 5" in lines[0]
     assert db.session.execute(select(CallbackDraw.drawn_by_id)).scalars().all() == [None, None]
     failed = app.test_cli_runner().invoke(args=["callbacks", "draw", "--month", "2026-11"])
-    assert failed.exit_code != 0 and "has not ended" in failed.output
+    assert failed.exit_code != 0 and "该月尚未结束" in failed.output

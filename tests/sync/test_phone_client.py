@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from sync.client import ApiError, AuthRequired, NetworkError, PhoneClient, Store
+from sync.client import ApiError, AuthRequired, HttpResponse, NetworkError, PhoneClient, Store
 from sync.digest import task_set_digest
 
 
@@ -75,6 +75,37 @@ def test_a_rejected_cursor_is_answered_with_a_snapshot_that_replaces_local_data(
     client.pull()
     assert client.store.task_versions() == [(1, 1)]
     assert task_set_digest(client.store.task_versions()) == task_set_digest([(1, 1)])
+
+
+def test_a_pull_keeps_the_users_open_follow_ups_and_notifications(clock):
+    """First page: follow-ups and notifications whole; later: a resolved one removed, and any not in
+    open_ids (escalated to a supervisor) dropped."""
+    def followup(id_, priority="high"):
+        return {"id": id_, "version": 1, "kind": "welfare_check", "priority": priority, "status": "open",
+                "elder_id": 8, "task_id": 5, "summary": "巡访无人应答", "due_at": None}
+
+    pages = [
+        {"followups": {"upserted": [followup(1), followup(2, "urgent"), followup(3)], "removed": [],
+                       "open_ids": [1, 2, 3]},
+         "notifications": {"upserted": [{"id": 9, "event": "assigned", "title": "新的跟进事项", "read_at": None}]}},
+        {"followups": {"upserted": [], "removed": [{"id": 1, "reason": "resolved"}], "open_ids": [2]},
+         "notifications": {"upserted": [{"id": 9, "event": "assigned", "title": "新的跟进事项",
+                                         "read_at": "2026-11-23T02:00:00+00:00"}]}},
+    ]
+
+    def transport(request):
+        page = {"tasks": {}, "elders": {}, "cursor": "c", "has_more": False, "digest": None, **pages.pop(0)}
+        return HttpResponse(200, page)
+
+    store = Store()
+    store.put("access_token", "token")
+    client = PhoneClient(store, transport, device_id="phone-1", clock=clock)
+    client.pull()
+    assert [f["id"] for f in store.rows("followups")] == [1, 2, 3]
+    assert store.rows("notifications")[0]["read_at"] is None
+    client.pull()
+    assert [f["id"] for f in store.rows("followups")] == [2]
+    assert store.rows("notifications")[0]["read_at"] is not None
 
 
 # --- recording ---------------------------------------------------------------------------------

@@ -64,9 +64,9 @@ def test_a_capture_outside_the_task_window_and_its_grace_is_flagged():
     assert rules.outside_window(end + timedelta(hours=1), start, end)
 
 
-def test_an_item_synced_more_than_a_day_after_capture_is_late():
-    assert rules.late_sync(T0, T0 + timedelta(hours=25))
-    assert not rules.late_sync(T0, T0 + timedelta(hours=23))
+def test_an_item_received_more_than_a_day_after_capture_is_a_late_upload():
+    assert rules.late_upload(T0, T0 + timedelta(hours=25))
+    assert not rules.late_upload(T0, T0 + timedelta(hours=23))
 
 
 def test_a_later_item_captured_clearly_earlier_is_out_of_order():
@@ -98,10 +98,11 @@ def test_missing_seqs_are_capped_lowest_first():
     assert rules.missing_seqs([(0, 0), (3, 3), (10, 10)], limit=4) == [1, 2, 4, 5]
 
 
-def test_every_flag_but_the_verified_ones_needs_review():
+def test_every_flag_but_the_verified_ones_and_after_missed_needs_review():
     assert rules.QR_VERIFIED not in rules.REVIEW_FLAGS
     assert rules.DYNAMIC_CODE_VERIFIED not in rules.REVIEW_FLAGS
-    assert rules.OUTSIDE_GEOFENCE in rules.REVIEW_FLAGS
+    assert rules.AFTER_MISSED not in rules.REVIEW_FLAGS and rules.AFTER_MISSED in rules.VISIT_FLAGS
+    assert rules.OUTSIDE_GEOFENCE in rules.REVIEW_FLAGS and rules.LATE_UPLOAD in rules.REVIEW_FLAGS
     assert len(set(rules.FLAGS)) == len(rules.FLAGS)
 
 

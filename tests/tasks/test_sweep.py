@@ -13,7 +13,6 @@ from backend.tasks.generation import generate_tasks
 from backend.tasks.jobs import sweep_job
 from backend.tasks.models import Task, TaskEvent
 from backend.tasks.sweep import sweep
-from tests.conftest import PG_URL
 
 MEAL = {"freq": "daily", "start": "11:00", "end": "13:00"}
 NIGHT = {"freq": "daily", "start": "22:00", "end": "01:00"}
@@ -135,7 +134,6 @@ def test_the_sweep_is_visible_to_pulls(meals):
     assert db.session.get(Task, meals[0].id).change_seq > before
 
 
-@pytest.mark.skipif(not PG_URL, reason="two sweeping processes need a server database")
 def test_two_sweeps_at_once_mark_each_task_exactly_once(meals, app):
     results = []
 

@@ -39,7 +39,7 @@ def make_visit():
             db.session.add(Visit(task_id=task.id, user_id=assignee.id, started_at=start + timedelta(minutes=5),
                                  ended_at=start + timedelta(minutes=40), duration_seconds=35 * 60,
                                  is_verified=not flags, flags=sorted(flags), needs_review=bool(flags),
-                                 is_late_sync="late_sync" in flags, satisfaction=satisfaction))
+                                 is_late_sync="after_missed" in flags, satisfaction=satisfaction))
             db.session.flush()
         return task
     return make
@@ -65,7 +65,7 @@ def log(city, make_care_plan, make_visit, clock):
                               flags=["outside_geofence", "qr_missing"])
     w.b1_cancelled = make_visit(city.elder_b1, at(22, 3), city.caregiver, plan=w.plan_b1, service_type="cleaning",
                                 status="cancelled")
-    w.a1_patrol = make_visit(city.elder_a1, at(22, 1), city.worker_a, kind="patrol", flags=["late_sync"])
+    w.a1_patrol = make_visit(city.elder_a1, at(22, 1), city.worker_a, kind="patrol", flags=["after_missed"])
     w.a1_due_now = make_visit(city.elder_a1, at(23, 1, 30), city.caregiver, plan=w.plan_a1, status="scheduled")
     w.a2_future = make_visit(city.elder_a2, at(24, 3), city.caregiver_other, plan=w.plan_a2,
                              service_type="bathing", status="scheduled")

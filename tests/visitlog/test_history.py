@@ -67,7 +67,7 @@ def test_a_missed_visit_synced_late_shows_the_sweep_then_the_caregiver(field, ci
     yesterday = f.tasks[0]
     f.clock.set(yesterday.missed_after_at + timedelta(minutes=1))
     sweep_job()
-    f.clock.set(f.task.window_start_at + timedelta(hours=2))
+    f.clock.set(yesterday.window_start_at + timedelta(hours=20))  # the next morning: missed, yet no late_upload
     late = f.phone.item("check_in", yesterday.id, yesterday.window_start_at + timedelta(minutes=5), qr=f.qr,
                         location=f.at_door)
     assert f.phone.push([late]).status_code == 200
@@ -75,7 +75,7 @@ def test_a_missed_visit_synced_late_shows_the_sweep_then_the_caregiver(field, ci
     changes = [(e["details"]["to_status"], e["who"]["username"], e["who"]["system"])
                for e in body["history"] if e["kind"] == "state_changed"]
     assert changes == [("missed", None, "sweep"), ("completed", "cg1", "sync")]
-    assert "late_sync" in body["visit"]["flags"] and body["visit"]["is_late_sync"] is True
+    assert "after_missed" in body["visit"]["flags"] and body["visit"]["is_late_sync"] is True
     assert [f["kind"] for f in body["visit"]["followups"]] == ["missed_visit"]
     steps = [e["details"]["action"] for e in body["history"] if e["kind"] == "followup_event"]
     assert steps[-1] == "auto_resolved"

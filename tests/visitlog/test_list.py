@@ -61,7 +61,8 @@ def test_the_flag_filter_matches_one_flag_exactly_on_either_database(log, city, 
     assert ids(audit(city.admin, flag="too_short")) == [log.a2_too_short.id]
     assert ids(audit(city.admin, flag="qr_missing")) == [log.b1_outside.id]
     assert ids(audit(city.admin, flag="outside_geofence")) == [log.b1_outside.id]
-    assert ids(audit(city.admin, flag="late_sync")) == [log.a1_patrol.id]
+    assert ids(audit(city.admin, flag="after_missed")) == [log.a1_patrol.id]
+    assert audit(city.admin, flag="late_sync").status_code == 422  # split in two: late_upload, after_missed
     assert ids(audit(city.admin, flag="qr_invalid")) == []
 
 
@@ -148,4 +149,4 @@ def test_an_unknown_region_is_404(city, audit):
 
 
 def test_the_flag_vocabulary_is_the_one_visits_carry():
-    assert set(VISIT_FLAGS) == set(rules.REVIEW_FLAGS)
+    assert set(VISIT_FLAGS) == set(rules.VISIT_FLAGS)

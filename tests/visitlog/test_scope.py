@@ -18,7 +18,7 @@ PATHS = ("/api/v1/audit/visits", "/api/v1/audit/visits/{id}", "/api/v1/audit/vis
 def csv_ids(response):
     assert response.status_code == 200, response.get_json()
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    return [int(row["id"]) for row in rows]
+    return [int(row["任务编号"]) for row in rows]
 
 
 def xlsx_ids(response):

@@ -11,7 +11,6 @@ from backend.extensions import db
 from backend.tasks.models import Task
 from backend.tasks.services import cancel, reassign
 from sync.digest import task_set_digest
-from tests.conftest import PG_URL
 
 
 def _body(response):
@@ -43,7 +42,7 @@ class Holder:
             pages.append(body)
             if not body["has_more"]:
                 # The test client shares the test's session; end its transaction as a request would,
-                # so that writers in other threads are not kept waiting on SQLite's write lock.
+                # so that writers in other threads are not kept waiting on its row locks.
                 db.session.rollback()
                 return pages
 
@@ -208,7 +207,6 @@ def test_concurrent_writers_never_make_a_pull_skip_a_change(field, app):
     assert {i: row["version"] for i, row in holder.tasks.items()} == current
 
 
-@pytest.mark.skipif(not PG_URL, reason="interleaved transactions need a server database")
 def test_a_transaction_that_started_first_but_commits_last_is_not_skipped(field, app):
     """T1 writes task A and takes its change number, then stalls; T2 writes task B and commits; a
     pull in between must not move its cursor past A."""
@@ -346,10 +344,9 @@ def test_an_empty_pull_is_answered_from_one_probe_with_the_cursors_digest(field,
     statements = []
 
     def count(conn, cursor, statement, *args):
-        if not statement.startswith("BEGIN"):  # SQLite's test setup opens its transactions by hand
-            statements.append(statement)
+        statements.append(statement)
 
-    # On PostgreSQL the probe goes straight through psycopg (pull_probe.probe_alone), past
+    # The probe goes straight through psycopg (pull_probe.probe_alone), past
     # SQLAlchemy's events, so count what psycopg's cursors are asked to run as well.
     execute = psycopg.Cursor.execute
 

@@ -11,7 +11,6 @@ from backend.plates.services import issue_plate, plate_payload
 from backend.tasks.models import Task
 from backend.tasks.services import cancel, reassign
 from backend.visits.models import QuarantinedItem, Visit, VisitItem
-from tests.conftest import PG_URL
 
 
 def _count(model):
@@ -83,6 +82,7 @@ def test_a_task_never_assigned_to_the_user_is_rejected_and_quarantined(field, ci
     assert result["code"] == "not_assigned" and _count(QuarantinedItem) == 1
     unknown = _results(field.phone.push([field.phone.item("check_in", 999999, field.start)]))[0]
     assert unknown["code"] == "unknown_task"
+    assert result["message"] == f"任务 {other.id} 从未分派给您" and unknown["message"] == "任务 999999 不存在"
 
 
 def test_a_device_other_than_the_signed_in_one_is_not_bound(field):
@@ -184,14 +184,14 @@ def test_an_oversized_batch_is_413_and_writes_nothing(field):
     assert _count(VisitItem) == 0 and _count(QuarantinedItem) == 0
 
 
-def test_a_check_in_for_a_missed_task_completes_it_as_late_synced(field):
+def test_a_check_in_for_a_missed_task_completes_it_after_missed(field):
     from backend.tasks.services import transition
 
     f = field
     transition(f.task, "missed", at=f.now, by_system="sweep")
     db.session.commit()
     result = _results(f.phone.push([f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)]))[0]
-    assert "late_sync" in result["flags"]
+    assert "after_missed" in result["flags"]
     db.session.expire_all()
     assert db.session.get(Task, f.task.id).status == "completed"
     assert db.session.execute(select(Visit)).scalar_one().is_late_sync
@@ -203,7 +203,6 @@ def test_field_roles_only(field, city, client, login):
     assert response.status_code == 403
 
 
-@pytest.mark.skipif(not PG_URL, reason="two server processes racing need a server database")
 def test_the_same_batch_posted_twice_at_once_is_stored_once(field, app):
     f = field
     items = [f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door),
@@ -314,14 +313,16 @@ def test_the_response_is_built_exactly_as_the_schema_dumps_it(field, city):
     assert body["missing_seqs"] and body["server_time"].endswith("+00:00")
 
 
-def test_a_payload_holding_a_nul_character_is_stored_as_sent(field):
-    """The JSON column keeps \\u0000; the set-based insert must not trip over it."""
+def test_a_payload_holding_a_nul_character_is_quarantined_as_sent(field):
+    """No text column holds NUL, so the item is refused; its payload is kept verbatim in quarantine
+    (the JSON column keeps \\u0000: the set-based insert must not trip over it)."""
     f = field
     note = f.phone.item("note", f.task.id, f.start, text="门\x00口")
     check_in = f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)
-    assert [r["status"] for r in _results(f.phone.push([note, check_in]))] == ["accepted", "accepted"]
+    results = _results(f.phone.push([note, check_in]))
+    assert [(r["status"], r["code"]) for r in results] == [("rejected", "invalid_item"), ("accepted", "accepted")]
     db.session.expire_all()
-    assert db.session.get(VisitItem, note["id"]).payload["text"] == "门\x00口"
+    assert db.session.execute(select(QuarantinedItem)).scalar_one().payload["text"] == "门\x00口"
 
 
 def test_a_task_id_past_the_integer_range_is_an_unknown_task(field):
@@ -330,3 +331,42 @@ def test_a_task_id_past_the_integer_range_is_an_unknown_task(field):
                                      f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)]))
     assert [(r["status"], r["code"]) for r in results] == [("rejected", "unknown_task"), ("accepted", "accepted")]
     assert _count(QuarantinedItem) == 1
+
+
+def test_a_push_leaves_one_audit_entry_naming_its_items_visit_and_task(field, city):
+    from backend.audit.models import AuditEntry
+    from backend.audit.trail import verify_chain
+
+    f = field
+    f.clock.set(f.start + timedelta(minutes=26))
+    items = [f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door),
+             f.phone.item("check_out", f.task.id, f.start + timedelta(minutes=25), qr=f.qr, location=f.at_door,
+                          services=[{"service_type": "meal", "outcome": "done"}], satisfaction=5)]
+    _results(f.phone.push(items, device_time=f.clock()))
+    entry = db.session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one()
+    assert entry.actor == f"user:{city.caregiver.id}" and entry.source == "POST /api/v1/sync/push"
+    changes = {(c["table"], c["action"]): c for c in entry.changes}
+    assert changes[("visit_items", "push_insert")]["ids"] == sorted(item["id"] for item in items)
+    assert changes[("visits", "push_insert")]["task_ids"] == [f.task.id]
+    assert changes[("tasks", "push_update")]["transitions"] == [[f.task.id, "scheduled", "completed"]]
+    assert ("push_receipts", "insert") in changes and ("device_seq_states", "push_insert") in changes
+    assert verify_chain(db.session).ok
+
+
+def test_a_visit_stays_with_the_caregiver_who_began_it_when_the_task_is_reassigned(field, city, client, login):
+    from tests.visits.conftest import Phone
+
+    f = field
+    _results(f.phone.push([f.phone.item("check_in", f.task.id, f.start, qr=f.qr, location=f.at_door)]))
+    reassign(db.session.get(Task, f.task.id), city.caregiver_other, at=f.now, by_system="test")
+    db.session.commit()
+    other = Phone(client, login(city.caregiver_other, device_id="phone-B"), "phone-B", f.clock)
+    f.clock.set(f.start + timedelta(minutes=26))
+    result = _results(other.push([other.item("check_out", f.task.id, f.start + timedelta(minutes=25), qr=f.qr,
+                                             location=f.at_door,
+                                             services=[{"service_type": "meal", "outcome": "done"}])]))[0]
+    assert result["status"] == "accepted"
+    db.session.expire_all()
+    visit = db.session.execute(select(Visit)).scalar_one()
+    assert visit.check_out_item_id == result["id"] and visit.duration_seconds == 25 * 60
+    assert visit.user_id == city.caregiver.id
