@@ -30,7 +30,9 @@ from backend.extensions import db
 
 log = logging.getLogger(__name__)
 
-_PRIMARY_WAL = text("SELECT pg_current_wal_lsn()::text")
+# The insert position, not the write one: a commit made with synchronous_commit off is visible
+# before its WAL is written, and a replica that replayed up to here holds it.
+_PRIMARY_WAL = text("SELECT pg_current_wal_insert_lsn()::text")
 _REPLICA_STATE = text("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn),"
                       " pg_last_xact_replay_timestamp(), clock_timestamp()")
 

@@ -30,7 +30,11 @@ def snapshot_readers(count: int, engine: Engine | None = None) -> Iterator[list[
         for _ in range(max(1, count)):
             conn = stack.enter_context(engine.connect())
             # Applies to this checkout only: the pool resets the level when it takes the connection back.
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            conn.execution_options(isolation_level="REPEATABLE READ")
+            if engine is db.engine:
+                # Not on a hot standby: read-only already, and it refuses the READ WRITE that the
+                # pool's reset would ask for on the connection's next checkout.
+                conn.execution_options(postgresql_readonly=True)
             conn.begin()
             readers.append(conn)
         if len(readers) > 1:
