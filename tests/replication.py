@@ -77,18 +77,31 @@ class Cluster:
         self.primary = Server(self, "primary")
         self.standby = None
 
-    def run(self, program: str, *args, check: bool = True) -> subprocess.CompletedProcess:
-        command = [str(self.bin / program), *map(str, args)]
+    def folder_of_the_server(self, name: str) -> Path:
+        """A folder in the cluster's that the server's user owns (a WAL archive, backups)."""
+        folder = self.folder / name
+        folder.mkdir()
         if self.user is not None:
-            command = ["runuser", "-u", self.user.pw_name, "--", *command]
+            os.chown(folder, self.user.pw_uid, self.user.pw_gid)
+        return folder
+
+    def as_server_user(self, command: list[str]) -> list[str]:
+        return command if self.user is None else ["runuser", "-u", self.user.pw_name, "--", *command]
+
+    def run(self, program: str, *args, check: bool = True) -> subprocess.CompletedProcess:
+        command = self.as_server_user([str(self.bin / program), *map(str, args)])
         done = subprocess.run(command, capture_output=True, text=True, cwd=self.folder)
         if check and done.returncode:
             raise RuntimeError(f"{program} failed: {done.stdout}{done.stderr}")
         return done
 
-    def start_primary(self) -> Server:
+    def start_primary(self, conf: str = "") -> Server:
+        """initdb and start; `conf`: lines added to its postgresql.conf (WAL archiving, say)."""
         self.run("initdb", "-D", self.primary.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                  "--no-locale", "--no-sync")
+        if conf:
+            with open(self.primary.data / "postgresql.conf", "a") as settings:
+                settings.write("\n" + conf + "\n")
         # A throwaway cluster: no flushes to disk. Replication and WAL senders are initdb's defaults.
         self.primary.start("fsync=off", "synchronous_commit=off", "full_page_writes=off")
         return self.primary
@@ -99,6 +112,13 @@ class Cluster:
                  "-D", self.standby.data, "-R", "-X", "stream", "-c", "fast", "--no-sync")
         self.standby.start("fsync=off", "hot_standby=on")
         return self.standby
+
+    @staticmethod
+    def wait_until(condition, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, "timed out"
+            time.sleep(0.05)
 
     def wait_for_replay(self, timeout: float = 30) -> None:
         """Until the standby has replayed everything the primary has written so far."""

@@ -17,8 +17,8 @@ PORT=${PORT:-55432} RESTORE_DIR=${RESTORE_DIR:-/var/tmp/carerounds-restore} DATA
 CARE=${CARE:-/opt/carerounds/venv/bin/carerounds} KEEP_RUNNING=${KEEP_RUNNING:-no}
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u "${PG_OS_USER:-postgres}" -- "$@"; else "$@"; fi; }
 bin() { if [ -n "${PGBIN:-}" ]; then echo "$PGBIN/$1"; else command -v "$1"; fi; }
-now() { date +%s.%N; }
-step() { printf '%-34s %7.1f s\n' "$1" "$(echo "$(now) - $2" | bc)"; }
+now() { date +%s%N; }
+step() { local ns=$(( $(now) - $2 )); printf '%-34s %5d.%d s\n' "$1" $((ns / 1000000000)) $((ns / 100000000 % 10)); }
 drill=$(now)
 
 backup=$(ls -1d "$BACKUP_DIR"/base-* | grep -v '\.partial$' | sort | tail -n1)
