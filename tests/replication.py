@@ -73,6 +73,8 @@ class Cluster:
                     break
                 except KeyError:
                     continue
+            else:
+                raise RuntimeError("as root, PostgreSQL needs a user of its own: embedded_postgres or postgres")
             os.chown(self.folder, self.user.pw_uid, self.user.pw_gid)
         self.primary = Server(self, "primary")
         self.standby = None
