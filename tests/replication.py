@@ -105,7 +105,8 @@ class Cluster:
             with open(self.primary.data / "postgresql.conf", "a") as settings:
                 settings.write("\n" + conf + "\n")
         # A throwaway cluster: no flushes to disk. Replication and WAL senders are initdb's defaults.
-        self.primary.start("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+        # No autovacuum: WAL the test did not write would make a caught-up standby look behind.
+        self.primary.start("fsync=off", "synchronous_commit=off", "full_page_writes=off", "autovacuum=off")
         return self.primary
 
     def add_standby(self) -> Server:
