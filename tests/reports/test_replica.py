@@ -139,5 +139,6 @@ def test_an_unreachable_replica_leaves_the_heavy_reads_on_the_primary(app, clust
         "DATABASE_REPLICA_URL": "postgresql://postgres@127.0.0.1:1/carerounds"})
     with unreachable.app_context():
         source = heavy_read_source(now=db.session.execute(text("SELECT now()")).scalar_one())
-        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
         assert source.read_from == "primary" and source.engine is db.engine
