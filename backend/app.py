@@ -3,6 +3,7 @@
 import os
 import secrets
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, has_request_context, redirect, request, request_started, url_for
@@ -48,7 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     from backend import timestamps
     with app.app_context():
-        timestamps.install(db.engine)  # a stored time Python cannot hold reads back clamped, not as a 500
+        for engine in db.engines.values():  # the primary's, and the replica's if any
+            timestamps.install(engine)  # a stored time Python cannot hold reads back clamped, not as a 500
     from backend import commit_hooks
     commit_hooks.install(db.session)  # the change feed's stamp, then the audit append, at every commit
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
@@ -156,25 +158,63 @@ def _load_environment(app: Flask) -> None:
         app.config["MEDIA_FOLDER"] = env["CARE_MEDIA_FOLDER"]
     if env.get("CARE_MEDIA_MAX_BYTES"):
         app.config["MEDIA_MAX_BYTES"] = int(env["CARE_MEDIA_MAX_BYTES"])
+    if env.get("DATABASE_REPLICA_URL"):
+        app.config["DATABASE_REPLICA_URL"] = env["DATABASE_REPLICA_URL"]
+    if env.get("CARE_REPLICA_MAX_LAG"):
+        app.config["REPLICA_MAX_LAG"] = timedelta(seconds=_number("CARE_REPLICA_MAX_LAG", env["CARE_REPLICA_MAX_LAG"]))
+    if env.get("CARE_DB_PREPARED"):
+        app.config["DB_PREPARED"] = _switch("CARE_DB_PREPARED", env["CARE_DB_PREPARED"])
     if env.get("CARE_COOKIE_SECURE"):
         app.config["SESSION_COOKIE_SECURE"] = env["CARE_COOKIE_SECURE"] not in ("0", "false", "")
 
 
+def _number(var: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < 10**9:
+        raise RuntimeError(f"{var} must be a number of seconds, not {value!r}")
+    return number
+
+
+def _switch(var: str, value: str) -> bool:
+    if value.lower() in ("on", "1", "true", "yes"):
+        return True
+    if value.lower() in ("off", "0", "false", "no"):
+        return False
+    raise RuntimeError(f"{var} must be on or off, not {value!r}")
+
+
 def _resolve_database_url(app: Flask) -> None:
     """DATABASE_URL, or else the embedded PostgreSQL server whose data lives in the instance
-    folder (started here, or joined if another command of ours already runs it)."""
+    folder (started here, or joined if another command of ours already runs it); the replica's
+    engine as the bind "replica" when DATABASE_REPLICA_URL is given, with the primary's options."""
     url = app.config.get("SQLALCHEMY_DATABASE_URI")
     if not url:
         from backend.embedded import server_url
 
         url = server_url(Path(app.instance_path) / "pgdata")
+    app.config["SQLALCHEMY_DATABASE_URI"] = _psycopg_url(url, "DATABASE_URL")
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if not app.config["DB_PREPARED"]:
+        # Never prepared, however often run (driver_execute and the pull's probe follow it too).
+        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if app.config["DATABASE_REPLICA_URL"]:
+        replica = _psycopg_url(app.config["DATABASE_REPLICA_URL"], "DATABASE_REPLICA_URL")
+        app.config["SQLALCHEMY_BINDS"] = {**app.config.get("SQLALCHEMY_BINDS", {}),
+                                          "replica": {**options, "url": replica}}
+
+
+def _psycopg_url(url: str, var: str) -> str:
     # psycopg 3 is the PostgreSQL driver we ship; plain postgresql:// URLs mean it.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix):]
     if not url.startswith("postgresql+psycopg://"):
-        raise RuntimeError("DATABASE_URL must be a PostgreSQL URL (postgresql://…)")
-    app.config["SQLALCHEMY_DATABASE_URI"] = url
+        raise RuntimeError(f"{var} must be a PostgreSQL URL (postgresql://…)")
+    return url
 
 
 def _resolve_secrets(app: Flask) -> None:

@@ -13,6 +13,16 @@ class Defaults:
     # clients retry) while SQLAlchemy invalidates the rest of the pool.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 1800}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # A streaming replica for the heavy reads: the monthly report, the visit log and its exports
+    # (DATABASE_REPLICA_URL; None reads them on the primary). Everything a phone or a write
+    # depends on reads the primary. A replica further behind than REPLICA_MAX_LAG
+    # (CARE_REPLICA_MAX_LAG, seconds) is passed over for the primary (backend/replica.py).
+    DATABASE_REPLICA_URL = None
+    REPLICA_MAX_LAG = timedelta(seconds=60)
+    # psycopg's server-side prepared statements. CARE_DB_PREPARED=off turns them off, for
+    # PgBouncer before 1.21 in transaction mode, which sends a transaction's statements to
+    # whichever server connection is free: one that never prepared the statement.
+    DB_PREPARED = True
 
     CARE_TIMEZONE = "Asia/Shanghai"
 

@@ -37,13 +37,15 @@ def driver_execute(sql: str, params: dict | None = None, session=None):
     For the sync push's dozen statements a batch: SQLAlchemy's per-statement work and per-row
     result processing (UTC datetime columns above all) cost more CPU than the statements
     themselves (bench/RESULTS.md has the measurements). The statement
-    is prepared on its first use on a connection. timestamptz values come back aware, in the
+    is prepared on its first use on a connection (unless CARE_DB_PREPARED=off left the connection
+    without a prepare threshold: PgBouncer in transaction mode). timestamptz values come back aware, in the
     session's time zone, which compares and subtracts as UTC does. No SQLAlchemy event sees the
     statement (the audit trail's writers describe themselves). `session`: another than db.session
     (a commit hook's).
     """
-    cursor = (session or db.session).connection().connection.driver_connection.cursor()
-    cursor.execute(sql, params, prepare=True)
+    connection = (session or db.session).connection().connection.driver_connection
+    cursor = connection.cursor()
+    cursor.execute(sql, params, prepare=connection.prepare_threshold is not None)
     return cursor
 
 

@@ -68,6 +68,49 @@ def server_env(url: str, instance: str, **extra) -> dict:
     return env
 
 
+@contextlib.contextmanager
+def pgbouncer(url: str, work: str, pool_size: int = WORKERS):
+    """PgBouncer in transaction mode before `url`'s database (`pool_size` server connections) on a
+    free port, as deploy/pgbouncer.ini has it; yields the URL that goes through it. As root it
+    runs as `postgres` (PgBouncer refuses root)."""
+    import pwd
+
+    from sqlalchemy import make_url
+
+    server = make_url(url)
+    folder = Path(work) / "pgbouncer"
+    folder.mkdir()
+    port = free_port()
+    (folder / "pgbouncer.ini").write_text(
+        f"[databases]\n{server.database} = host={server.host} port={server.port or 5432} dbname={server.database}"
+        f" user={server.username}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {folder}/users.txt\npool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\nmax_client_conn = 1000\nlogfile = {folder}/pgbouncer.log\n")
+    (folder / "users.txt").write_text(f'"{server.username}" ""\n')
+    command = [shutil.which("pgbouncer") or "/usr/sbin/pgbouncer", str(folder / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        for path in (Path(work), folder):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        command = ["runuser", "-u", "postgres", "--", *command]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    bounced = f"postgresql://{server.username}@127.0.0.1:{port}/{server.database}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(bounced, connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("pgbouncer did not start") from None
+                time.sleep(0.1)
+        yield bounced
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def migrate(url: str, instance: str) -> None:
     """`carerounds db upgrade` against the benchmark database."""
     done = subprocess.run([sys.executable, "-m", "backend.cli", "db", "upgrade"], cwd=REPO,
@@ -430,16 +473,16 @@ def seed_city(cur, now, *, streets: int, per_street: int, providers: int, manage
     """, (pw, provider0, providers, now, now, caregivers))
     caregiver0 = contiguous([r[0] for r in cur.fetchall()], "caregiver")
     check_required(cur, "elders", {"id", "name", "gender", "birth_on", "address", "community_id", "risk_tier",
-                                   "care_notes", "emergency_contacts", "is_active", "version", "change_seq",
+                                   "care_notes", "emergency_contacts", "is_active", "status", "version", "change_seq",
                                    "created_at", "updated_at"})
     cur.execute("""
         INSERT INTO elders (name, gender, birth_on, address, phone, lat, lon, community_id, risk_tier, care_notes,
-                            emergency_contacts, is_active, version, change_seq, created_at, updated_at)
+                            emergency_contacts, is_active, status, version, change_seq, created_at, updated_at)
         SELECT '老人' || e, CASE WHEN e %% 2 = 0 THEN 'female' ELSE 'male' END, date '1930-01-01' + (e %% 9000),
                '压测路' || e || '号', '139' || lpad(e::text, 8, '0'), 41.7 + (e %% 200) * 0.001,
                123.3 + (e / 200 %% 200) * 0.001, %(c0)s + e %% %(nc)s,
                CASE WHEN e %% 10 = 0 THEN 'high' WHEN e %% 10 < 3 THEN 'key' ELSE 'general' END, '敲门后多等一会',
-               '[{"name": "家属", "relation": "son", "phone": "13800000000"}]', true, 1, 1, %(now)s, %(now)s
+               '[{"name": "家属", "relation": "son", "phone": "13800000000"}]', true, 'active', 1, 1, %(now)s, %(now)s
         FROM generate_series(0, %(n)s - 1) e ORDER BY e RETURNING id
     """, {"c0": community0, "nc": communities, "now": now, "n": elders})
     elder0 = contiguous([r[0] for r in cur.fetchall()], "elder")

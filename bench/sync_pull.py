@@ -1,6 +1,6 @@
 """Pull latency: a caregiver holding 100 tasks, with 1,000,000 tasks in the database.
 
-    python bench/sync_pull.py [--tasks 1000000] [--first 300] [--incremental 1000]
+    python bench/sync_pull.py [--tasks 1000000] [--first 300] [--incremental 1000] [--db direct|unprepared|pgbouncer]
 
 Seeds a private database (carerounds_bench_pull, dropped at the end) by SQL: 1,000 caregivers,
 10,000 elders with door plates, and `--tasks` tasks spread over ten months of history and the
@@ -13,10 +13,12 @@ workers) on loopback and times, one request at a time:
 
 Server time comes from gunicorn's pre_request/post_request hooks (bench/gunicorn_conf.py): from
 the parsed request to the response written. Client time is the loopback round trip.
-Every loop is bounded by its count and by --max-seconds.
+Every loop is bounded by its count and by --max-seconds. --db: as in bench/sync_push.py, the server
+reaches PostgreSQL directly, with prepared statements off, or unprepared through PgBouncer.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -75,11 +77,11 @@ def seed(url: str, tasks: int, now: datetime) -> dict:
         assert user_ids == list(range(first_user, first_user + CAREGIVERS))
         cur.execute("""
             INSERT INTO elders (name, gender, birth_on, address, phone, lat, lon, community_id, risk_tier, care_notes,
-                                emergency_contacts, is_active, version, change_seq, created_at, updated_at)
+                                emergency_contacts, is_active, status, version, change_seq, created_at, updated_at)
             SELECT '老人' || g, CASE WHEN g %% 2 = 0 THEN 'female' ELSE 'male' END,
                    date '1935-01-01' + (g %% 7000), '压测路' || g || '号', '1390000' || lpad(g::text, 4, '0'),
                    41.7 + (g %% 100) * 0.002, 123.3 + (g / 100) * 0.002, %s, 'general', '敲门后多等一会',
-                   '[{"name": "家属", "relation": "son", "phone": "13800000000"}]', true, 1, %s + g, %s, %s
+                   '[{"name": "家属", "relation": "son", "phone": "13800000000"}]', true, 'active', 1, %s + g, %s, %s
             FROM generate_series(1, %s) g ORDER BY g RETURNING id
         """, (community, tasks, now, now, ELDERS))
         elder_ids = sorted(row[0] for row in cur.fetchall())
@@ -185,13 +187,15 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=40, help="untimed pulls of each kind first")
     parser.add_argument("--max-seconds", type=float, default=60, help="time bound of each timed loop")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--db", choices=("direct", "unprepared", "pgbouncer"), default="direct",
+                        help="how the server reaches PostgreSQL")
     args = parser.parse_args()
     started = time.monotonic()
     benchlib.print_machine(benchlib.machine())
     url = benchlib.create_database(DB_NAME)
     server = None
     try:
-        with benchlib.workdir(args.keep_logs) as work:
+        with benchlib.workdir(args.keep_logs) as work, contextlib.ExitStack() as stack:
             instance = os.path.join(work, "instance")
             t = time.monotonic()
             benchlib.migrate(url, instance)
@@ -203,7 +207,10 @@ def main() -> int:
                   f"{world['username']} holds {world['in_window']} tasks in the window")
             if world["in_window"] != TARGET_IN_WINDOW:
                 print(f"  WARNING: expected {TARGET_IN_WINDOW} tasks in the window")
-            server = Server("backend:create_app()", benchlib.server_env(url, instance), work, "pull")
+            server_url = stack.enter_context(benchlib.pgbouncer(url, work)) if args.db == "pgbouncer" else url
+            print(f"server: {args.db}")
+            server = Server("backend:create_app()", benchlib.server_env(
+                server_url, instance, **({} if args.db == "direct" else {"CARE_DB_PREPARED": "off"})), work, "pull")
             server.wait_ready("/api/v1/openapi.json")
             device = "bench-pull-phone"
             token = benchlib.login(server.port, world["username"], device)

@@ -1,7 +1,7 @@
 """Push throughput: verified check-ins accepted per second by the real server, side by side with
 two references measured in the same run on the same rows.
 
-    python bench/sync_push.py [--phones 64] [--seconds 15] [--profile]
+    python bench/sync_push.py [--phones 64] [--seconds 15] [--profile] [--db direct|unprepared|pgbouncer]
 
 1. bare insert:    the rows the server would store, written straight into PostgreSQL with
                    INSERT … ON CONFLICT DO NOTHING, 100 rows per transaction, one connection per
@@ -16,6 +16,10 @@ two references measured in the same run on the same rows.
 All three send the same batches (the same item UUIDs, into three different tables). Everything
 runs in a private database, carerounds_bench_push, dropped at the end; traffic is loopback only.
 Every load loop is bounded by its pool of prebuilt batches and by a deadline.
+
+--db: how the real server reaches PostgreSQL: `direct` (psycopg prepares its statements),
+`unprepared` (CARE_DB_PREPARED=off) or `pgbouncer` (unprepared, through a PgBouncer in transaction
+mode with as many server connections as gunicorn workers; PgBouncer's own CPU is not counted).
 """
 
 import argparse
@@ -88,12 +92,13 @@ def seed(url: str, phones: int, tasks_per_phone: int, now: datetime) -> list[dic
                           "seed": p, "elders": {}, "tasks": []})
         rng = random.Random(7)
         with cur.copy("COPY elders (name, gender, birth_on, address, lat, lon, community_id, risk_tier, care_notes, "
-                      "emergency_contacts, is_active, version, change_seq, created_at, updated_at) FROM STDIN") as copy:
+                      "emergency_contacts, is_active, status, version, change_seq, created_at, updated_at) FROM STDIN"
+                      ) as copy:
             for p in range(phones):
                 for k in range(ELDERS_PER_PHONE):
                     copy.write_row((f"老人{p}-{k}", "female", "1940-05-17", f"压测路{p}号{k}室",
                                     41.70 + rng.random() * 0.2, 123.30 + rng.random() * 0.2, community, "general",
-                                    "", "[]", True, 1, 1, now, now))
+                                    "", "[]", True, "active", 1, 1, now, now))
         cur.execute("SELECT id, lat, lon FROM elders ORDER BY id")
         elders = cur.fetchall()
         plates = []
@@ -463,6 +468,8 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="scratch run: py-spy the real server's workers "
                                                                "(the figures are then not comparable)")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--db", choices=("direct", "unprepared", "pgbouncer"), default="direct",
+                        help="how the real server reaches PostgreSQL")
     args = parser.parse_args()
     started = time.monotonic()
     info = benchlib.machine()
@@ -470,7 +477,7 @@ def main() -> int:
     url = benchlib.create_database(DB_NAME)
     servers, clients = [], None
     try:
-        with benchlib.workdir(args.keep_logs) as work:
+        with benchlib.workdir(args.keep_logs) as work, contextlib.ExitStack() as stack:
             instance = os.path.join(work, "instance")
             t = time.monotonic()
             benchlib.migrate(url, instance)
@@ -478,7 +485,13 @@ def main() -> int:
             specs = seed(url, args.phones, args.tasks_per_phone, now)
             print(f"seeded {args.phones} phones x {args.tasks_per_phone} tasks in {time.monotonic() - t:.1f}s")
             env = benchlib.server_env(url, instance)
-            real = Server("backend:create_app()", env, work, "real")
+            real_url = url
+            if args.db == "pgbouncer":
+                real_url = stack.enter_context(benchlib.pgbouncer(url, work))
+            real_env = benchlib.server_env(real_url, instance,
+                                           **({} if args.db == "direct" else {"CARE_DB_PREPARED": "off"}))
+            print(f"real server: {args.db}")
+            real = Server("backend:create_app()", real_env, work, "real")
             servers.append(real)
             naive = Server("naive_app:create()", env, work, "naive", pythonpath=str(benchlib.BENCH))
             servers.append(naive)

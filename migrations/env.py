@@ -2,6 +2,7 @@
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import text
 from sqlalchemy.types import TypeDecorator
 
 config = context.config
@@ -40,6 +41,11 @@ def run_migrations_online():
             **conf_args,
         )
         with context.begin_transaction():
+            # App hosts started at once each upgrade (`serve` does at start): the first takes this
+            # lock and migrates; the others wait for its commit, then read the version it wrote
+            # and find nothing to do. A transaction's lock, so it holds through PgBouncer too.
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('carerounds-migrate'), "
+                                    "hashtext(current_schema()))"))
             context.run_migrations()
 
 

@@ -147,6 +147,11 @@ class MonthlyReportSchema(Out):
     month = fields.String()
     period = fields.Nested(PeriodSchema)
     generated_at = fields.AwareDateTime()
+    as_of = fields.AwareDateTime(metadata={
+        "description": "the figures hold everything committed up to this time: when read on a replica that "
+                       "lags, its last replayed commit; otherwise when the report was made"})
+    read_from = fields.String(metadata={"enum": ["primary", "replica"],
+                                        "description": "the database the figures were read on"})
     definitions = fields.Dict(keys=fields.String(), values=fields.String())
     thresholds = fields.Nested(ThresholdsSchema)
     patrol_coverage_target = fields.Float()

@@ -14,7 +14,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Table
 
 from backend.console.display import label
 from backend.reports.charts import daily_chart, verification_chart
-from backend.reports.render import LABELS, RATES, generated_at, heading, title_of
+from backend.reports.render import LABELS, RATES, as_of, generated_at, heading, title_of
 from sync.fonts import FONT, cjk_font
 
 WIDTH = A4[0] - 30 * mm
@@ -55,6 +55,7 @@ def to_pdf(report: dict) -> bytes:
                           "window starts in); generated %(made)s", first=report["daily"][0]["date"],
                           last=report["daily"][-1]["date"], zone=report["period"]["time_zone"],
                           made=generated_at(report)), _BODY),
+        Paragraph(gettext("Data as of %(at)s", at=as_of(report)), _BODY),
         Paragraph(gettext("1. Key figures"), _H2), _key_figures(report),
         _section(gettext("2. Completion per day (planned and completed)"), daily_chart(report["daily"], WIDTH)),
         _section(gettext("3. Verification rate by provider"),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from backend.extensions import db
 
@@ -21,15 +21,20 @@ SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")
 
 
 @contextmanager
-def snapshot_readers(count: int) -> Iterator[list[Connection]]:
-    """`count` connections of the engine's pool (at least one) that see one snapshot."""
-    engine = db.engine
+def snapshot_readers(count: int, engine: Engine | None = None) -> Iterator[list[Connection]]:
+    """`count` connections of `engine`'s pool (the primary's unless given; at least one) that
+    see one snapshot. A hot standby exports and imports snapshots as the primary does."""
+    engine = engine or db.engine
     with ExitStack() as stack:
         readers = []
         for _ in range(max(1, count)):
             conn = stack.enter_context(engine.connect())
             # Applies to this checkout only: the pool resets the level when it takes the connection back.
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            conn.execution_options(isolation_level="REPEATABLE READ")
+            if engine is db.engine:
+                # Not on a hot standby: read-only already, and it refuses the READ WRITE that the
+                # pool's reset would ask for on the connection's next checkout.
+                conn.execution_options(postgresql_readonly=True)
             conn.begin()
             readers.append(conn)
         if len(readers) > 1:

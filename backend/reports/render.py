@@ -109,6 +109,11 @@ def generated_at(report: dict) -> str:
     return f"{report['generated_at'].astimezone(ZoneInfo(report['period']['time_zone'])):%Y-%m-%d %H:%M}"
 
 
+def as_of(report: dict) -> str:
+    """Up to when the figures go (a lagging replica's last replayed commit), in local time, to the second."""
+    return f"{report['as_of'].astimezone(ZoneInfo(report['period']['time_zone'])):%Y-%m-%d %H:%M:%S}"
+
+
 def title_of(report: dict) -> str:
     year, month = report["month"].split("-")
     return gettext("%(region)s %(year)s-%(month)s home-care visits monthly report", region=report["region"]["name"],
@@ -123,6 +128,7 @@ def tables(report: dict) -> list[Table]:
                (heading("level"), label("level", report["region"]["level"])),
                (gettext("Month"), report["month"]), (gettext("Time zone"), report["period"]["time_zone"]),
                (gettext("Generated at"), generated_at(report)),
+               (gettext("Data as of"), as_of(report)),
                (gettext("Satisfaction threshold"), thresholds["min_satisfaction"]),
                (gettext("Verification rate threshold"), thresholds["min_verification"]),
                (gettext("Fewest visits to judge"), thresholds["min_visits"]),

@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import select
 
+from backend import replica
 from backend.clock import local_midnight
 from backend.extensions import among, db
 from backend.plans.models import ServiceType
@@ -60,7 +61,8 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
     thresholds = thresholds or Thresholds.from_config(current_app.config)
     period = month_period(first_day)
     area = figures.Area.of(region)
-    with readers.snapshot_readers(current_app.config["REPORT_CONNECTIONS"]) as conns:
+    source = replica.heavy_read_source(now=now)
+    with readers.snapshot_readers(current_app.config["REPORT_CONNECTIONS"], source.engine) as conns:
         for conn in conns:
             figures.prepare(conn)
         # The month's task ids first, and meanwhile the follow-ups (about as long).
@@ -104,6 +106,8 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
         "period": {"start_at": period.start, "end_at": period.end,
                    "time_zone": current_app.config["CARE_TIMEZONE"]},
         "generated_at": now,
+        "as_of": source.as_of,
+        "read_from": source.read_from,
         "definitions": definitions(),
         "thresholds": {"min_satisfaction": thresholds.min_satisfaction,
                        "min_verification": thresholds.min_verification, "min_visits": thresholds.min_visits,

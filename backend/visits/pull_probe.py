@@ -77,7 +77,8 @@ def probe_alone(user_id: int, family_id: str, seq: int, from_on: date, to_on: da
         connection = pooled.driver_connection
         connection.autocommit = True
         try:
-            rows = connection.execute(_PROBE_PSYCOPG, parameters, prepare=True).fetchall()
+            rows = connection.execute(_PROBE_PSYCOPG, parameters,
+                                      prepare=connection.prepare_threshold is not None).fetchall()
         finally:
             if not connection.broken:
                 connection.autocommit = False
