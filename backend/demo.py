@@ -215,7 +215,7 @@ def _quarterly(elders, supervisor, today, at):
                   and not set(e.categories) & {"solitary", "disabled", "special_family"}
                   and risk.age_on(e.birth_on, today) < risk.ADVANCED_AGE]
     for elder in candidates[::2]:
-        risk.set_risk_tier(elder, "general", "子女同城、每周探望，能力完好：按季度巡访", version=None, by=supervisor,
+        risk.set_risk_tier(elder, "general", "子女同城、每周探望：按季度巡访", version=None, by=supervisor,
                            now=at)
 
 
