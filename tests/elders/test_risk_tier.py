@@ -117,3 +117,13 @@ def test_the_elder_page_shows_the_suggestion_and_a_supervisor_sets_the_tier_ther
     assert response.status_code == 302
     html = console.text(f"/console/elders/{elder.id}")
     assert "评估为中度失能，独居" in html and "与建议不同" not in html
+
+
+def test_a_tier_edited_with_the_elder_drops_the_last_overrides_reason(client, login, city):
+    headers = login(city.admin)
+    url = f"/api/v1/elders/{city.elder_a1.id}"
+    put = client.put(url + "/risk-tier", headers=headers, json={"risk_tier": "high", "reason": "跌倒"}).get_json()
+    patched = client.patch(url, headers=headers, json={"risk_tier": "key", "version": put["version"]})
+    assert patched.status_code == 200 and patched.get_json()["version"] == put["version"] + 1
+    body = client.get(url + "/risk-tier", headers=headers).get_json()
+    assert (body["risk_tier"], body["reason"], body["set_by_id"]) == ("key", None, city.admin.id)
