@@ -35,7 +35,8 @@ Definitions (also served in every report as `definitions`):
 - patrol_coverage: active elders of the region in a category of COVERAGE_CATEGORIES (a setting) who
   were seen (patrol outcome seen_well or seen_needs_help, at the door or by phone, not rejected on
   review) within their required period, over all such elders (target 100%): the month, or for an
-  elder whose risk tier is patrolled quarterly, the quarter from its start to the month's end. A
+  elder whose risk tier (their active patrol plan's own tier, where it names one) is patrolled
+  quarterly, the quarter from its start to the month's end. A
   patrol that did not see the elder (no answer, not at home, …) completes its task as attempted
   (patrols_attempted) but is not coverage. patrols_seen_door / patrols_seen_phone: the month's
   patrols that saw the elder, by mode.
@@ -63,6 +64,7 @@ from backend.elders.models import Elder, ElderCategory
 from backend.extensions import inline_ids
 from backend.followups.models import Followup
 from backend.i18n import N_
+from backend.plans.models import PatrolPlan
 from backend.regions.models import Region
 from backend.reviews import verification
 from backend.reviews.models import Callback
@@ -381,8 +383,8 @@ def coverage_groups(conn: Connection, area: Area, period: Period, categories: tu
                     quarterly_tiers: tuple[str, ...]) -> list[dict]:
     """In-scope elders (active, in one of `categories`) and those of them covered, per child region:
     seen by a completed patrol, not rejected on review, whose window opened from the start of the
-    elder's required period (the quarter for an elder of `quarterly_tiers`, else the month) up to
-    where the month's figures stop."""
+    elder's required period (the quarter for an elder due at a tier of `quarterly_tiers`, else the
+    month) up to where the month's figures stop."""
     in_scope = exists().where(ElderCategory.elder_id == Elder.id, ElderCategory.category.in_(categories))
     rejected = exists().where(verification.joins_current(Task.id), verification.CURRENT.decision == "rejected")
 
@@ -394,7 +396,12 @@ def coverage_groups(conn: Connection, area: Area, period: Period, categories: tu
             .where(Task.kind == "patrol", Task.status == "completed", Task.window_start_at >= start,
                    Task.window_start_at < period.until, Visit.patrol_outcome.in_(SEEN_OUTCOMES), ~rejected))
 
-    quarterly = Elder.risk_tier.in_(quarterly_tiers)
+    # The frequency an elder is due: their active patrol plan's own tier where it names one (few
+    # plans do, so they are joined as a small grouped set), else their risk tier.
+    plan_tiers = (select(PatrolPlan.elder_id, func.max(PatrolPlan.tier).label("tier"))
+                  .where(PatrolPlan.status == "active", PatrolPlan.tier.is_not(None))
+                  .group_by(PatrolPlan.elder_id).subquery())
+    quarterly = func.coalesce(plan_tiers.c.tier, Elder.risk_tier).in_(quarterly_tiers)
     covered = or_(and_(quarterly, seen_since(period.quarter_start)), and_(~quarterly, seen_since(period.start)))
     query = (
         select(_child_of(area).label("region_id"), func.count().label("in_scope_elders"),
@@ -402,6 +409,7 @@ def coverage_groups(conn: Connection, area: Area, period: Period, categories: tu
                _count(quarterly).label("in_scope_elders_quarterly"))
         .select_from(Elder)
         .join(Region, Region.id == Elder.community_id)
+        .outerjoin(plan_tiers, plan_tiers.c.elder_id == Elder.id)
         .where(Elder.is_active.is_(True), _in_region(area), in_scope)
         .group_by(_child_of(area))
     )

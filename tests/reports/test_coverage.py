@@ -181,3 +181,10 @@ def test_the_next_months_report_is_to_date_too(world, report, clock):
     body = district(report, world, "2026-12")
     assert body["month_in_progress"] is True
     assert body["total"]["planned"] == 1  # T9, 1 December 00:10
+
+
+def test_a_patrol_plan_naming_its_own_tier_sets_the_frequency(world, report, after_november, make_patrol_plan):
+    world.elder_a2.risk_tier = "key"  # monthly by tier, but its plan is quarterly
+    make_patrol_plan(world.elder_a2, world.worker_a, tier="general")
+    patrol(world, "P0", world.elder_a2, world.worker_a, "2026-10-10 09:00", "2026-10-10 09:30")
+    assert pick(district(report, world)["total"], COVERAGE + ("in_scope_elders_quarterly",)) == (4, 3, 0.75, 4)
