@@ -124,9 +124,12 @@ def local_time(report: dict, at) -> str:
 
 
 def to_date_note(report: dict) -> str | None:
-    """For a month in progress, that its figures are to date and up to when; None for a month ended."""
+    """For a month in progress, that its figures are to date and up to when (or that it has not
+    begun); None for a month ended."""
     if not report.get("month_in_progress"):
         return None
+    if report["figures_until"] <= report["period"]["start_at"]:
+        return gettext("The month has not begun yet: no figure counts.")
     return gettext("The month is not over yet: figures to %(at)s.", at=local_time(report, report["figures_until"]))
 
 

@@ -188,3 +188,8 @@ def test_a_patrol_plan_naming_its_own_tier_sets_the_frequency(world, report, aft
     make_patrol_plan(world.elder_a2, world.worker_a, tier="general")
     patrol(world, "P0", world.elder_a2, world.worker_a, "2026-10-10 09:00", "2026-10-10 09:30")
     assert pick(district(report, world)["total"], COVERAGE + ("in_scope_elders_quarterly",)) == (4, 3, 0.75, 4)
+
+
+def test_a_month_not_begun_says_so(world, report, clock):
+    summary = _csv_summary(report(world.admin, world.district, month="2027-01", ext=".csv"))
+    assert summary["本月进行中"] == "本月尚未开始：暂无统计数据。"
