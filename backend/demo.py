@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from backend.clock import local_midnight, local_today, utcnow
 from backend.demo_field import FieldDay, previous_month, reported_deceased
+from backend.elders import risk
 from backend.elders.assessment import capability_level
 from backend.elders.models import Assessment, Elder
 from backend.extensions import db
@@ -76,6 +77,7 @@ def seed_demo(now=None) -> bool:
     history_from = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     month_ends = min(today.replace(day=1), yesterday)
     elders = _elders(rng, communities, today)
+    _quarterly(elders, staff["supervisor1"], today, local_midnight(history_from))
     _plans(rng, elders, providers, staff, history_from, today, local_midnight(history_from))
     second_rng = random.Random(20240610)
     second_elders = _elders(second_rng, second["communities"], today, district=SECOND_DISTRICT, count=40)
@@ -203,6 +205,18 @@ def _elders(rng, communities, today, district=DISTRICT, count=300):
         db.session.add(Assessment(elder_id=elder.id, assessed_on=today - timedelta(days=rng.randint(10, 200)),
                                   total=total, level=level, care_risk_events_30d=events, **scores))
     return elders
+
+
+def _quarterly(elders, supervisor, today, at):
+    """Every other empty-nest or left-behind elder under 80 who is neither solitary nor disabled
+    is set to the general tier by the district's supervisor, with the reason: patrolled quarterly,
+    so their coverage is judged on the quarter."""
+    candidates = [e for e in elders if set(e.categories) & {"empty_nest", "left_behind"}
+                  and not set(e.categories) & {"solitary", "disabled", "special_family"}
+                  and risk.age_on(e.birth_on, today) < risk.ADVANCED_AGE]
+    for elder in candidates[::2]:
+        risk.set_risk_tier(elder, "general", "子女同城、每周探望：按季度巡访", version=None, by=supervisor,
+                           now=at)
 
 
 def _id_card(rng, birth: date, gender: str, n: int, area: str = DISTRICT[1]) -> str:

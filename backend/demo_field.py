@@ -158,14 +158,19 @@ def _visit_items(rng, task, qr: str) -> list[dict]:
 
 def _patrol_item(rng, task, n: int, day: date, qr: str, quiet: bool) -> dict:
     elder = task.elder
-    outcome = "no_answer" if n == 3 and "solitary" in elder.categories and not quiet else rng.choice(
+    # The fourth door of a day that is not quiet stays closed: attempted, not coverage (a solitary
+    # elder's silence opens a welfare check).
+    attempted = "no_answer" if "solitary" in elder.categories else "not_at_home"
+    outcome = attempted if n == 3 and not quiet else rng.choice(
         ["seen_well", "seen_well", "seen_well", "seen_needs_help"])
     at = local_midnight(day) + timedelta(hours=9 + n, minutes=rng.randint(0, 50))
     seen = outcome.startswith("seen")
+    by_phone = n == 1 and seen  # the second elder of a day is reached by phone: no plate, no fix
     return {
         "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "type": "patrol_report", "task_id": task.id,
-        "captured_at": at.isoformat(), "qr": qr, "mode": "door",
-        "location": {"lat": elder.lat, "lon": elder.lon, "accuracy_m": 10}, "outcome": outcome,
+        "captured_at": at.isoformat(), "qr": None if by_phone else qr, "mode": "phone" if by_phone else "door",
+        "location": None if by_phone else {"lat": elder.lat, "lon": elder.lon, "accuracy_m": 10},
+        "outcome": outcome,
         "observations": {"health": "精神尚可", "mental_state": "情绪稳定",
                          "safety": {"gas": "ok", "water": "ok", "electricity": "ok"},
                          "hygiene": "整洁", "living_conditions": "良好",

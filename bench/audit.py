@@ -148,7 +148,7 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
                    started, started + duration * interval '1 second', duration, h >= 50 AND h %% 37 <> 0,
                    3 + h %% 150, CASE WHEN kind = 'service' AND h %% 10 < 6 THEN
                        (ARRAY[1, 2, 3, 4, 4, 5, 5, 5, 5, 5])[h %% 10 + 1] END,
-                   CASE WHEN kind = 'patrol' THEN 'ok' END,
+                   CASE WHEN kind = 'patrol' THEN CASE WHEN h %% 10 = 9 THEN 'no_answer' ELSE 'seen_well' END END,
                    CASE WHEN kind = 'patrol' THEN CASE WHEN h %% 4 = 0 THEN 'phone' ELSE 'door' END END,
                    h >= 100 AND h < 110, ({FLAGS_SQL})::json, h < 100 OR h >= 110 AND h < 120, started, started
             FROM (

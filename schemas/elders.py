@@ -186,5 +186,32 @@ class AssessmentCreateSchema(Strict):
     care_risk_events_30d = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=100))
 
 
+RISK_REASONS = ("severe_capability_loss", "alone_with_moderate_loss", "key_category", "advanced_age",
+                "capability_loss")
+
+
+class RiskTierSchema(Out):
+    """An elder's risk tier in force beside the one the register suggests."""
+
+    elder_id = fields.Integer()
+    risk_tier = fields.String(metadata={"enum": list(RISK_TIERS), "description": "the tier in force"})
+    suggested_tier = fields.String(metadata={"enum": list(RISK_TIERS), "description": "from the categories, age "
+                                                                                      "and latest assessment level"})
+    suggestion_reasons = fields.List(fields.String(metadata={"enum": list(RISK_REASONS)}))
+    differs_from_suggestion = fields.Boolean()
+    reason = fields.String(allow_none=True, metadata={"description": "why a supervisor set the tier"})
+    set_by_id = fields.Integer(allow_none=True)
+    set_at = fields.AwareDateTime(allow_none=True)
+    version = fields.Integer(metadata={"description": "the elder's version, to send back with a change"})
+
+
+class RiskTierUpdateSchema(Strict):
+    risk_tier = fields.String(required=True, validate=validate.OneOf(RISK_TIERS))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    version = fields.Integer(load_default=None, strict=True,
+                             metadata={"description": "the elder's version you read, if sent; a stale one "
+                                                      "answers 409"})
+
+
 ElderPageSchema = page_of(ElderSchema)
 AssessmentPageSchema = page_of(AssessmentSchema)

@@ -57,6 +57,12 @@ class VisitFiguresSchema(Out):
     followups_opened = fields.Integer()
     followups_resolved = fields.Integer()
     followups_overdue = fields.Integer()
+    patrols_seen_door = fields.Integer(metadata={"description": "completed patrols that saw the elder at the door"})
+    patrols_seen_phone = fields.Integer(metadata={"description": "completed patrols that reached the elder by phone"})
+    patrols_door_share = fields.Float(**_rate)
+    patrols_phone_share = fields.Float(**_rate)
+    patrols_attempted = fields.Integer(metadata={"description": "completed patrols that did not see the elder: "
+                                                                "done as attempted, not coverage"})
 
 
 class RegionFiguresSchema(VisitFiguresSchema):
@@ -64,7 +70,8 @@ class RegionFiguresSchema(VisitFiguresSchema):
     name = fields.String()
     level = fields.String()
     in_scope_elders = fields.Integer()
-    in_scope_elders_visited = fields.Integer()
+    in_scope_elders_visited = fields.Integer(metadata={"description": "in-scope elders seen in their period"})
+    in_scope_elders_quarterly = fields.Integer(metadata={"description": "in-scope elders judged on the quarter"})
     patrol_coverage = fields.Float(**_rate)
 
 
@@ -142,6 +149,15 @@ class ThresholdsSchema(Out):
                                                             "satisfaction is judged on call-backs"})
 
 
+class CoverageSchema(Out):
+    categories = fields.List(fields.String(), metadata={"description": "the elder categories coverage counts "
+                                                                       "(setting COVERAGE_CATEGORIES)"})
+    quarterly_tiers = fields.List(fields.String(), metadata={"description": "risk tiers patrolled quarterly, whose "
+                                                                            "elders are judged on the quarter"})
+    rule = fields.String(metadata={"description": "month, or quarter_for_quarterly_tiers",
+                                   "enum": ["month", "quarter_for_quarterly_tiers"]})
+
+
 class MonthlyReportSchema(Out):
     region = fields.Nested(ReportRegionSchema)
     month = fields.String()
@@ -152,6 +168,10 @@ class MonthlyReportSchema(Out):
                        "lags, its last replayed commit; otherwise when the report was made"})
     read_from = fields.String(metadata={"enum": ["primary", "replica"],
                                         "description": "the database the figures were read on"})
+    month_in_progress = fields.Boolean(metadata={"description": "the month has not ended: figures are to date"})
+    figures_until = fields.AwareDateTime(metadata={"description": "where the figures stop: the month's end, or "
+                                                                  "the report's time for a month in progress"})
+    coverage = fields.Nested(CoverageSchema)
     definitions = fields.Dict(keys=fields.String(), values=fields.String())
     thresholds = fields.Nested(ThresholdsSchema)
     patrol_coverage_target = fields.Float()

@@ -84,3 +84,23 @@ def test_the_demo_city_supervisor_reads_a_row_per_district_and_a_district_superv
     assert get("supervisor1", city.id).status_code == 404
     baishan = next(row["region_id"] for row in body["regions"] if row["name"] == "白山区")
     assert get("supervisor1", baishan).status_code == 404 and get("supervisor3", baishan).status_code == 200
+
+
+def test_the_demo_shows_quarterly_elders_phone_patrols_and_a_closed_door(app, client, clock):
+    from backend.visits.models import Visit
+
+    seed_demo(now=clock())
+    quarterly = db.session.execute(select(Elder).where(Elder.risk_tier == "general",
+                                                       Elder.risk_tier_reason.is_not(None))).scalars().all()
+    assert quarterly and all(e.risk_tier_set_by_id is not None for e in quarterly)
+    assert _count(Visit, Visit.patrol_outcome.in_(("no_answer", "not_at_home"))) > 0
+    month = (clock().date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    district = db.session.execute(select(Region).where(Region.name == "清河区")).scalar_one()
+    login = client.post("/api/v1/auth/login", json={"username": "supervisor1", "password": DEMO_PASSWORD,
+                                                    "device_id": "demo"}).get_json()
+    body = client.get("/api/v1/reports/monthly", query_string={"region": district.id, "month": month},
+                      headers={"Authorization": "Bearer " + login["access_token"]}).get_json()
+    total = body["total"]
+    assert body["month_in_progress"] is False and "special_family" in body["coverage"]["categories"]
+    assert total["in_scope_elders_quarterly"] > 0 and total["patrols_seen_door"] > total["patrols_seen_phone"] > 0
+    assert 0 < total["patrol_coverage"] <= 1

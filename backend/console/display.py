@@ -92,6 +92,12 @@ LABELS: dict[str, dict[str, str]] = {
                  "extreme_poverty": N_("Extreme poverty"), "advanced_age": N_("Advanced age (80+)"),
                  "disabled": N_("Disabled or partly disabled")},
     "risk_tier": {"high": N_("High risk"), "key": N_("Key group"), "general": N_("General")},
+    # backend/elders/risk.py: why a tier is suggested.
+    "risk_reason": {"severe_capability_loss": N_("Severe or complete loss of capability (level 3 or more)"),
+                    "alone_with_moderate_loss": N_("Solitary or special family with moderate loss (level 2 or more)"),
+                    "key_category": N_("In a group named for regular visits"),
+                    "advanced_age": N_("Aged 80 or more"),
+                    "capability_loss": N_("Some loss of capability (level 1 or more)")},
     "gender": {"male": N_("Male"), "female": N_("Female")},
     "level": {"city": N_("City"), "district": N_("District"), "street": N_("Street"), "community": N_("Community")},
     "capability": {"0": N_("Intact"), "1": N_("Mild loss"), "2": N_("Moderate loss"), "3": N_("Severe loss"),

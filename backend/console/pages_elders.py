@@ -1,22 +1,26 @@
 """Console pages of elders: the list with search, and one elder's page with their details (ID
 number masked unless the reader is an admin), register status and its reports (forms in
-pages_register.py), assessments, door plates with the QR image, plans and recent visits.
+pages_register.py), the risk tier beside the suggested one with the supervisor's override form,
+assessments, door plates with the QR image, plans and recent visits.
 
 An elder outside the reader's scope answers 404, as everywhere.
 """
 
-from flask import Response, g, render_template
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from backend.audit import reads
 from backend.clock import local_today, utcnow
-from backend.console.display import N_, region_choices, user_names
-from backend.console.forms import invalid_fields_message, load_query, repeated
+from backend.console.display import N_, problem_message, region_choices, user_names
+from backend.console.forms import integer, invalid_fields_message, load_query, repeated
 from backend.console.session import console_login_required
 from backend.console.views import bp, page
+from backend.elders import risk
 from backend.elders import services as elders
-from backend.errors import NotFound
+from backend.errors import Forbidden, NotFound, Problem, ValidationFailed
 from backend.extensions import db
 from backend.pagination import paginate
 from backend.plans.models import CarePlan, PatrolPlan
@@ -74,17 +78,44 @@ def elder_page(elder_id):
     status_reports = db.session.execute(register.listed(g.user, {"elder_id": elder.id})).scalars().all()
     people = [item.assignee_id for plan in care_plans for item in plan.items] + [p.worker_id for p in patrol_plans] \
         + [r.reported_by_id for r in status_reports] + [r.decided_by_id for r in status_reports]
-    today = local_today(utcnow())
+    now = utcnow()
+    today = local_today(now)
     if g.user.role == "admin":
         reads.id_cards_read([elder])
     html = render_template(
         "console/elder.html", elder=elder, care_plans=care_plans, patrol_plans=patrol_plans, plates=door_plates,
-        providers=providers, visits=visits, names=user_names(people), today=today, status_reports=status_reports,
+        providers=providers, visits=visits, names=user_names(people + [elder.risk_tier_set_by_id]), today=today,
+        status_reports=status_reports, risk=risk.standing(elder, now=now), tiers=RISK_TIERS,
         age=today.year - elder.birth_on.year - ((today.month, today.day) < (elder.birth_on.month, elder.birth_on.day)),
         id_card=elder.id_card_no if g.user.role == "admin" else mask_id_card(elder.id_card_no),
         community=db.session.get(Region, elder.community_id))
     db.session.commit()  # the record of an ID number shown in full
     return html
+
+
+@bp.post("/elders/<int:elder_id>/risk-tier")
+@console_login_required
+def elder_risk_tier(elder_id):
+    """A supervisor's (or admin's) override of the risk tier, with the reason: the API's PUT."""
+    if g.user.role not in ("admin", "supervisor"):
+        raise Forbidden()
+    form = request.form
+    try:
+        elder = elders.visible_elder(elder_id, viewer=g.user, for_update=True)
+        tier = form.get("risk_tier", "")
+        if tier not in RISK_TIERS:
+            raise ValidationFailed("risk_tier", _l("choose a risk tier"))
+        risk.set_risk_tier(elder, tier, form.get("reason", ""), version=integer("version", form.get("version")),
+                           by=g.user, now=utcnow())
+    except Problem as problem:
+        db.session.rollback()
+        if problem.code == 404:
+            raise
+        flash(problem_message(problem), "error")
+        return redirect(url_for(".elder_page", elder_id=elder_id, _anchor="risk-heading"))
+    db.session.commit()
+    flash(_("Risk tier set. Patrol plans that follow it are rescheduled."))
+    return redirect(url_for(".elder_page", elder_id=elder_id, _anchor="risk-heading"))
 
 
 @bp.get("/elders/<int:elder_id>/plate.png")

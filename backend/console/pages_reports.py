@@ -43,6 +43,8 @@ def monthly_report():
     report = services.monthly_report(_region(args["region"]), args["month"], now=utcnow())
     return render_template("console/report.html", report=report, query=query, regions=region_choices(regions),
                            charts=_charts(report), error=None, report_heading=render.heading,
+                           to_date=render.to_date_note(report), coverage_categories=render.coverage_categories(report),
+                           coverage_rule=render.coverage_rule(report),
                            downloads={ext: url_for(f".monthly_report_{ext}", **query) for ext in DOWNLOADS})
 
 

@@ -45,6 +45,11 @@ class Elder(ChangeTracked, TimestampMixin, db.Model):
     community_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="RESTRICT"), nullable=False,
                                               index=True)
     risk_tier: Mapped[str] = mapped_column(String(16), nullable=False, default="general")
+    # A supervisor's override of the suggested tier (backend/elders/risk.py): why, by whom, when.
+    # All None while the tier is as registered; the audit trail keeps every earlier override.
+    risk_tier_reason: Mapped[str | None] = mapped_column(Text)
+    risk_tier_set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    risk_tier_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     care_notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
     emergency_contacts: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

@@ -76,6 +76,10 @@ def update_elder(elder: Elder, changes: dict, *, by: User, now: datetime) -> Eld
     if elder.community_id != old_community:
         check_patrol_workers_follow(elder)
         _move_unstarted_tasks(elder)
+    if elder.risk_tier != old_tier:
+        # A tier edited here carries no reason (PUT /elders/{id}/risk-tier does): the last
+        # override's reason no longer explains the tier in force.
+        elder.risk_tier_reason, elder.risk_tier_set_by_id, elder.risk_tier_set_at = None, by.id, now
     # Touching the row bumps the version even when only categories (another table) changed.
     elder.updated_at = now
     _save(elder)

@@ -1,7 +1,8 @@
-"""GET/POST /elders, GET/PATCH /elders/{id}, GET/POST /elders/{id}/assessments.
+"""GET/POST /elders, GET/PATCH /elders/{id}, GET/POST /elders/{id}/assessments,
+GET/PUT /elders/{id}/risk-tier.
 
-Everyone reads the elders of their own scope; admins register and edit them. ID-card numbers
-are shown in full to admins only.
+Everyone reads the elders of their own scope; admins register and edit them; supervisors (and
+admins) set an elder's risk tier, with a reason. ID-card numbers are shown in full to admins only.
 """
 
 from functools import wraps
@@ -13,7 +14,7 @@ from backend import clock
 from backend.api import Blueprint
 from backend.audit import reads
 from backend.auth.access import roles
-from backend.elders import services
+from backend.elders import risk, services
 from backend.elders.models import Assessment
 from backend.extensions import db
 from backend.pagination import paginate
@@ -27,6 +28,8 @@ from schemas.elders import (
     ElderPageSchema,
     ElderSchema,
     ElderUpdateSchema,
+    RiskTierSchema,
+    RiskTierUpdateSchema,
     revealing_id_cards,
 )
 
@@ -113,3 +116,25 @@ def create_assessment(args, elder_id):
     assessment = services.add_assessment(elder, args, by=g.user, now=clock.utcnow())
     db.session.commit()
     return assessment
+
+
+@blp.get("/<int:elder_id>/risk-tier")
+@blp.response(200, RiskTierSchema)
+def get_risk_tier(elder_id):
+    """The tier in force beside the one suggested from the categories, age and assessment level."""
+    elder = services.visible_elder(elder_id, viewer=g.user)
+    return risk.standing(elder, now=clock.utcnow())
+
+
+@blp.put("/<int:elder_id>/risk-tier")
+@roles("admin", "supervisor")
+@blp.arguments(RiskTierUpdateSchema)
+@blp.response(200, RiskTierSchema)
+def put_risk_tier(args, elder_id):
+    """Set the tier, suggested or not, saying why; patrol plans following it are rescheduled. Send the
+    elder's `version` you read; if the elder changed since, the answer is 409."""
+    elder = services.visible_elder(elder_id, viewer=g.user, for_update=True)
+    now = clock.utcnow()
+    risk.set_risk_tier(elder, args["risk_tier"], args["reason"], version=args["version"], by=g.user, now=now)
+    db.session.commit()
+    return risk.standing(elder, now=now)

@@ -27,10 +27,19 @@ Definitions (also served in every report as `definitions`):
   not be reached); callback_satisfaction_mean over the reached ones with a rating. A call-back
   belongs to its visit's task, so to the task's month, community and provider.
 - followups_opened / followups_resolved: opened / resolved in the month. followups_overdue: still
-  unresolved at the month's end with a due time before it. A follow-up counts where its community
+  unresolved at the month's end with a due time before it.
+- a month in progress is counted to date: every figure above stops at the report's time
+  (Period.until) instead of the month's end, so planned counts only tasks whose window has opened
+  and followups_overdue only follow-ups past due at that time. A follow-up counts where its community
   lies; worker-pattern follow-ups, which have none, are in no region's figures.
-- patrol_coverage: active elders of the region who are solitary, empty-nest or left-behind and had
-  at least one completed patrol (door or phone) in the month, over all such elders (target 100%).
+- patrol_coverage: active elders of the region in a category of COVERAGE_CATEGORIES (a setting) who
+  were seen (patrol outcome seen_well or seen_needs_help, at the door or by phone, not rejected on
+  review) within their required period, over all such elders (target 100%): the month, or for an
+  elder whose risk tier (their active patrol plan's own tier, where it names one) is patrolled
+  quarterly, the quarter from its start to the month's end. A
+  patrol that did not see the elder (no answer, not at home, …) completes its task as attempted
+  (patrols_attempted) but is not coverage. patrols_seen_door / patrols_seen_phone: the month's
+  patrols that saw the elder, by mode.
 - per provider: service tasks through their care plan's provider (patrols have none).
 - per caregiver: by the task's assignee, service and patrol tasks alike.
 - rectification (整改): providers whose satisfaction mean or verification rate, as reported, is
@@ -55,17 +64,19 @@ from backend.elders.models import Elder, ElderCategory
 from backend.extensions import inline_ids
 from backend.followups.models import Followup
 from backend.i18n import N_
+from backend.plans.models import PatrolPlan
 from backend.regions.models import Region
 from backend.reviews import verification
 from backend.reviews.models import Callback
 from backend.tasks.models import Task
 from backend.visits.models import Visit
 
-COVERAGE_CATEGORIES = ("solitary", "empty_nest", "left_behind")
+# A patrol covers its elder only when it saw them (schemas.sync.SEEN_OUTCOMES).
+SEEN_OUTCOMES = ("seen_well", "seen_needs_help")
 # visit_groups' sums over a group's visits, which count for completed tasks only.
 COMPLETED_VISIT_SUMS = ("completed_on_time", "late_synced", "verified", "timed", "duration_seconds",
                         "min_duration_minutes", "short_visits", "satisfaction_rated", "satisfaction_sum",
-                        "satisfaction_low")
+                        "satisfaction_low", "patrols_seen_door", "patrols_seen_phone", "patrols_attempted")
 LOW_SATISFACTION = 2
 # A call-back made: the elder was reached, or could not be after trying.
 CALLBACKS_MADE = ("done", "unreachable")
@@ -96,10 +107,20 @@ DEFINITIONS = {
                                       "denied it or could not be reached."),
     "followups_opened": N_("Follow-ups opened in the month, counted in the community they belong to."),
     "followups_resolved": N_("Follow-ups resolved in the month."),
-    "followups_overdue": N_("Follow-ups unresolved at the end of the month whose due time was before it."),
-    "patrol_coverage": N_("Active solitary, empty-nest or left-behind elders of the region with at least one "
-                          "completed patrol (door or phone) in the month, over all such elders; the national "
-                          "target is 100%%."),
+    "followups_overdue": N_("Follow-ups unresolved at the end of the month (for a month in progress: at the "
+                            "report's time) whose due time was before it."),
+    "to_date": N_("A month in progress is counted to date: every figure stops at the report's time, so planned "
+                  "counts only tasks whose window has opened by then."),
+    "patrol_coverage": N_("Active elders of the region in the coverage categories who were seen (seen well or "
+                          "seen needing help, at the door or by phone, not rejected on review) within their "
+                          "required period, over all such elders; the national target is 100%%. The period is "
+                          "the month, or for an elder whose risk tier is patrolled quarterly, the quarter from "
+                          "its start to the month's end."),
+    "patrols_seen_door": N_("The month's completed patrols that saw the elder at the door."),
+    "patrols_seen_phone": N_("The month's completed patrols that reached the elder by phone."),
+    "patrols_attempted": N_("The month's completed patrols that did not see the elder (no answer, not at home, in "
+                            "hospital, moved, deceased): the task is done as attempted, its follow-up stays, but "
+                            "it is not coverage."),
     "providers": N_("Service tasks by their care plan's provider; patrols have no provider."),
     "caregivers": N_("Tasks by their assignee, service and patrol alike."),
     "rectification": N_("Providers whose satisfaction mean or verification rate, as reported (rates to 4 "
@@ -112,12 +133,20 @@ DEFINITIONS = {
 
 @dataclass(frozen=True)
 class Period:
-    """The month as UTC instants: [start, end), and each local day's start (len = days + 1)."""
+    """The month as UTC instants: [start, end), and each local day's start (len = days + 1).
+    `until` is where its figures stop: the end, or the report's time for a month in progress;
+    `quarter_start` opens the quarter the month lies in (quarterly patrols' coverage)."""
 
     first_day: date
     start: datetime
     end: datetime
     day_starts: tuple[datetime, ...]
+    until: datetime
+    quarter_start: datetime
+
+    @property
+    def in_progress(self) -> bool:
+        return self.until < self.end
 
 
 def prepare(conn: Connection) -> None:
@@ -172,7 +201,7 @@ def _in_region(area: Area):
 
 
 def _in_month(period: Period):
-    return and_(Task.window_start_at >= period.start, Task.window_start_at < period.end)
+    return and_(Task.window_start_at >= period.start, Task.window_start_at < period.until)
 
 
 @dataclass(frozen=True)
@@ -210,6 +239,7 @@ def _visit_sums(visit, task) -> dict:
     """COMPLETED_VISIT_SUMS as aggregates over rows holding a visit's columns (`visit`) and its
     task's (`task`): the models, or a subquery whose columns bear the same names."""
     timed = visit.duration_seconds.is_not(None)
+    seen = visit.patrol_outcome.in_(SEEN_OUTCOMES)
     return {
         "completed_on_time": _count(and_(visit.started_at >= task.window_start_at,
                                          visit.started_at <= task.window_end_at)),
@@ -222,6 +252,11 @@ def _visit_sums(visit, task) -> dict:
         "satisfaction_rated": func.count(visit.satisfaction),
         "satisfaction_sum": func.coalesce(func.sum(visit.satisfaction), 0),
         "satisfaction_low": _count(visit.satisfaction <= LOW_SATISFACTION),
+        # Patrols (service visits have no outcome): seen, by mode, or only attempted.
+        "patrols_seen_door": _count(and_(seen, visit.patrol_mode == "door")),
+        "patrols_seen_phone": _count(and_(seen, visit.patrol_mode == "phone")),
+        "patrols_attempted": _count(and_(visit.patrol_outcome.is_not(None),
+                                         visit.patrol_outcome.not_in(SEEN_OUTCOMES))),
     }
 
 
@@ -319,7 +354,8 @@ def rejected_groups(conn: Connection, scope: Scope, period: Period) -> list[dict
     keys = (Task.community_id, Task.provider_id, Task.assignee_id, Task.kind, Task.service_type)
     rejected = (
         select(*keys, day.label("day"), Task.window_start_at, Task.window_end_at, Task.min_duration_minutes,
-               Visit.started_at, Visit.is_late_sync, Visit.is_verified, Visit.duration_seconds, Visit.satisfaction)
+               Visit.started_at, Visit.is_late_sync, Visit.is_verified, Visit.duration_seconds, Visit.satisfaction,
+               Visit.patrol_outcome, Visit.patrol_mode)
         .select_from(decision)
         .join(Task, Task.id == decision.task_id)
         .join(Visit, Visit.id == decision.visit_id)  # by primary key: a rejection is looked up, not hashed
@@ -343,19 +379,37 @@ def rejected_groups(conn: Connection, scope: Scope, period: Period) -> list[dict
     return rows
 
 
-def coverage_groups(conn: Connection, area: Area, period: Period) -> list[dict]:
-    """In-scope elders and those of them patrolled at least once in the month, per child region."""
-    in_scope = exists().where(ElderCategory.elder_id == Elder.id, ElderCategory.category.in_(COVERAGE_CATEGORIES))
-    # Not correlated: the month's completed patrols are read once (from ix_tasks_completed_patrols
-    # alone) and hashed, rather than every in-scope elder's tasks of the month looked up one
-    # elder at a time.
-    patrolled = Elder.id.in_(select(Task.elder_id).where(Task.kind == "patrol", Task.status == "completed",
-                                                         _in_month(period)))
+def coverage_groups(conn: Connection, area: Area, period: Period, categories: tuple[str, ...],
+                    quarterly_tiers: tuple[str, ...]) -> list[dict]:
+    """In-scope elders (active, in one of `categories`) and those of them covered, per child region:
+    seen by a completed patrol, not rejected on review, whose window opened from the start of the
+    elder's required period (the quarter for an elder due at a tier of `quarterly_tiers`, else the
+    month) up to where the month's figures stop."""
+    in_scope = exists().where(ElderCategory.elder_id == Elder.id, ElderCategory.category.in_(categories))
+    rejected = exists().where(verification.joins_current(Task.id), verification.CURRENT.decision == "rejected")
+
+    def seen_since(start: datetime):
+        # Not correlated: the completed patrols are read once (ix_tasks_completed_patrols, then each
+        # visit by its task) and hashed, rather than every in-scope elder's tasks looked up one by one.
+        return Elder.id.in_(
+            select(Task.elder_id).join(Visit, Visit.task_id == Task.id)
+            .where(Task.kind == "patrol", Task.status == "completed", Task.window_start_at >= start,
+                   Task.window_start_at < period.until, Visit.patrol_outcome.in_(SEEN_OUTCOMES), ~rejected))
+
+    # The frequency an elder is due: their active patrol plan's own tier where it names one (few
+    # plans do, so they are joined as a small grouped set), else their risk tier.
+    plan_tiers = (select(PatrolPlan.elder_id, func.max(PatrolPlan.tier).label("tier"))
+                  .where(PatrolPlan.status == "active", PatrolPlan.tier.is_not(None))
+                  .group_by(PatrolPlan.elder_id).subquery())
+    quarterly = func.coalesce(plan_tiers.c.tier, Elder.risk_tier).in_(quarterly_tiers)
+    covered = or_(and_(quarterly, seen_since(period.quarter_start)), and_(~quarterly, seen_since(period.start)))
     query = (
         select(_child_of(area).label("region_id"), func.count().label("in_scope_elders"),
-               _count(patrolled).label("in_scope_elders_visited"))
+               _count(covered).label("in_scope_elders_visited"),
+               _count(quarterly).label("in_scope_elders_quarterly"))
         .select_from(Elder)
         .join(Region, Region.id == Elder.community_id)
+        .outerjoin(plan_tiers, plan_tiers.c.elder_id == Elder.id)
         .where(Elder.is_active.is_(True), _in_region(area), in_scope)
         .group_by(_child_of(area))
     )
@@ -391,19 +445,19 @@ def callback_groups(conn: Connection, scope: Scope, period: Period) -> list[dict
 
 def followup_groups(conn: Connection, area: Area, period: Period) -> list[dict]:
     """Follow-ups opened, resolved and overdue, per (child region, provider)."""
-    unresolved_at_end = or_(Followup.resolved_at.is_(None), Followup.resolved_at >= period.end)
+    unresolved_at_end = or_(Followup.resolved_at.is_(None), Followup.resolved_at >= period.until)
     query = (
         select(
             _child_of(area).label("region_id"),
             Followup.provider_id.label("provider_id"),
             _count(Followup.opened_at >= period.start).label("followups_opened"),
-            _count(and_(Followup.resolved_at >= period.start, Followup.resolved_at < period.end))
+            _count(and_(Followup.resolved_at >= period.start, Followup.resolved_at < period.until))
             .label("followups_resolved"),
-            _count(and_(unresolved_at_end, Followup.due_at < period.end)).label("followups_overdue"),
+            _count(and_(unresolved_at_end, Followup.due_at < period.until)).label("followups_overdue"),
         )
         .select_from(Followup)
         .join(Region, Region.id == Followup.region_id)
-        .where(_in_region(area), Followup.opened_at < period.end,
+        .where(_in_region(area), Followup.opened_at < period.until,
                or_(Followup.resolved_at.is_(None), Followup.resolved_at >= period.start))
         .group_by(_child_of(area), Followup.provider_id)
     )

@@ -14,7 +14,17 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Table
 
 from backend.console.display import label
 from backend.reports.charts import daily_chart, verification_chart
-from backend.reports.render import LABELS, RATES, as_of, generated_at, heading, title_of
+from backend.reports.render import (
+    LABELS,
+    RATES,
+    as_of,
+    coverage_categories,
+    coverage_rule,
+    generated_at,
+    heading,
+    title_of,
+    to_date_note,
+)
 from sync.fonts import FONT, cjk_font
 
 WIDTH = A4[0] - 30 * mm
@@ -27,7 +37,8 @@ _BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=13, wordWrap="
 _CELL = ParagraphStyle("cell", fontName=FONT, fontSize=7.5, leading=9.5, wordWrap="CJK")
 
 REGION_COLUMNS = ("name", "planned", "completed", "rejected", "completed_on_time", "missed", "verification_rate",
-                  "satisfaction_mean", "followups_overdue", "patrol_coverage")
+                  "satisfaction_mean", "followups_overdue", "patrols_door_share", "patrols_attempted",
+                  "patrol_coverage")
 PROVIDER_COLUMNS = ("name", "planned", "completed", "rejected", "completed_on_time", "late_synced", "missed",
                     "verification_rate", "satisfaction_mean", "satisfaction_low_share", "followups_overdue")
 SERVICE_TYPE_COLUMNS = ("name", "completed", "timed", "mean_duration_minutes", "mean_min_duration_minutes",
@@ -56,6 +67,9 @@ def to_pdf(report: dict) -> bytes:
                           last=report["daily"][-1]["date"], zone=report["period"]["time_zone"],
                           made=generated_at(report)), _BODY),
         Paragraph(gettext("Data as of %(at)s", at=as_of(report)), _BODY),
+        *([Paragraph(note, _BODY)] if (note := to_date_note(report)) else []),
+        Paragraph(gettext("Patrol coverage counts the elders of these categories: %(categories)s. %(rule)s",
+                          categories=coverage_categories(report), rule=coverage_rule(report)), _BODY),
         Paragraph(gettext("1. Key figures"), _H2), _key_figures(report),
         _section(gettext("2. Completion per day (planned and completed)"), daily_chart(report["daily"], WIDTH)),
         _section(gettext("3. Verification rate by provider"),
@@ -115,7 +129,9 @@ def _key_figures(report: dict) -> Table:
     keys = ("planned", "completed", "rejected", "completed_on_time", "late_synced", "missed", "cancelled",
             "verification_rate", "satisfaction_mean", "satisfaction_low_share", "callback_satisfaction_mean",
             "callbacks_unconfirmed_share", "followups_opened", "followups_resolved",
-            "followups_overdue", "in_scope_elders", "in_scope_elders_visited", "patrol_coverage")
+            "followups_overdue", "patrols_seen_door", "patrols_seen_phone", "patrols_door_share",
+            "patrols_phone_share", "patrols_attempted", "in_scope_elders", "in_scope_elders_quarterly",
+            "in_scope_elders_visited", "patrol_coverage")
     cells = [(heading(key), _format(key, total[key])) for key in keys]
     cells.append((gettext("Patrol coverage target"), _format("patrol_coverage", report["patrol_coverage_target"])))
     rows = [[*cells[i], *cells[i + 1]] if i + 1 < len(cells) else [*cells[i], "", ""] for i in range(0, len(cells), 2)]

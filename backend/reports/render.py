@@ -43,8 +43,15 @@ LABELS = {
     "followups_opened": _lp("report", "Follow-ups opened"),
     "followups_resolved": _lp("report", "Follow-ups resolved"),
     "followups_overdue": _lp("report", "Overdue follow-ups"),
-    "in_scope_elders": _lp("report", "Elders in scope (solitary/empty-nest/left-behind)"),
-    "in_scope_elders_visited": _lp("report", "Visited this month"),
+    "in_scope_elders": _lp("report", "Elders in the coverage categories"),
+    "in_scope_elders_visited": _lp("report", "Seen in their period (covered)"),
+    "in_scope_elders_quarterly": _lp("report", "Of them patrolled quarterly"),
+    "patrols_seen_door": _lp("report", "Patrols seen at the door"),
+    "patrols_seen_phone": _lp("report", "Patrols reached by phone"),
+    "patrols_door_share": _lp("report", "Share at the door"),
+    "patrols_phone_share": _lp("report", "Share by phone"),
+    "patrols_attempted": _lp("report", "Patrols attempted, elder not seen"),
+    "to_date": _lp("report", "Month in progress"),
     "patrol_coverage": _lp("report", "Patrol coverage"),
     "timed": _lp("report", "Timed visits"),
     "mean_duration_minutes": _lp("report", "Mean duration (minutes)"),
@@ -66,15 +73,18 @@ LABELS = {
     "caregivers": _lp("report", "People"),
     "rectification": _lp("report", "Rectification list"),
 }
-RATES = {"verification_rate", "satisfaction_low_share", "patrol_coverage", "callbacks_unconfirmed_share"}
+RATES = {"verification_rate", "satisfaction_low_share", "patrol_coverage", "callbacks_unconfirmed_share",
+         "patrols_door_share", "patrols_phone_share"}
 
 _VISITS = ("planned", "completed", "rejected", "completed_on_time", "late_synced", "missed", "cancelled",
            "verified", "verification_rate", "satisfaction_rated", "satisfaction_mean", "satisfaction_low",
            "satisfaction_low_share", "callbacks", "callbacks_unconfirmed", "callbacks_unconfirmed_share",
            "callback_satisfaction_rated", "callback_satisfaction_mean", "followups_opened", "followups_resolved",
            "followups_overdue")
-REGION_COLUMNS = ("region_id", "name", "level", *_VISITS, "in_scope_elders", "in_scope_elders_visited",
-                  "patrol_coverage")
+_PATROLS = ("patrols_seen_door", "patrols_seen_phone", "patrols_door_share", "patrols_phone_share",
+            "patrols_attempted")
+REGION_COLUMNS = ("region_id", "name", "level", *_VISITS, *_PATROLS, "in_scope_elders", "in_scope_elders_quarterly",
+                  "in_scope_elders_visited", "patrol_coverage")
 PROVIDER_COLUMNS = ("provider_id", "name", *_VISITS, "satisfaction_source")
 SERVICE_TYPE_COLUMNS = ("service_type", "name", "completed", "timed", "mean_duration_minutes",
                         "mean_min_duration_minutes", "short_visits")
@@ -112,6 +122,33 @@ def generated_at(report: dict) -> str:
 def as_of(report: dict) -> str:
     """Up to when the figures go (a lagging replica's last replayed commit), in local time, to the second."""
     return f"{report['as_of'].astimezone(ZoneInfo(report['period']['time_zone'])):%Y-%m-%d %H:%M:%S}"
+def local_time(report: dict, at) -> str:
+    return f"{at.astimezone(ZoneInfo(report['period']['time_zone'])):%Y-%m-%d %H:%M}"
+
+
+def to_date_note(report: dict) -> str | None:
+    """For a month in progress, that its figures are to date and up to when (or that it has not
+    begun); None for a month ended."""
+    if not report.get("month_in_progress"):
+        return None
+    if report["figures_until"] <= report["period"]["start_at"]:
+        return gettext("The month has not begun yet: no figure counts.")
+    return gettext("The month is not over yet: figures to %(at)s.", at=local_time(report, report["figures_until"]))
+
+
+def coverage_categories(report: dict) -> str:
+    """The coverage population's categories, named in the reader's language."""
+    return "、".join(label("category", code) for code in report["coverage"]["categories"])
+
+
+def coverage_rule(report: dict) -> str:
+    """Which frequency rule patrol coverage applies, in words."""
+    tiers = report["coverage"]["quarterly_tiers"]
+    if not tiers:
+        return gettext("An elder is covered when seen by a patrol in the month.")
+    return gettext("An elder is covered when seen by a patrol in the month; one whose risk tier (%(tiers)s) is "
+                   "patrolled quarterly is covered when seen in the quarter up to the month's end.",
+                   tiers="、".join(label("risk_tier", tier) for tier in tiers))
 
 
 def title_of(report: dict) -> str:
@@ -129,6 +166,9 @@ def tables(report: dict) -> list[Table]:
                (gettext("Month"), report["month"]), (gettext("Time zone"), report["period"]["time_zone"]),
                (gettext("Generated at"), generated_at(report)),
                (gettext("Data as of"), as_of(report)),
+               *([(heading("to_date"), note)] if (note := to_date_note(report)) else []),
+               (gettext("Coverage categories"), coverage_categories(report)),
+               (gettext("Coverage rule"), coverage_rule(report)),
                (gettext("Satisfaction threshold"), thresholds["min_satisfaction"]),
                (gettext("Verification rate threshold"), thresholds["min_verification"]),
                (gettext("Fewest visits to judge"), thresholds["min_visits"]),

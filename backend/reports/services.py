@@ -28,9 +28,9 @@ from backend.users.models import User
 VISIT_SUMS = ("planned", "completed", "rejected", "completed_on_time", "late_synced", "missed", "cancelled",
               "verified",
               "timed", "duration_seconds", "min_duration_minutes", "short_visits", "satisfaction_rated",
-              "satisfaction_sum", "satisfaction_low")
+              "satisfaction_sum", "satisfaction_low", "patrols_seen_door", "patrols_seen_phone", "patrols_attempted")
 FOLLOWUP_SUMS = ("followups_opened", "followups_resolved", "followups_overdue")
-COVERAGE_SUMS = ("in_scope_elders", "in_scope_elders_visited")
+COVERAGE_SUMS = ("in_scope_elders", "in_scope_elders_visited", "in_scope_elders_quarterly")
 CALLBACK_SUMS = ("callbacks", "callbacks_unconfirmed", "callback_satisfaction_rated", "callback_satisfaction_sum")
 PATROL_COVERAGE_TARGET = 1.0
 
@@ -49,19 +49,30 @@ class Thresholds:
                    config["RECTIFICATION_MIN_VISITS"], config["RECTIFICATION_MIN_CALLBACKS"])
 
 
-def month_period(first_day: date) -> figures.Period:
-    """The month starting `first_day`, bounded by local midnights of the care time zone."""
+def month_period(first_day: date, now: datetime | None = None) -> figures.Period:
+    """The month starting `first_day`, bounded by local midnights of the care time zone; its figures
+    stop at `now` while the month is in progress (a month not begun stops at its start)."""
     days = monthrange(first_day.year, first_day.month)[1]
     starts = tuple(local_midnight(first_day + timedelta(days=n)) for n in range(days + 1))
-    return figures.Period(first_day=first_day, start=starts[0], end=starts[-1], day_starts=starts)
+    until = starts[-1] if now is None else min(max(now, starts[0]), starts[-1])
+    quarter_start = local_midnight(first_day.replace(month=(first_day.month - 1) // 3 * 3 + 1))
+    return figures.Period(first_day=first_day, start=starts[0], end=starts[-1], day_starts=starts, until=until,
+                          quarter_start=quarter_start)
+
+
+def quarterly_tiers(config) -> tuple[str, ...]:
+    """The risk tiers patrolled quarterly (PATROL_FREQUENCY): their elders' coverage is judged on the quarter."""
+    return tuple(sorted(tier for tier, every in config["PATROL_FREQUENCY"].items() if every == "quarter"))
 
 
 def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds: Thresholds | None = None) -> dict:
     """Every figure of `region` for the month starting `first_day`, as plain data for any format."""
     thresholds = thresholds or Thresholds.from_config(current_app.config)
-    period = month_period(first_day)
+    period = month_period(first_day, now)
     area = figures.Area.of(region)
     source = replica.heavy_read_source(now=now)
+    categories = tuple(current_app.config["COVERAGE_CATEGORIES"])
+    quarterly = quarterly_tiers(current_app.config)
     with readers.snapshot_readers(current_app.config["REPORT_CONNECTIONS"], source.engine) as conns:
         for conn in conns:
             figures.prepare(conn)
@@ -72,7 +83,8 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
         # queries on whichever connection frees up first.
         jobs = [partial(figures.visit_groups, scope=part, period=period) for part in scope.parts(len(conns))]
         jobs += [partial(figures.daily_groups, scope=scope, period=period),
-                 partial(figures.coverage_groups, area=area, period=period),
+                 partial(figures.coverage_groups, area=area, period=period, categories=categories,
+                         quarterly_tiers=quarterly),
                  partial(figures.callback_groups, scope=scope, period=period),
                  partial(figures.rejected_groups, scope=scope, period=period)]
         *visit_parts, daily_rows, coverage, callbacks, rejected = readers.run_all(conns, jobs)
@@ -108,6 +120,11 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
         "generated_at": now,
         "as_of": source.as_of,
         "read_from": source.read_from,
+        # A month in progress is counted to date: its figures stop at figures_until (the report's time).
+        "month_in_progress": period.in_progress,
+        "figures_until": period.until,
+        "coverage": {"categories": list(categories), "quarterly_tiers": list(quarterly),
+                     "rule": "quarter_for_quarterly_tiers" if quarterly else "month"},
         "definitions": definitions(),
         "thresholds": {"min_satisfaction": thresholds.min_satisfaction,
                        "min_verification": thresholds.min_verification, "min_visits": thresholds.min_visits,
@@ -207,6 +224,10 @@ def _visit_figures(sums: dict) -> dict:
         "callback_satisfaction_mean": _ratio(get("callback_satisfaction_sum"), get("callback_satisfaction_rated"), 2),
         "followups_opened": get("followups_opened"), "followups_resolved": get("followups_resolved"),
         "followups_overdue": get("followups_overdue"),
+        "patrols_seen_door": get("patrols_seen_door"), "patrols_seen_phone": get("patrols_seen_phone"),
+        "patrols_attempted": get("patrols_attempted"),
+        "patrols_door_share": _ratio(get("patrols_seen_door"), get("patrols_seen_door") + get("patrols_seen_phone")),
+        "patrols_phone_share": _ratio(get("patrols_seen_phone"), get("patrols_seen_door") + get("patrols_seen_phone")),
     }
 
 
@@ -214,6 +235,7 @@ def _region_figures(region: Region, sums: dict) -> dict:
     in_scope, visited = sums.get("in_scope_elders", 0), sums.get("in_scope_elders_visited", 0)
     return {"region_id": region.id, "name": region.name, "level": region.level, **_visit_figures(sums),
             "in_scope_elders": in_scope, "in_scope_elders_visited": visited,
+            "in_scope_elders_quarterly": sums.get("in_scope_elders_quarterly", 0),
             "patrol_coverage": _ratio(visited, in_scope)}
 
 

@@ -7,7 +7,19 @@ picture of a visit (times, duration, flags) lives in `visits`, one row per task.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.columns import TimestampMixin, UTCDateTime
@@ -49,6 +61,12 @@ class Visit(TimestampMixin, db.Model):
     """What a task's evidence adds up to: when it began and ended, for how long, and its flags."""
 
     __tablename__ = "visits"
+    __table_args__ = (
+        # Patrol coverage counts an elder only when a patrol saw them: the month's (or quarter's)
+        # completed patrols are matched against this small index, never against every visit.
+        Index("ix_visits_seen_patrols", "task_id",
+              postgresql_where=text("patrol_outcome IN ('seen_well', 'seen_needs_help')")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=False, unique=True)

@@ -64,6 +64,11 @@ ENDPOINTS = [
      lambda w: {"assessed_on": "2026-11-20", "self_care": 30, "motion": 14, "mental": 26, "perception": 14},
      expect(201, 201, 404, 403, 403)),
 
+    ("GET", "/api/v1/elders/{w.elder_a1.id}/risk-tier", None, SCOPED_READ),
+    ("PUT", "/api/v1/elders/{w.elder_a1.id}/risk-tier",
+     lambda w: {"risk_tier": "key", "reason": "复核后调整"},
+     expect(200, 200, 404, 403, 403)),
+
     ("GET", "/api/v1/service-types", None, EVERYONE),
     ("GET", "/api/v1/service-types/meal", None, EVERYONE),
     ("POST", "/api/v1/service-types", lambda w: {"code": "hair_cut", "name_zh": "理发", "name_en": "Haircut"},

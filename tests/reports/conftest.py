@@ -33,7 +33,7 @@ class World:
 
     def task(self, name, elder, assignee, start, *, end=None, status="completed", kind="service",
              service_type="meal", min_minutes=20, plan=None, started=None, minutes=None, verified=False,
-             satisfaction=None, late_sync=False):
+             satisfaction=None, late_sync=False, outcome="seen_well", mode="door"):
         """A task whose window opens at local `start` (an hour long unless `end`), and when
         `started` (local) is given its visit."""
         window_start = local(start)
@@ -51,7 +51,8 @@ class World:
                                  ended_at=began + timedelta(minutes=minutes or 0),
                                  duration_seconds=minutes * 60 if minutes is not None else None,
                                  is_verified=verified, satisfaction=satisfaction, is_late_sync=late_sync,
-                                 patrol_outcome="well" if kind == "patrol" else None, flags=[]))
+                                 patrol_outcome=outcome if kind == "patrol" else None,
+                                 patrol_mode=mode if kind == "patrol" else None, flags=[]))
         self.tasks[name] = task
         return task
 
@@ -100,7 +101,7 @@ def world(city, make_elder, make_care_plan):
            started="2026-11-12 09:30", verified=True)
     w.task("P2", b1, city.worker_b, "2026-11-20 09:00", end="2026-11-20 17:00", kind="patrol", status="missed")
     w.task("P3", w.elder_b1e, city.worker_b, "2026-11-25 09:00", end="2026-11-25 17:00", kind="patrol",
-           started="2026-11-25 10:00")
+           started="2026-11-25 10:00", mode="phone")
 
     provider, other = city.provider, city.other_provider
     w.followup(a1, provider, "2026-11-02 09:00", "2026-11-03 09:00", resolved="2026-11-03 08:00")  # F1

@@ -95,7 +95,7 @@ def test_the_csv_says_when_it_was_made_in_local_time_and_defines_its_figures_in_
     assert made == f"{clock.now.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M}"
     definitions = dict(row for row in rows[rows.index(["# 指标说明"]) + 2:] if len(row) == 2)
     coverage = definitions["巡访覆盖率"]
-    assert coverage.startswith("本区域在册的独居、空巢、留守老人中") and "100%" in coverage
+    assert coverage.startswith("本区域在册的覆盖人群老人中") and "100%" in coverage
     assert definitions["低分占比"] == "其中评分不高于 2 分的占比。"
 
 
