@@ -7,7 +7,7 @@ picture of a visit (times, duration, flags) lives in `visits`, one row per task.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.columns import TimestampMixin, UTCDateTime
@@ -49,6 +49,11 @@ class Visit(TimestampMixin, db.Model):
     """What a task's evidence adds up to: when it began and ended, for how long, and its flags."""
 
     __tablename__ = "visits"
+    __table_args__ = (
+        # The cross-check job's queue (backend/visits/crosscheck.py), and its neighbour lookups.
+        Index("ix_visits_uncrosschecked", "id", postgresql_where=text("crosschecked_at IS NULL")),
+        Index("ix_visits_user_started", "user_id", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=False, unique=True)
@@ -69,6 +74,9 @@ class Visit(TimestampMixin, db.Model):
     is_late_sync: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     flags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, index=True)
+    # When the visit was last checked against its caregiver's other visits (overlapping_visit,
+    # impossible_travel); NULL until then and again whenever a push changes the visit.
+    crosschecked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     task: Mapped[Task] = relationship()
 
