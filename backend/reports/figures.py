@@ -32,7 +32,8 @@ Definitions (also served in every report as `definitions`):
 - patrol_coverage: active elders of the region who are solitary, empty-nest or left-behind and had
   at least one completed patrol (door or phone) in the month, over all such elders (target 100%).
 - per provider: service tasks through their care plan's provider (patrols have none).
-- per caregiver: by the task's assignee, service and patrol tasks alike.
+- per caregiver: by the task's assignee, service and patrol tasks alike; cross_flagged counts their
+  completed visits flagged overlapping_visit or impossible_travel.
 - rectification (整改): providers whose satisfaction mean or verification rate, as reported, is
   below its configured threshold, each judged only over at least RECTIFICATION_MIN_VISITS visits.
   Satisfaction is the call-backs' where the provider has at least RECTIFICATION_MIN_CALLBACKS rated
@@ -49,7 +50,7 @@ from itertools import pairwise
 from sqlalchemy import Connection, DateTime, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.expression import cast, literal_column
-from sqlalchemy.types import Integer
+from sqlalchemy.types import Integer, Text
 
 from backend.elders.models import Elder, ElderCategory
 from backend.extensions import inline_ids
@@ -60,12 +61,13 @@ from backend.reviews import verification
 from backend.reviews.models import Callback
 from backend.tasks.models import Task
 from backend.visits.models import Visit
+from sync import rules
 
 COVERAGE_CATEGORIES = ("solitary", "empty_nest", "left_behind")
 # visit_groups' sums over a group's visits, which count for completed tasks only.
 COMPLETED_VISIT_SUMS = ("completed_on_time", "late_synced", "verified", "timed", "duration_seconds",
                         "min_duration_minutes", "short_visits", "satisfaction_rated", "satisfaction_sum",
-                        "satisfaction_low")
+                        "satisfaction_low", "cross_flagged")
 LOW_SATISFACTION = 2
 # A call-back made: the elder was reached, or could not be after trying.
 CALLBACKS_MADE = ("done", "unreachable")
@@ -102,6 +104,8 @@ DEFINITIONS = {
                           "target is 100%%."),
     "providers": N_("Service tasks by their care plan's provider; patrols have no provider."),
     "caregivers": N_("Tasks by their assignee, service and patrol alike."),
+    "cross_flagged": N_("Completed visits of the person flagged as overlapping another of their visits or as "
+                        "reached from their previous visit at an implausible speed."),
     "rectification": N_("Providers whose satisfaction mean or verification rate, as reported (rates to 4 "
                         "decimals, means to 2), falls below its threshold; each is judged only over at least "
                         "min_visits rated or completed visits. Satisfaction is the call-backs' mean where the "
@@ -222,7 +226,15 @@ def _visit_sums(visit, task) -> dict:
         "satisfaction_rated": func.count(visit.satisfaction),
         "satisfaction_sum": func.coalesce(func.sum(visit.satisfaction), 0),
         "satisfaction_low": _count(visit.satisfaction <= LOW_SATISFACTION),
+        "cross_flagged": _count(_cross_flagged(visit.flags)),
     }
+
+
+def _cross_flagged(flags):
+    """The visit carries overlapping_visit or impossible_travel (backend/visits/crosscheck.py). A
+    position test in the JSON text, as the visit log's flag filter: each flag is quoted there."""
+    text_flags = cast(flags, Text)
+    return or_(*(func.strpos(text_flags, f'"{flag}"') > 0 for flag in rules.CROSS_VISIT_FLAGS))
 
 
 def visit_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
@@ -319,7 +331,8 @@ def rejected_groups(conn: Connection, scope: Scope, period: Period) -> list[dict
     keys = (Task.community_id, Task.provider_id, Task.assignee_id, Task.kind, Task.service_type)
     rejected = (
         select(*keys, day.label("day"), Task.window_start_at, Task.window_end_at, Task.min_duration_minutes,
-               Visit.started_at, Visit.is_late_sync, Visit.is_verified, Visit.duration_seconds, Visit.satisfaction)
+               Visit.started_at, Visit.is_late_sync, Visit.is_verified, Visit.duration_seconds, Visit.satisfaction,
+               Visit.flags)
         .select_from(decision)
         .join(Task, Task.id == decision.task_id)
         .join(Visit, Visit.id == decision.visit_id)  # by primary key: a rejection is looked up, not hashed

@@ -27,7 +27,7 @@ from backend.users.models import User
 VISIT_SUMS = ("planned", "completed", "rejected", "completed_on_time", "late_synced", "missed", "cancelled",
               "verified",
               "timed", "duration_seconds", "min_duration_minutes", "short_visits", "satisfaction_rated",
-              "satisfaction_sum", "satisfaction_low")
+              "satisfaction_sum", "satisfaction_low", "cross_flagged")
 FOLLOWUP_SUMS = ("followups_opened", "followups_resolved", "followups_overdue")
 COVERAGE_SUMS = ("in_scope_elders", "in_scope_elders_visited")
 CALLBACK_SUMS = ("callbacks", "callbacks_unconfirmed", "callback_satisfaction_rated", "callback_satisfaction_sum")
@@ -239,7 +239,8 @@ def _caregiver_rows(caregivers: dict) -> list[dict]:
                          "planned", "completed", "rejected", "completed_on_time", "late_synced", "missed",
                          "verified",
                          "verification_rate", "satisfaction_rated", "satisfaction_mean",
-                         "satisfaction_low_share")}})
+                         "satisfaction_low_share")},
+                     "cross_flagged": sums["cross_flagged"]})
     return sorted(rows, key=lambda row: (row["name"], row["user_id"]))
 
 
