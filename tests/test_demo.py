@@ -84,3 +84,19 @@ def test_the_demo_city_supervisor_reads_a_row_per_district_and_a_district_superv
     assert get("supervisor1", city.id).status_code == 404
     baishan = next(row["region_id"] for row in body["regions"] if row["name"] == "白山区")
     assert get("supervisor1", baishan).status_code == 404 and get("supervisor3", baishan).status_code == 200
+
+
+def test_the_demo_has_two_overlapping_visits_flagged_on_the_later_one(app, clock):
+    from backend.visits.models import Visit
+
+    seed_demo(now=clock())
+    flagged = db.session.execute(select(Visit).where(Visit.needs_review)).scalars().all()
+    overlapping = [v for v in flagged if "overlapping_visit" in v.flags]
+    assert len(overlapping) == 1
+    later = overlapping[0]
+    earlier = db.session.execute(select(Visit).where(
+        Visit.user_id == later.user_id, Visit.started_at < later.started_at, Visit.ended_at > later.started_at)
+    ).scalar_one()
+    assert "overlapping_visit" not in earlier.flags
+    # Everyone else's days are one visit after the other.
+    assert _count(Visit, Visit.crosschecked_at.is_(None), Visit.started_at.is_not(None)) <= 1
