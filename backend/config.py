@@ -94,6 +94,9 @@ class Defaults:
     # Cross-visit checks (backend/visits/crosscheck.py): a trip between two consecutive visits of a
     # caregiver faster than this (km/h, a car in town) flags the later visit impossible_travel.
     IMPOSSIBLE_TRAVEL_KMH = 60
+    # Visits that began longer ago than this are not judged (history from before the check existed
+    # would flood the review queue): the current month and the previous one, whose report is read.
+    CROSSCHECK_LOOKBACK_DAYS = 62
     # How often the scheduler sweeps and escalates.
     SWEEP_INTERVAL_MINUTES = 5
     # Delivery beyond the API: "log" (default) writes each notification to the log.

@@ -37,9 +37,12 @@ def crosscheck_visits(*, now: datetime, batch: int = BATCH) -> int:
         .where(Visit.crosschecked_at.is_(None)).order_by(Visit.id).limit(batch)).all()
     if not waiting:
         return 0
+    # Visits older than the lookback (history before the upgrade, a very late upload) are marked
+    # without a judgement: their months are reported and reviewed.
+    since = now - timedelta(days=current_app.config["CROSSCHECK_LOOKBACK_DAYS"])
     by_user = defaultdict(list)
     for row in waiting:
-        if row.started_at is not None:  # a check-out without its check-in: nothing to compare yet
+        if row.started_at is not None and row.started_at >= since:  # without a check-in: nothing to compare yet
             by_user[row.user_id].append(row.started_at)
     max_kmh = current_app.config["IMPOSSIBLE_TRAVEL_KMH"]
     for user_id, starts in by_user.items():

@@ -99,3 +99,11 @@ def test_a_push_sends_a_changed_visit_back_to_the_cross_check(field, clock):
     assert pushed.status_code == 200 and pushed.get_json()["results"][0]["status"] == "accepted", pushed.get_json()
     db.session.expire_all()
     assert db.session.get(Visit, visit.id).crosschecked_at is None
+
+
+def test_visits_older_than_the_lookback_are_marked_without_a_judgement(app, city, make_visit, clock):
+    start = clock() - timedelta(days=app.config["CROSSCHECK_LOOKBACK_DAYS"] + 1)
+    make_visit(start=start)
+    second = make_visit(city.elder_a2, start=start + timedelta(minutes=20))
+    crosscheck_job(now=clock())
+    assert _flags(second) == [] and db.session.get(Visit, second.id).crosschecked_at == clock()
