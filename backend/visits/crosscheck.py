@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import aliased
 
 from backend.elders.models import Elder
@@ -54,10 +54,12 @@ def crosscheck_visits(*, now: datetime, batch: int = BATCH) -> int:
         for visit_id, found in rules.cross_visit_flags(stops, max_kmh).items():
             if started[visit_id] >= first and found != current[visit_id]:
                 _set_cross_flags(visit_id, found)
-    for row in waiting:
-        if _locked(Visit.updated_at, row.id) == row.updated_at:  # no push changed it since it was read
-            db.session.execute(update(Visit).where(Visit.id == row.id).values(crosschecked_at=now)
-                               .execution_options(synchronize_session=False))
+    # In one statement: those no push changed since they were read (nor holds now).
+    free = select(Visit.id).where(Visit.id.in_([row.id for row in waiting])).with_for_update(skip_locked=True)
+    db.session.execute(update(Visit).where(
+        Visit.id.in_(free.scalar_subquery()),
+        tuple_(Visit.id, Visit.updated_at).in_([(row.id, row.updated_at) for row in waiting]))
+        .values(crosschecked_at=now).execution_options(synchronize_session=False))
     db.session.flush()
     return len(waiting)
 
