@@ -63,6 +63,14 @@ class Defaults:
     MEDIA_FOLDER = None
     MEDIA_MAX_BYTES = 5 * 1024 * 1024
 
+    # The register's age rules (backend/elders/services.py): elders in these categories must be at
+    # least ELDER_MIN_AGE (the 60 of the elder-care policies); advanced_age (高龄) is derived from
+    # the birth date at ADVANCED_AGE and never typed in.
+    ELDER_MIN_AGE = 60
+    ELDER_MIN_AGE_CATEGORIES = ("solitary", "empty_nest", "left_behind", "low_income", "extreme_poverty",
+                                "disabled")
+    ADVANCED_AGE = 80
+
     # Task generation.
     TASK_HORIZON_DAYS = 14
     TASK_GENERATION_INTERVAL_MINUTES = 60
@@ -98,6 +106,12 @@ class Defaults:
     # The follow-up step after each sweep looks for missed tasks without a follow-up among those
     # whose window ended this many days back (further after an outage: as far as the sweep marked).
     MISSED_FOLLOWUP_LOOKBACK_DAYS = 30
+    # Cross-visit checks (backend/visits/crosscheck.py): a trip between two consecutive visits of a
+    # caregiver faster than this (km/h, a car in town) flags the later visit impossible_travel.
+    IMPOSSIBLE_TRAVEL_KMH = 60
+    # Visits that began longer ago than this are not judged (history from before the check existed
+    # would flood the review queue): the current month and the previous one, whose report is read.
+    CROSSCHECK_LOOKBACK_DAYS = 62
     # How often the scheduler sweeps and escalates.
     SWEEP_INTERVAL_MINUTES = 5
     # Delivery beyond the API: "log" (default) writes each notification to the log.

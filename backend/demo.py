@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from backend.clock import local_midnight, local_today, utcnow
-from backend.demo_field import FieldDay, previous_month, reported_deceased
+from backend.demo_field import FieldDay, crosscheck, previous_month, reported_deceased
 from backend.elders import risk
 from backend.elders.assessment import capability_level
 from backend.elders.models import Assessment, Elder
@@ -96,7 +96,9 @@ def seed_demo(now=None) -> bool:
     previous_month(field, history_from, month_ends, second["city_supervisor"])
     db.session.commit()
     field.rng = rng  # yesterday stays as it was before the previous month was seeded
-    field.work(yesterday, drawer_share=0.2, quiet_patrols=False)
+    # One caregiver claims two of yesterday's visits at once: the cross-check flags the later one.
+    field.work(yesterday, drawer_share=0.2, quiet_patrols=False, overlapping=True)
+    crosscheck(local_midnight(today) + timedelta(hours=1))
     db.session.commit()
     # The early-morning sweep: yesterday's visits nobody synced are missed and followed up
     # (the job's two steps, each committed).

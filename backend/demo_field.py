@@ -5,7 +5,7 @@ The previous month is a finished month: call-backs can be drawn for it, and its 
 """
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -18,8 +18,10 @@ from backend.plates.services import active_plate, plate_payload
 from backend.reviews.services import decide
 from backend.tasks.models import Task
 from backend.users.models import User
+from backend.visits.crosscheck import crosscheck_visits
 from backend.visits.models import Visit
 from backend.visits.push import push_batch
+from sync.rules import haversine_m
 
 
 class FieldDay:
@@ -37,10 +39,12 @@ class FieldDay:
         self.users = db.session.execute(select(User).where(User.role.in_(("caregiver", "community_worker")))
                                         .order_by(User.username)).scalars().all()
 
-    def work(self, day: date, *, drawer_share: float, quiet_patrols: bool) -> None:
+    def work(self, day: date, *, drawer_share: float, quiet_patrols: bool, overlapping: bool = False) -> None:
         """Most caregivers sync in the evening (a few visits with a photographed plate, a fix far from
         home or too short a stay); `drawer_share` of the phones never sync that day; community workers
-        report some patrols (`quiet_patrols`: nobody fails to answer the door)."""
+        report some patrols (`quiet_patrols`: nobody fails to answer the door). With `overlapping`, the
+        first caregiver who syncs two visits or more claims two of them at once (the cross-check flags
+        the later one)."""
         evening = local_midnight(day) + timedelta(hours=21)
         start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
         for user in self.users:
@@ -53,7 +57,8 @@ class FieldDay:
                     Task.assignee_id == user.id, Task.window_start_at >= start, Task.window_start_at < end,
                     Task.kind == "service").options(joinedload(Task.elder)).order_by(Task.window_start_at)
                 ).scalars().all()
-                items = [item for task in tasks for item in _visit_items(self.rng, task, self.plate(task.elder))]
+                overlap, overlapping = overlapping and len(tasks) >= 2, overlapping and len(tasks) < 2
+                items = self._day_of_visits(tasks, overlap=overlap)
             if not items:
                 continue
             seq = self.next_seq.get(user.id, 0)
@@ -63,6 +68,26 @@ class FieldDay:
             push_batch(user=user, device_id=f"demo-{user.username}", token_device_id=None, device_time=evening,
                        items=items, received_at=evening)
         db.session.commit()
+
+    def _day_of_visits(self, tasks, *, overlap: bool) -> list[dict]:
+        """A caregiver's visits one after the other, each begun after the previous one ended and the
+        trip between the homes (at 30 km/h, plus 5 minutes); with `overlap`, the second visit of the
+        day is claimed halfway through the first."""
+        items, free_at, previous = [], None, None
+        for n, task in enumerate(tasks):
+            at = None
+            if overlap and n == 1 and previous is not None:  # halfway through the first visit
+                not_before = at = previous[0] + (free_at - previous[0]) / 2
+            elif free_at is not None:
+                trip = haversine_m(previous[1].lat, previous[1].lon, task.elder.lat, task.elder.lon)
+                not_before = free_at + timedelta(minutes=5 + trip / 500)
+            else:
+                not_before = None
+            check_in, check_out = _visit_items(self.rng, task, self.plate(task.elder), not_before=not_before, at=at)
+            items += [check_in, check_out]
+            arrived = datetime.fromisoformat(check_in["captured_at"])
+            free_at, previous = datetime.fromisoformat(check_out["captured_at"]), (arrived, task.elder)
+        return items
 
     def plate(self, elder) -> str:
         if elder.id not in self.plates:
@@ -85,8 +110,8 @@ def previous_month(field: FieldDay, first: date, end: date, supervisor: User) ->
     the month's patrol concerns resolved; a few flagged visits still wait in the review queue."""
     for day in days(first, (end - first).days):
         field.work(day, drawer_share=0.0, quiet_patrols=True)
-    db.session.flush()
     month_end = local_midnight(end) + timedelta(hours=10)
+    crosscheck(month_end)
     flagged = db.session.execute(select(Visit).join(Task, Task.id == Visit.task_id).where(
         Task.window_start_at >= local_midnight(first), Task.window_start_at < local_midnight(end),
         Visit.needs_review).order_by(Visit.task_id)).scalars().all()
@@ -106,6 +131,12 @@ def previous_month(field: FieldDay, first: date, end: date, supervisor: User) ->
     for followup in concerns:
         actions.resolve(followup, "other", "已转介社区跟进", by=supervisor, at=month_end)
     db.session.flush()
+
+
+def crosscheck(now) -> None:
+    """The cross-check job's work on everything pushed so far, as the scheduler would have done it."""
+    while crosscheck_visits(now=now):
+        db.session.flush()
 
 
 def reported_deceased(field: FieldDay, now) -> Task | None:
@@ -134,11 +165,16 @@ def reported_deceased(field: FieldDay, now) -> Task | None:
     return task
 
 
-def _visit_items(rng, task, qr: str) -> list[dict]:
+def _visit_items(rng, task, qr: str, not_before: datetime | None = None, at: datetime | None = None) -> list[dict]:
+    """A visit's check-in and check-out: arriving in the first 40 minutes of the window (not before
+    `not_before`, or exactly `at`), staying the minimum or longer, with the odd trouble."""
     elder = task.elder
     home = {"lat": elder.lat + rng.uniform(-0.0002, 0.0002), "lon": elder.lon + rng.uniform(-0.0002, 0.0002),
             "accuracy_m": rng.choice([5, 8, 12, 20])}
     arrive = task.window_start_at + timedelta(minutes=rng.randint(0, 40))
+    if not_before is not None and arrive < not_before:
+        arrive = not_before
+    arrive = at or arrive
     stay = timedelta(minutes=task.min_duration_minutes + rng.randint(0, 25))
     trouble = rng.random()
     if trouble < 0.05:

@@ -73,11 +73,16 @@ TEMPLATES = (
     N_("Must be between {low} and {high}."),
     N_("Must be between {first}-01-01 and {last}-12-31."),
     N_("must be a month as YYYY-MM ({first} … {last})"),
-    # schemas/elders.py
+    # schemas/elders.py, schemas/identity.py
     N_("must be 18 characters: 17 digits, then a digit or X"),
     N_("the birth date inside it is not a real date"),
     N_("the check digit is wrong (GB 11643)"),
     N_("lat and lon come together"),
+    N_("must be 5 to 18 letters or digits"),
+    N_("a residence permit number starts with 810000, 820000 or 830000"),
+    N_("a foreigner's permanent residence card number is 18 characters starting with 9, or 3 letters and 12 digits"),
+    N_("a passport number is 5 to 18 letters and digits"),
+    N_("must be an 11-digit mobile number or a landline number with its area code"),
     # schemas/followups.py
     N_("Must be after window_start_at."),
     # schemas/plans.py

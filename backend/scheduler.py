@@ -17,10 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
+    from backend.elders.jobs import advanced_age_job
     from backend.followups.jobs import delivery_job, escalation_job, worker_pattern_job
     from backend.plans.jobs import close_ended_plans_job
     from backend.register.jobs import resume_returned_job
     from backend.tasks.jobs import generate_tasks_job, sweep_job
+    from backend.visits.jobs import crosscheck_job
 
     scheduler = BlockingScheduler(timezone=app.config["CARE_TIMEZONE"])
 
@@ -49,6 +51,8 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     interval(escalation_job, "escalate_followups", sweep_minutes)
     # Its own job, after the others committed: notifications go out only for work that exists.
     interval(delivery_job, "deliver_notifications", sweep_minutes)
+    # Overlapping visits and impossible travel, found after the pushes rather than inside them.
+    interval(crosscheck_job, "crosscheck_visits", sweep_minutes)
     # Daily, before the working day: the last 30 days' figures per caregiver.
     cron(worker_pattern_job, "worker_patterns", hour=6, minute=0)
     # Just after local midnight (and at start, if today's run was missed): plans whose last day
@@ -56,6 +60,8 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     cron(close_ended_plans_job, "close_ended_plans", hour=0, minute=5, next_run_time=_now(app))
     # Just after local midnight too: elders whose hospital stay ends today are back, their plans resumed.
     cron(resume_returned_job, "resume_returned_elders", hour=0, minute=10, next_run_time=_now(app))
+    # After local midnight: elders who turned 80 today become advanced_age (高龄).
+    cron(advanced_age_job, "advanced_age", hour=0, minute=15, next_run_time=_now(app))
     return scheduler
 
 

@@ -1,26 +1,21 @@
 """Elder payloads and their capability assessments.
 
-Resident ID numbers (居民身份证号码) are personal data under PIPL: they go out masked
-(`1101**********1234`) unless the caller wraps the dump in `revealing_id_cards(True)`, which the
-API does for admins only. Masked is the default, so a dump nobody thought about leaks nothing.
+Identity document numbers (居民身份证号码, or a permit's, a passport's) are personal data under
+PIPL: they go out masked (`1101**********1234`, schemas.identity.mask_id_card) unless the caller
+wraps the dump in `revealing_id_cards(True)`, which the API does for admins only. Masked is the
+default, so a dump nobody thought about leaks nothing.
 """
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date
 
 from marshmallow import ValidationError, validate, validates_schema
 
 from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
-from schemas.vocab import ELDER_CATEGORIES, ELDER_STATUSES, GENDERS, RISK_TIERS
-
-# GB 11643-1999: the 18th character is a checksum of the first 17 (ISO 7064 MOD 11-2).
-ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CARD_CHECK_CHARS = "10X98765432"
-_ID_CARD_SHAPE = re.compile(r"\d{17}[\dX]")
+from schemas.identity import DOCUMENT_SHAPE, DOCUMENT_SHAPE_MESSAGE, PHONE_MESSAGE, mask_id_card, normal_phone
+from schemas.vocab import ELDER_CATEGORIES, ELDER_STATUSES, GENDERS, ID_DOCUMENT_TYPES, RISK_TIERS
 
 _reveal_id_cards: ContextVar[bool] = ContextVar("reveal_id_cards", default=False)
 
@@ -35,39 +30,27 @@ def revealing_id_cards(reveal: bool) -> Iterator[None]:
         _reveal_id_cards.reset(token)
 
 
-def mask_id_card(value: str | None) -> str | None:
-    if not value:
-        return value
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
-
-
-def id_card_birth_date(value: str) -> date:
-    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-
-
-def id_card_problem(value: str) -> str | None:
-    """Why `value` is not a well-formed 18-character resident ID number, or None."""
-    if not _ID_CARD_SHAPE.fullmatch(value):
-        return "must be 18 characters: 17 digits, then a digit or X"
-    try:
-        id_card_birth_date(value)
-    except ValueError:
-        return "the birth date inside it is not a real date"
-    expected = ID_CARD_CHECK_CHARS[sum(int(d) * w for d, w in zip(value[:17], ID_CARD_WEIGHTS, strict=True)) % 11]
-    if value[17] != expected:
-        return "the check digit is wrong (GB 11643)"
-    return None
-
-
 class IdCardNo(fields.String):
-    """An 18-character resident ID number; a lower-case x check character is accepted."""
+    """An identity document's number, upper-cased (a lower-case x check character is accepted).
+    Its shape: 5–18 letters or digits; the service checks it against its document type
+    (schemas.identity.document_problem), which an edit may leave as it was."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs).strip().upper()
-        problem = id_card_problem(value)
-        if problem:
-            raise ValidationError(problem)
+        if not DOCUMENT_SHAPE.fullmatch(value):
+            raise ValidationError(DOCUMENT_SHAPE_MESSAGE)
         return value
+
+
+class PhoneNumber(fields.String):
+    """A mobile (11 digits) or a landline with its area code, stored as registers write it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        normal = normal_phone(value) if len(value) <= 32 else None
+        if normal is None:
+            raise ValidationError(PHONE_MESSAGE)
+        return normal
 
 
 def _shown_id_card(elder) -> str | None:
@@ -95,7 +78,7 @@ class AssessmentSchema(Out):
 class EmergencyContactSchema(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     relation = fields.String(load_default="", validate=validate.Length(max=50))
-    phone = fields.String(required=True, validate=validate.Length(min=3, max=32))
+    phone = PhoneNumber(required=True)
 
 
 class LatestAssessmentSchema(AssessmentSchema):
@@ -110,7 +93,9 @@ class ElderSchema(Out):
     name = fields.String()
     gender = fields.String(metadata={"enum": list(GENDERS)})
     birth_on = fields.BirthDate()
-    id_card_no = fields.Function(_shown_id_card, metadata={"description": "masked except for admins"})
+    id_document_type = fields.String(metadata={"enum": list(ID_DOCUMENT_TYPES)})
+    id_card_no = fields.Function(_shown_id_card, metadata={
+        "description": "the identity document's number, masked except for admins"})
     phone = fields.String(allow_none=True)
     address = fields.String()
     lat = fields.Float(allow_none=True)
@@ -144,14 +129,17 @@ class _ElderFields(Strict):
     name = fields.String(validate=validate.Length(min=1, max=100))
     gender = fields.String(validate=validate.OneOf(GENDERS))
     birth_on = fields.BirthDate()
+    id_document_type = fields.String(validate=validate.OneOf(ID_DOCUMENT_TYPES), metadata={
+        "description": "the document id_card_no is the number of; resident_id when never given"})
     id_card_no = IdCardNo(allow_none=True)
-    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    phone = PhoneNumber(allow_none=True)
     address = fields.String(validate=validate.Length(max=300))
     lat = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     lon = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     community_id = fields.Integer(strict=True, validate=validate.Range(min=1))
     categories = fields.List(fields.String(validate=validate.OneOf(ELDER_CATEGORIES)),
-                             validate=validate.Length(max=len(ELDER_CATEGORIES)))
+                             validate=validate.Length(max=len(ELDER_CATEGORIES)), metadata={
+                                 "description": "advanced_age is derived from birth_on, whether sent or not"})
     risk_tier = fields.String(validate=validate.OneOf(RISK_TIERS))
     care_notes = fields.String(validate=validate.Length(max=2000))
     emergency_contacts = fields.List(fields.Nested(EmergencyContactSchema), validate=validate.Length(max=10))

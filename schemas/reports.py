@@ -107,6 +107,8 @@ class CaregiverFiguresSchema(Out):
     satisfaction_rated = fields.Integer()
     satisfaction_mean = fields.Float(allow_none=True)
     satisfaction_low_share = fields.Float(**_rate)
+    cross_flagged = fields.Integer(metadata={
+        "description": "completed visits flagged overlapping_visit or impossible_travel"})
 
 
 class DayFiguresSchema(Out):

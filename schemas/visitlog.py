@@ -12,7 +12,7 @@ VISIT_FLAGS = (
     "qr_missing", "qr_invalid", "qr_wrong_elder", "qr_revoked", "outside_geofence", "no_location", "clock_skew",
     "future_capture", "before_task_created", "outside_window", "out_of_order", "too_short",
     "check_out_without_check_in", "duplicate_check_in", "task_cancelled", "task_reassigned", "late_upload",
-    "after_missed",
+    "after_missed", "overlapping_visit", "impossible_travel",
 )
 VERIFICATIONS = ("verified", "unverified", "needs_review")
 # What evidence and review decisions make of a visit (backend/reviews/verification.py derives it).

@@ -14,6 +14,10 @@ ELDER_CATEGORIES = (
     "disabled",         # 失能/半失能
 )
 RISK_TIERS = ("high", "key", "general")
+# The identity document an elder's number (elders.id_card_no) comes from: the resident ID card (居民身份证),
+# the Hong Kong/Macao/Taiwan residents' residence permit (港澳台居民居住证), the foreigner's permanent
+# residence ID card (外国人永久居留身份证) and a passport (护照).
+ID_DOCUMENT_TYPES = ("resident_id", "hmt_residence_permit", "foreign_permanent_residence", "passport")
 PATROL_MODES = ("door", "phone")
 PATROL_PERIODS = ("week", "month", "quarter")
 # `paused`: the elder is in hospital; the plan resumes on their return date.

@@ -2,6 +2,7 @@
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # Flags: facts the server records on an accepted item. The two *_verified flags are good news and
@@ -28,12 +29,17 @@ TASK_REASSIGNED = "task_reassigned"
 # Two lateness facts with two names (both were once `late_sync`):
 LATE_UPLOAD = "late_upload"  # received more than 24 h after capture, by the device's own clock
 AFTER_MISSED = "after_missed"  # evidence for a task already marked missed: it completes the task late
+# Cross-visit checks, set on the later of two visits of one caregiver by a job after the push
+# (backend/visits/crosscheck.py), on server-corrected times:
+OVERLAPPING_VISIT = "overlapping_visit"  # it began before an earlier-begun visit of theirs had ended
+IMPOSSIBLE_TRAVEL = "impossible_travel"  # reaching it from their previous visit needed an implausible speed
+CROSS_VISIT_FLAGS = (OVERLAPPING_VISIT, IMPOSSIBLE_TRAVEL)
 
 FLAGS = (
     QR_VERIFIED, DYNAMIC_CODE_VERIFIED, QR_MISSING, QR_INVALID, QR_WRONG_ELDER, QR_REVOKED,
     OUTSIDE_GEOFENCE, NO_LOCATION, CLOCK_SKEW, FUTURE_CAPTURE, BEFORE_TASK_CREATED, OUTSIDE_WINDOW,
     OUT_OF_ORDER, TOO_SHORT, CHECK_OUT_WITHOUT_CHECK_IN, DUPLICATE_CHECK_IN, TASK_CANCELLED,
-    TASK_REASSIGNED, LATE_UPLOAD, AFTER_MISSED,
+    TASK_REASSIGNED, LATE_UPLOAD, AFTER_MISSED, OVERLAPPING_VISIT, IMPOSSIBLE_TRAVEL,
 )
 VISIT_FLAGS = frozenset(FLAGS) - {QR_VERIFIED, DYNAMIC_CODE_VERIFIED}  # shown as is_verified instead
 REVIEW_FLAGS = VISIT_FLAGS - {AFTER_MISSED}
@@ -49,6 +55,13 @@ LATE_UPLOAD_AFTER = timedelta(hours=24)
 WINDOW_GRACE = timedelta(minutes=30)
 ORDER_TOLERANCE = timedelta(minutes=1)
 MISSING_SEQS_LIMIT = 1000
+# Two visits may touch: a check-out and the next check-in a minute apart on two phones' clocks.
+OVERLAP_TOLERANCE = timedelta(minutes=1)
+# Faster than a car in town (configurable: IMPOSSIBLE_TRAVEL_KMH). Distances within the allowance
+# are neighbours (the same building, GPS noise), and any trip is given at least a minute.
+MAX_TRAVEL_KMH = 60
+TRAVEL_ALLOWANCE_M = 500
+MIN_TRAVEL_SECONDS = 60
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -151,3 +164,49 @@ def missing_seqs(held: Iterable[tuple[int, int]], limit: int = MISSING_SEQS_LIMI
             break
         expected = max(expected, high + 1)
     return missing
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """One visit of a caregiver as the cross-checks see it: when it began and ended (ended_at =
+    started_at when it has no end) and where they arrived and left ((lat, lon), or None)."""
+
+    id: int
+    started_at: datetime
+    ended_at: datetime
+    arrived: tuple[float, float] | None = None
+    left: tuple[float, float] | None = None
+
+
+def overlapping(earlier_end: datetime, later_start: datetime, tolerance: timedelta = OVERLAP_TOLERANCE) -> bool:
+    """The later visit began before the earlier one ended (beyond the tolerance)."""
+    return later_start < earlier_end - tolerance
+
+
+def impossible_travel(distance_m: float, seconds: float, max_kmh: float = MAX_TRAVEL_KMH,
+                      allowance_m: float = TRAVEL_ALLOWANCE_M) -> bool:
+    """Covering `distance_m` (less the allowance) in `seconds` (at least a minute) is faster than max_kmh."""
+    far = distance_m - allowance_m
+    return far > 0 and far / max(seconds, MIN_TRAVEL_SECONDS) * 3.6 > max_kmh
+
+
+def cross_visit_flags(stops: Iterable[Stop], max_kmh: float = MAX_TRAVEL_KMH,
+                      tolerance: timedelta = OVERLAP_TOLERANCE) -> dict[int, set[str]]:
+    """The cross-visit flags of each of one caregiver's visits, judged against the visits that
+    began before it (by start, then id): overlapping_visit when any of them had not ended when it
+    began, impossible_travel when the trip from the one just before it was too fast. The earlier
+    visit of a pair is never flagged for it."""
+    flags: dict[int, set[str]] = {}
+    latest_end: datetime | None = None
+    previous: Stop | None = None
+    for stop in sorted(stops, key=lambda s: (s.started_at, s.id)):
+        found = flags[stop.id] = set()
+        if latest_end is not None and overlapping(latest_end, stop.started_at, tolerance):
+            found.add(OVERLAPPING_VISIT)
+        if previous is not None and previous.left and stop.arrived:
+            gap = (stop.started_at - previous.ended_at).total_seconds()
+            if impossible_travel(haversine_m(*previous.left, *stop.arrived), gap, max_kmh):
+                found.add(IMPOSSIBLE_TRAVEL)
+        latest_end = stop.ended_at if latest_end is None else max(latest_end, stop.ended_at)
+        previous = stop
+    return flags

@@ -104,3 +104,19 @@ def test_the_demo_shows_quarterly_elders_phone_patrols_and_a_closed_door(app, cl
     assert body["month_in_progress"] is False and "special_family" in body["coverage"]["categories"]
     assert total["in_scope_elders_quarterly"] > 0 and total["patrols_seen_door"] > total["patrols_seen_phone"] > 0
     assert 0 < total["patrol_coverage"] <= 1
+
+
+def test_the_demo_has_two_overlapping_visits_flagged_on_the_later_one(app, clock):
+    from backend.visits.models import Visit
+
+    seed_demo(now=clock())
+    flagged = db.session.execute(select(Visit).where(Visit.needs_review)).scalars().all()
+    overlapping = [v for v in flagged if "overlapping_visit" in v.flags]
+    assert len(overlapping) == 1
+    later = overlapping[0]
+    earlier = db.session.execute(select(Visit).where(
+        Visit.user_id == later.user_id, Visit.started_at < later.started_at, Visit.ended_at > later.started_at)
+    ).scalar_one()
+    assert "overlapping_visit" not in earlier.flags
+    # Everyone else's days are one visit after the other.
+    assert _count(Visit, Visit.crosschecked_at.is_(None), Visit.started_at.is_not(None)) <= 1

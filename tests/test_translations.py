@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale, gettext
 
 import schemas
+import schemas.identity
 from backend.errors import CATALOG, RESOURCES
 from backend.field_messages import template_of, translate
 
@@ -122,6 +123,7 @@ def _schema_messages():
             if issubclass(schema, marshmallow.Schema) and schema.__module__.startswith("schemas"):
                 messages |= _field_messages(schema().fields.values())
     messages |= {m for m in vars(schemas.fields).get("MESSAGES", ())}
+    messages |= set(schemas.identity.MESSAGES)
     return messages
 
 

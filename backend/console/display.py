@@ -40,6 +40,7 @@ LABELS: dict[str, dict[str, str]] = {
         "duplicate_check_in": N_("Duplicate check-in"), "task_cancelled": N_("Task cancelled"),
         "task_reassigned": N_("Task reassigned"), "late_upload": N_("Uploaded a day late"),
         "after_missed": N_("Completed after marked missed"),
+        "overlapping_visit": N_("Overlaps another visit"), "impossible_travel": N_("Impossible travel"),
     },
     # backend/reviews/verification.py: evidence and the current review decision together.
     "verification_state": {"verified_automatically": N_("Verified automatically"),
@@ -99,6 +100,10 @@ LABELS: dict[str, dict[str, str]] = {
                     "advanced_age": N_("Aged 80 or more"),
                     "capability_loss": N_("Some loss of capability (level 1 or more)")},
     "gender": {"male": N_("Male"), "female": N_("Female")},
+    "id_document_type": {"resident_id": N_("Resident ID card"),
+                         "hmt_residence_permit": N_("Hong Kong/Macao/Taiwan residence permit"),
+                         "foreign_permanent_residence": N_("Foreigner's permanent residence ID card"),
+                         "passport": N_("Passport")},
     "level": {"city": N_("City"), "district": N_("District"), "street": N_("Street"), "community": N_("Community")},
     "capability": {"0": N_("Intact"), "1": N_("Mild loss"), "2": N_("Moderate loss"), "3": N_("Severe loss"),
                    "4": N_("Complete loss")},
@@ -135,7 +140,8 @@ LABELS: dict[str, dict[str, str]] = {
 # How a chip reads at a glance: good news green, doubts orange (the default), problems red.
 GOOD_FLAGS = frozenset(("qr_verified", "dynamic_code_verified"))
 PROBLEM_FLAGS = frozenset(("qr_missing", "qr_invalid", "qr_wrong_elder", "qr_revoked", "outside_geofence",
-                           "future_capture", "check_out_without_check_in", "task_cancelled", "task_reassigned"))
+                           "future_capture", "check_out_without_check_in", "task_cancelled", "task_reassigned",
+                           "overlapping_visit", "impossible_travel"))
 _TONES = {"service_outcome": {"done": "good", "refused": "problem", "not_needed": "neutral"},
           "patrol_outcome": {"seen_well": "good", "seen_needs_help": "problem", "not_at_home": "warn",
                              "no_answer": "problem", "in_hospital": "warn", "moved": "warn", "deceased": "problem"},

@@ -37,6 +37,9 @@ class Elder(ChangeTracked, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     gender: Mapped[str] = mapped_column(String(8), nullable=False)
     birth_on: Mapped[date] = mapped_column(Date, nullable=False)
+    # The number of the identity document id_document_type names (schemas.vocab.ID_DOCUMENT_TYPES).
+    id_document_type: Mapped[str] = mapped_column(String(32), nullable=False, default="resident_id",
+                                                  server_default="resident_id")
     id_card_no: Mapped[str | None] = mapped_column(String(18), unique=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(300), nullable=False, default="")

@@ -1,16 +1,18 @@
 """Registering elders, editing them under optimistic concurrency, and recording assessments.
 
 Problems raised: not_found (404) for an elder outside the caller's scope; validation_failed (422)
-for a region that is not a community, a birth date in the future or one that disagrees with the
-ID-card number, a move away from the patrol worker's communities, an assessment dated in the
-future; conflict (409) for an ID-card number another elder has; version_conflict (409) when an
-edit names a stale version.
+for a region that is not a community, a birth date in the future, an identity document number
+malformed for its type or whose birth date or gender (its 17th digit) disagree with birth_on and
+gender, an age under ELDER_MIN_AGE in a category that requires it, a move away from the patrol
+worker's communities, an assessment dated in the future; conflict (409) for an ID-card number
+another elder has; version_conflict (409) when an edit names a stale version.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,10 +29,10 @@ from backend.scope import elders_clause, scoped_or_404
 from backend.tasks.models import Task
 from backend.users.models import User
 from backend.versions import check_version
-from schemas.elders import id_card_birth_date
+from schemas.identity import age_on, document_birth_date, document_gender, document_problem
 
-FIELDS = ("name", "gender", "birth_on", "id_card_no", "phone", "address", "lat", "lon", "community_id",
-          "categories", "risk_tier", "care_notes", "emergency_contacts", "is_active")
+FIELDS = ("name", "gender", "birth_on", "id_document_type", "id_card_no", "phone", "address", "lat", "lon",
+          "community_id", "categories", "risk_tier", "care_notes", "emergency_contacts", "is_active")
 
 
 def visible_elder(elder_id: int, *, viewer: User, for_update: bool = False) -> Elder:
@@ -122,11 +124,72 @@ def _apply(elder: Elder, fields: dict, *, now: datetime) -> None:
     for name in FIELDS:
         if name in fields:
             setattr(elder, name, fields[name])
-    if elder.birth_on > local_today(now):
+    today = local_today(now)
+    if elder.birth_on > today:
         raise ValidationFailed("birth_on", _l("is in the future"))
-    if elder.id_card_no and id_card_birth_date(elder.id_card_no) != elder.birth_on:
+    _check_document(elder, fields)
+    _check_age(elder, fields, today)
+
+
+def _check_document(elder: Elder, fields: dict) -> None:
+    """The number suits its document type, and the birth date and gender it states are the elder's."""
+    elder.id_document_type = elder.id_document_type or "resident_id"
+    if not elder.id_card_no:
+        return
+    # A number is checked when it or its type is sent (rows registered before a rule came stay
+    # editable); a field the edit did not send is not the one to blame.
+    if "id_card_no" in fields or "id_document_type" in fields:
+        problem = document_problem(elder.id_document_type, elder.id_card_no)
+        if problem:
+            raise ValidationFailed("id_card_no" if "id_card_no" in fields else "id_document_type", _l(problem))
+    if document_birth_date(elder.id_document_type, elder.id_card_no) not in (None, elder.birth_on):
         field = "id_card_no" if "id_card_no" in fields else "birth_on"
         raise ValidationFailed(field, _l("the ID-card number and birth_on name different birth dates"))
+    if not {"id_card_no", "id_document_type", "gender"} & set(fields):
+        return
+    if document_gender(elder.id_document_type, elder.id_card_no) not in (None, elder.gender):
+        field = "id_card_no" if "id_card_no" in fields else "gender"
+        raise ValidationFailed(field, _l("the gender disagrees with the ID number's 17th digit (odd for men)"))
+
+
+def _check_age(elder: Elder, fields: dict, today: date) -> None:
+    """Categories that need an elder of ELDER_MIN_AGE or more get one; advanced_age follows the
+    birth date whatever was sent."""
+    config = current_app.config
+    age = age_on(elder.birth_on, today)
+    needs_age = set(elder.categories) & set(config["ELDER_MIN_AGE_CATEGORIES"])
+    if {"birth_on", "categories"} & set(fields) and needs_age and age < config["ELDER_MIN_AGE"]:
+        raise ValidationFailed("categories" if "categories" in fields else "birth_on",
+                               _l("the categories chosen need an age of at least %(age)s", age=config["ELDER_MIN_AGE"]))
+    derived = [c for c in elder.categories if c != "advanced_age"]
+    if age >= config["ADVANCED_AGE"]:
+        derived.append("advanced_age")
+    if sorted(derived) != sorted(elder.categories):
+        elder.categories = derived
+
+
+def refresh_advanced_age(*, now: datetime) -> int:
+    """Elders who turned ADVANCED_AGE (or whose birth date was corrected) get or lose advanced_age;
+    each touched row syncs to phones. Returns how many changed."""
+    today = local_today(now)
+    years = current_app.config["ADVANCED_AGE"]
+    try:
+        cutoff = today.replace(year=today.year - years)
+    except ValueError:  # 29 February: those born on 1 March turn that age today
+        cutoff = date(today.year - years, 3, 1)
+    has = exists().where(ElderCategory.elder_id == Elder.id, ElderCategory.category == "advanced_age")
+    wrong = select(Elder).where(or_(and_(Elder.birth_on <= cutoff, ~has), and_(Elder.birth_on > cutoff, has))) \
+        .with_for_update(skip_locked=True, of=Elder)
+    changed = 0
+    for elder in db.session.execute(wrong).scalars():
+        derived = [c for c in elder.categories if c != "advanced_age"]
+        if elder.birth_on <= cutoff:
+            derived.append("advanced_age")
+        elder.categories = derived
+        elder.updated_at = now
+        changed += 1
+    db.session.flush()
+    return changed
 
 
 def _save(elder: Elder) -> Elder:

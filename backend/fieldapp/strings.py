@@ -159,6 +159,8 @@ STRINGS = {
     "flag_task_reassigned": N_("task went to someone else"),
     "flag_late_upload": N_("sent more than a day late"),
     "flag_after_missed": N_("done after it was marked missed"),
+    "flag_overlapping_visit": N_("at the same time as another visit"),
+    "flag_impossible_travel": N_("too far from the previous visit for the time between"),
     "code_invalid_item": N_("the record is malformed"),
     "code_unknown_task": N_("no such task"),
     "code_not_assigned": N_("this task is not yours"),

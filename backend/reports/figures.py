@@ -41,7 +41,8 @@ Definitions (also served in every report as `definitions`):
   (patrols_attempted) but is not coverage. patrols_seen_door / patrols_seen_phone: the month's
   patrols that saw the elder, by mode.
 - per provider: service tasks through their care plan's provider (patrols have none).
-- per caregiver: by the task's assignee, service and patrol tasks alike.
+- per caregiver: by the task's assignee, service and patrol tasks alike; cross_flagged counts their
+  completed visits flagged overlapping_visit or impossible_travel.
 - rectification (整改): providers whose satisfaction mean or verification rate, as reported, is
   below its configured threshold, each judged only over at least RECTIFICATION_MIN_VISITS visits.
   Satisfaction is the call-backs' where the provider has at least RECTIFICATION_MIN_CALLBACKS rated
@@ -58,7 +59,7 @@ from itertools import pairwise
 from sqlalchemy import Connection, DateTime, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.expression import cast, literal_column
-from sqlalchemy.types import Integer
+from sqlalchemy.types import Integer, Text
 
 from backend.elders.models import Elder, ElderCategory
 from backend.extensions import inline_ids
@@ -70,13 +71,15 @@ from backend.reviews import verification
 from backend.reviews.models import Callback
 from backend.tasks.models import Task
 from backend.visits.models import Visit
+from sync import rules
 
 # A patrol covers its elder only when it saw them (schemas.sync.SEEN_OUTCOMES).
 SEEN_OUTCOMES = ("seen_well", "seen_needs_help")
 # visit_groups' sums over a group's visits, which count for completed tasks only.
 COMPLETED_VISIT_SUMS = ("completed_on_time", "late_synced", "verified", "timed", "duration_seconds",
                         "min_duration_minutes", "short_visits", "satisfaction_rated", "satisfaction_sum",
-                        "satisfaction_low", "patrols_seen_door", "patrols_seen_phone", "patrols_attempted")
+                        "satisfaction_low", "patrols_seen_door", "patrols_seen_phone", "patrols_attempted",
+                        "cross_flagged")
 LOW_SATISFACTION = 2
 # A call-back made: the elder was reached, or could not be after trying.
 CALLBACKS_MADE = ("done", "unreachable")
@@ -123,6 +126,8 @@ DEFINITIONS = {
                             "it is not coverage."),
     "providers": N_("Service tasks by their care plan's provider; patrols have no provider."),
     "caregivers": N_("Tasks by their assignee, service and patrol alike."),
+    "cross_flagged": N_("Completed visits of the person flagged as overlapping another of their visits or as "
+                        "reached from their previous visit at an implausible speed."),
     "rectification": N_("Providers whose satisfaction mean or verification rate, as reported (rates to 4 "
                         "decimals, means to 2), falls below its threshold; each is judged only over at least "
                         "min_visits rated or completed visits. Satisfaction is the call-backs' mean where the "
@@ -257,7 +262,15 @@ def _visit_sums(visit, task) -> dict:
         "patrols_seen_phone": _count(and_(seen, visit.patrol_mode == "phone")),
         "patrols_attempted": _count(and_(visit.patrol_outcome.is_not(None),
                                          visit.patrol_outcome.not_in(SEEN_OUTCOMES))),
+        "cross_flagged": _count(_cross_flagged(visit.flags)),
     }
+
+
+def _cross_flagged(flags):
+    """The visit carries overlapping_visit or impossible_travel (backend/visits/crosscheck.py). A
+    position test in the JSON text, as the visit log's flag filter: each flag is quoted there."""
+    text_flags = cast(flags, Text)
+    return or_(*(func.strpos(text_flags, f'"{flag}"') > 0 for flag in rules.CROSS_VISIT_FLAGS))
 
 
 def visit_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
@@ -355,7 +368,7 @@ def rejected_groups(conn: Connection, scope: Scope, period: Period) -> list[dict
     rejected = (
         select(*keys, day.label("day"), Task.window_start_at, Task.window_end_at, Task.min_duration_minutes,
                Visit.started_at, Visit.is_late_sync, Visit.is_verified, Visit.duration_seconds, Visit.satisfaction,
-               Visit.patrol_outcome, Visit.patrol_mode)
+               Visit.patrol_outcome, Visit.patrol_mode, Visit.flags)
         .select_from(decision)
         .join(Task, Task.id == decision.task_id)
         .join(Visit, Visit.id == decision.visit_id)  # by primary key: a rejection is looked up, not hashed

@@ -44,7 +44,7 @@ PROVIDER_COLUMNS = ("name", "planned", "completed", "rejected", "completed_on_ti
 SERVICE_TYPE_COLUMNS = ("name", "completed", "timed", "mean_duration_minutes", "mean_min_duration_minutes",
                         "short_visits")
 CAREGIVER_COLUMNS = ("name", "role", "planned", "completed", "rejected", "completed_on_time", "missed",
-                     "verification_rate", "satisfaction_mean")
+                     "verification_rate", "satisfaction_mean", "cross_flagged")
 # Satisfaction from the caregiver's phone beside what the elders said on call-backs.
 SATISFACTION_COLUMNS = ("name", "satisfaction_rated", "satisfaction_mean", "callbacks", "callbacks_unconfirmed_share",
                         "callback_satisfaction_rated", "callback_satisfaction_mean", "satisfaction_source")

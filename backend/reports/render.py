@@ -57,6 +57,7 @@ LABELS = {
     "mean_duration_minutes": _lp("report", "Mean duration (minutes)"),
     "mean_min_duration_minutes": _lp("report", "Mean minimum duration (minutes)"),
     "short_visits": _lp("report", "Visits too short"),
+    "cross_flagged": _lp("report", "Overlapping or impossible-travel visits"),
     "failed": _lp("report", "Failed on"),
     "item": _lp("report", "Item"),
     "value": _lp("report", "Value"),
@@ -91,7 +92,7 @@ SERVICE_TYPE_COLUMNS = ("service_type", "name", "completed", "timed", "mean_dura
 CAREGIVER_COLUMNS = ("user_id", "name", "role", "provider_id", "planned", "completed", "rejected",
                      "completed_on_time",
                      "late_synced", "missed", "verified", "verification_rate", "satisfaction_rated",
-                     "satisfaction_mean", "satisfaction_low_share")
+                     "satisfaction_mean", "satisfaction_low_share", "cross_flagged")
 DAY_COLUMNS = ("date", "planned", "completed")
 RECTIFICATION_COLUMNS = ("provider_id", "name", "failed", "completed", "rejected", "verification_rate",
                          "satisfaction_source", "satisfaction_rated", "satisfaction_mean",

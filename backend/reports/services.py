@@ -28,7 +28,8 @@ from backend.users.models import User
 VISIT_SUMS = ("planned", "completed", "rejected", "completed_on_time", "late_synced", "missed", "cancelled",
               "verified",
               "timed", "duration_seconds", "min_duration_minutes", "short_visits", "satisfaction_rated",
-              "satisfaction_sum", "satisfaction_low", "patrols_seen_door", "patrols_seen_phone", "patrols_attempted")
+              "satisfaction_sum", "satisfaction_low", "patrols_seen_door", "patrols_seen_phone", "patrols_attempted",
+              "cross_flagged")
 FOLLOWUP_SUMS = ("followups_opened", "followups_resolved", "followups_overdue")
 COVERAGE_SUMS = ("in_scope_elders", "in_scope_elders_visited", "in_scope_elders_quarterly")
 CALLBACK_SUMS = ("callbacks", "callbacks_unconfirmed", "callback_satisfaction_rated", "callback_satisfaction_sum")
@@ -265,7 +266,8 @@ def _caregiver_rows(caregivers: dict) -> list[dict]:
                          "planned", "completed", "rejected", "completed_on_time", "late_synced", "missed",
                          "verified",
                          "verification_rate", "satisfaction_rated", "satisfaction_mean",
-                         "satisfaction_low_share")}})
+                         "satisfaction_low_share")},
+                     "cross_flagged": sums["cross_flagged"]})
     return sorted(rows, key=lambda row: (row["name"], row["user_id"]))
 
 

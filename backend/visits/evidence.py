@@ -94,6 +94,8 @@ class VisitRow:
     is_late_sync: bool = False
     flags: list = field(default_factory=list)
     needs_review: bool = False
+    # Written NULL by every push: a changed visit waits for the cross-check again.
+    crosschecked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

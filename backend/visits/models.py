@@ -66,6 +66,9 @@ class Visit(TimestampMixin, db.Model):
         # completed patrols are matched against this small index, never against every visit.
         Index("ix_visits_seen_patrols", "task_id",
               postgresql_where=text("patrol_outcome IN ('seen_well', 'seen_needs_help')")),
+        # The cross-check job's queue (backend/visits/crosscheck.py), and its neighbour lookups.
+        Index("ix_visits_uncrosschecked", "id", postgresql_where=text("crosschecked_at IS NULL")),
+        Index("ix_visits_user_started", "user_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -87,6 +90,9 @@ class Visit(TimestampMixin, db.Model):
     is_late_sync: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     flags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     needs_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, index=True)
+    # When the visit was last checked against its caregiver's other visits (overlapping_visit,
+    # impossible_travel); NULL until then and again whenever a push changes the visit.
+    crosschecked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     task: Mapped[Task] = relationship()
 

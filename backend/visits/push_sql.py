@@ -39,7 +39,7 @@ WHERE id = ANY(%(ids)s::varchar[])
 VISITS = """
 SELECT v.task_id, v.user_id, v.id, v.check_in_item_id, v.check_out_item_id, v.report_item_id,
        v.started_at, v.ended_at, v.duration_seconds, v.is_verified, v.max_distance_m, v.satisfaction,
-       v.patrol_outcome, v.patrol_mode, v.is_late_sync, v.flags, v.needs_review,
+       v.patrol_outcome, v.patrol_mode, v.is_late_sync, v.flags, v.needs_review, v.crosschecked_at,
        i.id, i.user_id, i.fingerprint, i.flags, i.device_id, i.captured_at, i.captured_at_corrected,
        i.distance_m, i.qr_flag,
        o.id, o.user_id, o.fingerprint, o.flags, o.device_id, o.captured_at, o.captured_at_corrected,
@@ -84,15 +84,16 @@ DELETE_ITEMS = "DELETE FROM visit_items WHERE id = ANY(%(ids)s::varchar[])"
 INSERT_VISITS = """
 INSERT INTO visits (task_id, user_id, check_in_item_id, check_out_item_id, report_item_id, started_at,
                     ended_at, duration_seconds, is_verified, max_distance_m, satisfaction, patrol_outcome,
-                    patrol_mode, is_late_sync, flags, needs_review, created_at, updated_at)
+                    patrol_mode, is_late_sync, flags, needs_review, crosschecked_at, created_at, updated_at)
 SELECT task_id, user_id, check_in_item_id, check_out_item_id, report_item_id, started_at,
        ended_at, duration_seconds, is_verified, max_distance_m, satisfaction, patrol_outcome,
-       patrol_mode, is_late_sync, flags, needs_review, %(at)s, %(at)s
+       patrol_mode, is_late_sync, flags, needs_review, crosschecked_at, %(at)s, %(at)s
 FROM json_populate_recordset(NULL::visits, %(rows)s::json)
 """
 
 # Visits already stored. A visit's user is the one whose item opened it: a later item of another
 # caregiver (after a reassignment) does not take the visit over, so user_id (and task_id) stay.
+# A changed visit waits for the cross-check again (crosschecked_at NULL, backend/visits/crosscheck.py).
 UPDATE_VISITS = """
 UPDATE visits SET check_in_item_id = v.check_in_item_id, check_out_item_id = v.check_out_item_id,
                   report_item_id = v.report_item_id, started_at = v.started_at, ended_at = v.ended_at,
@@ -100,7 +101,7 @@ UPDATE visits SET check_in_item_id = v.check_in_item_id, check_out_item_id = v.c
                   max_distance_m = v.max_distance_m, satisfaction = v.satisfaction,
                   patrol_outcome = v.patrol_outcome, patrol_mode = v.patrol_mode,
                   is_late_sync = v.is_late_sync, flags = v.flags, needs_review = v.needs_review,
-                  updated_at = %(at)s
+                  crosschecked_at = NULL, updated_at = %(at)s
 FROM json_populate_recordset(NULL::visits, %(rows)s::json) AS v
 WHERE visits.id = v.id AND visits.id = ANY(%(ids)s::int[])
 """

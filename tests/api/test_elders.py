@@ -25,7 +25,9 @@ def test_admin_registers_an_elder_and_sees_the_id_card_in_full(client, city, hea
     assert response.status_code == 201, response.get_json()
     elder = response.get_json()
     assert elder["id_card_no"] == ID_CARD
-    assert elder["categories"] == ["advanced_age", "solitary"] and elder["community_name"] == "长青社区"
+    # advanced_age is derived from the birth date: born 1949, she is not 80 yet, whatever was sent.
+    assert elder["categories"] == ["solitary"] and elder["community_name"] == "长青社区"
+    assert elder["id_document_type"] == "resident_id"
     assert elder["emergency_contacts"] == elder_body["emergency_contacts"]
     assert elder["latest_assessment"] is None and elder["version"] == 1
 
@@ -118,7 +120,8 @@ def test_an_edit_against_a_stale_version_answers_409(client, city, headers):
 def test_changing_only_categories_still_bumps_the_version(client, city, headers):
     response = client.patch(f"/api/v1/elders/{city.elder_a1.id}", json={"categories": ["empty_nest"], "version": 1},
                             headers=headers("admin"))
-    assert response.get_json()["categories"] == ["empty_nest"] and response.get_json()["version"] == 2
+    # Born in 1940: advanced_age comes back by itself.
+    assert response.get_json()["categories"] == ["advanced_age", "empty_nest"] and response.get_json()["version"] == 2
 
 
 def test_elders_filter_by_community_category_risk_tier_and_name(client, city, headers, make_elder):

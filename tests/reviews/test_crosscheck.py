@@ -1,0 +1,109 @@
+"""Cross-visit checks (issue 12, item 11): one caregiver's overlapping visits and impossible trips
+are flagged on the later visit by the job, reach the review queue and the visit-log filter, and
+count per caregiver in the monthly report."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.visits.jobs import crosscheck_job
+from backend.visits.models import Visit
+
+
+@pytest.fixture
+def far_elder(city, make_elder):
+    """An elder about 22 km north of city.elder_a1 (41.8 N, 123.4 E)."""
+    return make_elder(city.community_a2, "远郊老人", lat=42.0, lon=123.4)
+
+
+def _flags(visit):
+    db.session.expire_all()
+    return db.session.get(Visit, visit.id).flags
+
+
+def test_an_overlapping_pair_flags_the_later_visit_only(city, make_visit, clock):
+    start = clock() - timedelta(days=1)
+    first = make_visit(start=start)                                    # 10–40 minutes past
+    second = make_visit(city.elder_a2, start=start + timedelta(minutes=20))  # 30–60: began before first ended
+    assert crosscheck_job(now=clock()) >= 2
+    assert _flags(first) == [] and _flags(second) == ["overlapping_visit"]
+    again = db.session.get(Visit, second.id)
+    assert again.needs_review is True and again.crosschecked_at == clock()
+    assert crosscheck_job(now=clock()) == 0  # nothing waits any more
+
+
+def test_an_impossible_trip_flags_the_later_visit_and_a_plausible_one_does_not(city, far_elder, make_visit, clock):
+    start = clock() - timedelta(days=2)
+    home = make_visit(start=start)                                           # ends at +40 min
+    rushed = make_visit(far_elder, start=start + timedelta(minutes=35))      # begins at +45: 22 km in 5 min
+    later = make_visit(start=start + timedelta(minutes=35, hours=3))         # back in 2.5 h: fine
+    crosscheck_job(now=clock())
+    assert _flags(home) == [] and _flags(rushed) == ["impossible_travel"] and _flags(later) == []
+    assert db.session.get(Visit, rushed.id).needs_review is True
+
+
+def test_visits_of_two_caregivers_never_overlap_each_other(city, make_visit, clock):
+    start = clock() - timedelta(days=1)
+    make_visit(start=start)
+    other = make_visit(city.elder_a2, city.other_provider, start=start + timedelta(minutes=20))
+    crosscheck_job(now=clock())
+    assert _flags(other) == []
+
+
+def test_an_earlier_visit_uploaded_late_flags_the_later_one_already_checked(city, make_visit, clock):
+    start = clock() - timedelta(days=1)
+    later = make_visit(start=start + timedelta(minutes=20))
+    crosscheck_job(now=clock())
+    assert _flags(later) == []
+    make_visit(city.elder_a2, start=start)  # its evidence arrives a day late
+    crosscheck_job(now=clock())
+    assert _flags(later) == ["overlapping_visit"]
+
+
+def test_a_flag_comes_off_when_the_times_no_longer_overlap(city, make_visit, clock):
+    start = clock() - timedelta(days=1)
+    first = make_visit(start=start)
+    second = make_visit(city.elder_a2, start=start + timedelta(minutes=20))
+    crosscheck_job(now=clock())
+    row = db.session.get(Visit, first.id)
+    row.ended_at, row.crosschecked_at = start + timedelta(minutes=25), None  # corrected evidence, as a push would
+    db.session.commit()
+    crosscheck_job(now=clock())
+    assert _flags(second) == [] and db.session.get(Visit, second.id).needs_review is False
+
+
+def test_the_review_queue_and_the_visit_log_filter_show_the_flag(city, api, make_visit, clock):
+    start = clock() - timedelta(days=1)
+    make_visit(start=start)
+    second = make_visit(city.elder_a2, start=start + timedelta(minutes=20))
+    crosscheck_job(now=clock())
+    queue = api(city.supervisor_a, "get", "/reviews/queue", query_string={"flag": "overlapping_visit"}).get_json()
+    assert [item["task_id"] for item in queue["items"]] == [second.task_id]
+    listed = api(city.admin, "get", "/audit/visits", query_string={"flag": "overlapping_visit"}).get_json()
+    assert [item["id"] for item in listed["items"]] == [second.task_id]
+
+
+def test_a_push_sends_a_changed_visit_back_to_the_cross_check(field, clock):
+    f = field
+    assert f.phone.push([f.phone.item("check_in", f.task.id, f.start, location=f.at_door)]).status_code == 200
+    visit = db.session.execute(select(Visit).where(Visit.task_id == f.task.id)).scalar_one()
+    assert visit.crosschecked_at is None
+    crosscheck_job(now=clock())
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).crosschecked_at is not None
+    check_out = f.phone.item("check_out", f.task.id, f.start + timedelta(minutes=30), qr=f.qr, location=f.at_door,
+                             services=[{"service_type": "meal", "outcome": "done"}], satisfaction=5)
+    pushed = f.phone.push([check_out])
+    assert pushed.status_code == 200 and pushed.get_json()["results"][0]["status"] == "accepted", pushed.get_json()
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).crosschecked_at is None
+
+
+def test_visits_older_than_the_lookback_are_marked_without_a_judgement(app, city, make_visit, clock):
+    start = clock() - timedelta(days=app.config["CROSSCHECK_LOOKBACK_DAYS"] + 1)
+    make_visit(start=start)
+    second = make_visit(city.elder_a2, start=start + timedelta(minutes=20))
+    crosscheck_job(now=clock())
+    assert _flags(second) == [] and db.session.get(Visit, second.id).crosschecked_at == clock()
