@@ -24,7 +24,8 @@ RESOLUTION_CODES = (
 DECISION_CODES = ("status_confirmed", "status_rejected")
 # What a follow-up's history records; auto_resolved is the system closing it when facts change.
 FOLLOWUP_ACTIONS = ("opened", "claimed", "commented", "escalated", "resolved", "auto_resolved", "reopened")
-NOTIFICATION_EVENTS = ("assigned", "escalated", "overdue", "reopened", "late_start", "explanation_asked")
+NOTIFICATION_EVENTS = ("assigned", "escalated", "overdue", "reopened", "late_start", "explanation_asked",
+                       "rectification_issued")
 
 _note = validate.Length(max=2000)
 
