@@ -25,7 +25,7 @@ DECISION_CODES = ("status_confirmed", "status_rejected")
 # What a follow-up's history records; auto_resolved is the system closing it when facts change.
 FOLLOWUP_ACTIONS = ("opened", "claimed", "commented", "escalated", "resolved", "auto_resolved", "reopened")
 NOTIFICATION_EVENTS = ("assigned", "escalated", "overdue", "reopened", "late_start", "explanation_asked",
-                       "rectification_issued")
+                       "rectification_issued", "explanation_given")
 
 _note = validate.Length(max=2000)
 

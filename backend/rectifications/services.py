@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
 from backend.clock import local_today
+from backend.elders.models import Elder
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.extensions import db
 from backend.followups.services import notify
@@ -33,16 +34,25 @@ OPEN = ("open", "responded")
 
 
 def rectifications_clause(user: User):
-    """Orders a user may see: admins all; supervisors those of providers based in their region
-    and those they issued; a provider manager their provider's."""
+    """Orders a user may see: admins all; supervisors those of the providers they oversee and
+    those they issued; a provider manager their provider's."""
     if user.role == "admin":
         return true()
     if user.role == "provider_manager":
         return Rectification.provider_id == user.provider_id
     if user.role == "supervisor":
-        providers = select(Provider.id).where(region_ids_clause(user, Provider.region_id))
-        return Rectification.provider_id.in_(providers) | (Rectification.issued_by_id == user.id)
+        return Rectification.provider_id.in_(supervised_providers(user)) | (Rectification.issued_by_id == user.id)
     return false()
+
+
+def supervised_providers(user: User):
+    """SQL: ids of the providers a supervisor oversees: based in their region, or serving an elder
+    of it under a care plan (all of them for an admin)."""
+    if user.role == "admin":
+        return select(Provider.id)
+    serving = select(CarePlan.provider_id).join(Elder, CarePlan.elder_id == Elder.id) \
+        .where(region_ids_clause(user, Elder.community_id))
+    return select(Provider.id).where(region_ids_clause(user, Provider.region_id) | Provider.id.in_(serving))
 
 
 def overdue_clause(today: date):
@@ -70,8 +80,7 @@ def issue(*, provider_id: int, findings: str, due_on: date, by: User, at: dateti
     if by.role not in ISSUERS:
         raise Forbidden(_l("only supervisors and admins issue rectification orders"))
     provider = db.session.execute(select(Provider).where(
-        Provider.id == provider_id, true() if by.role == "admin" else
-        region_ids_clause(by, Provider.region_id))).scalar_one_or_none()
+        Provider.id == provider_id, Provider.id.in_(supervised_providers(by)))).scalar_one_or_none()
     if provider is None:
         raise ValidationFailed("provider_id", _l("no such provider in your region"))
     findings = (findings or "").strip()

@@ -49,6 +49,8 @@ class Review(db.Model):
     unlock_reason: Mapped[str | None] = mapped_column(Text)
 
     task: Mapped[Task] = relationship()
+    # The provider's answer when this decision asked for an explanation.
+    explanation: Mapped["ReviewExplanation | None"] = relationship(uselist=False, viewonly=True)
 
     @property
     def is_current(self) -> bool:
