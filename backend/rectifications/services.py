@@ -82,7 +82,7 @@ def issue(*, provider_id: int, findings: str, due_on: date, by: User, at: dateti
     provider = db.session.execute(select(Provider).where(
         Provider.id == provider_id, Provider.id.in_(supervised_providers(by)))).scalar_one_or_none()
     if provider is None:
-        raise ValidationFailed("provider_id", _l("no such provider in your region"))
+        raise ValidationFailed("provider_id", _l("no such provider among those you oversee"))
     findings = (findings or "").strip()
     if not findings:
         raise ValidationFailed("findings", _l("required"))
