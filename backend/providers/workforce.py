@@ -67,3 +67,19 @@ def figures(provider: Provider, month: str) -> dict:
         "service_minutes": sum(r["service_minutes"] for r in rows),
         "service_hours": round(sum(r["service_minutes"] for r in rows) / 60, 2),
     }
+
+
+def summaries(providers: list[tuple[int, str]], month: str) -> list[dict]:
+    """The monthly report's workforce rows: per provider (id, name), its active and certified
+    caregivers, certification rate and verified service hours in the month (provider-wide)."""
+    rows = []
+    for provider_id, name in providers:
+        minutes = sum(total for _visits, total in verified_minutes_by_caregiver(provider_id, month).values())
+        active, certified = db.session.execute(
+            select(func.count(User.id), func.count(User.id).filter(func.trim(User.certificate_no) != ""))
+            .where(User.role == "caregiver", User.provider_id == provider_id, User.is_active.is_(True))).one()
+        rows.append({"provider_id": provider_id, "name": name, "active_caregivers": active,
+                     "certified_caregivers": certified,
+                     "certification_rate": round(certified / active, 4) if active else None,
+                     "service_hours": round(minutes / 60, 2)})
+    return rows

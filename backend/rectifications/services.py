@@ -179,6 +179,18 @@ def overdue(provider_id: int | None = None, *, now: datetime) -> list[Rectificat
     return list(db.session.execute(query.order_by(Rectification.due_on, Rectification.id)).scalars())
 
 
+def overdue_rows(provider_ids: list[int], *, now: datetime) -> list[dict]:
+    """The monthly report's rows of overdue orders of these providers, as of `now`."""
+    if not provider_ids:
+        return []
+    query = (select(Rectification.id, Provider.name, Rectification.due_on, Rectification.findings)
+             .join(Provider, Rectification.provider_id == Provider.id)
+             .where(Rectification.provider_id.in_(provider_ids), overdue_clause(local_today(now)))
+             .order_by(Rectification.due_on, Rectification.id))
+    return [{"rectification_id": order_id, "name": name, "due_on": due_on, "findings": findings}
+            for order_id, name, due_on, findings in db.session.execute(query)]
+
+
 def holds_statement(provider_id: int, *, now: datetime) -> bool:
     """Whether the provider's next statement is held: the setting RECTIFICATION_HOLDS_STATEMENT is
     on and an order of the provider is overdue."""
