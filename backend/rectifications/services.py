@@ -194,7 +194,7 @@ def overdue_rows(provider_ids: list[int], *, now: datetime) -> list[dict]:
 def holds_statement(provider_id: int, *, now: datetime) -> bool:
     """Whether the provider's next statement is held: the setting RECTIFICATION_HOLDS_STATEMENT is
     on and an order of the provider is overdue."""
-    if not current_app.config.get("RECTIFICATION_HOLDS_STATEMENT", False):
+    if not current_app.config["RECTIFICATION_HOLDS_STATEMENT"]:
         return False
     return db.session.execute(select(Rectification.id).where(
         Rectification.provider_id == provider_id, overdue_clause(local_today(now))).limit(1)).first() is not None
