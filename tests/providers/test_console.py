@@ -63,3 +63,14 @@ def test_the_provider_page_shows_hours_and_takes_an_explanation(city, managers, 
     sent = page.post(f"/console/provider/explanations/{review.id}", {"text": "门牌污损"})
     assert sent.status_code == 302
     assert "目前没有需要说明的事项" in page.text("/console/provider")
+
+
+def test_the_supervisor_reads_the_explanation_on_the_visit_page(city, managers, as_user, api, make_visit, clock):
+    mine, _ = managers
+    visit = make_visit(flags=["qr_missing"])
+    review = decide(visit.task, "explanation_requested", "other", "请说明", by=city.supervisor_a, at=clock())
+    db.session.commit()
+    supervisor = as_user(city.supervisor_a)
+    assert "机构尚未作出说明" in supervisor.text(f"/console/visits/{visit.task_id}")
+    api(mine, "post", f"/reviews/{review.id}/explanation", json={"text": "门牌污损，已更换"})
+    assert "门牌污损，已更换" in supervisor.text(f"/console/visits/{visit.task_id}")
