@@ -16,8 +16,8 @@ def test_a_manager_signs_in_and_sees_only_their_pages(managers, as_user):
     page = as_user(mine)
     home = page.text("/console/")
     assert "限期整改" in home and "跟进事项" in home or "Follow-ups" not in home
-    assert "/console/visits" not in home and "/console/reviews" not in home
-    for path in ("/console/visits", "/console/reviews", "/console/elders", "/console/reads"):
+    assert "/console/reviews" not in home and "/console/elders" not in home
+    for path in ("/console/reviews", "/console/elders", "/console/reads", "/console/reports/monthly"):
         assert page.get(path).status_code == 403, path
     assert page.get("/console/rectifications").status_code == 200
     assert page.get("/console/rectifications/new").status_code == 403  # supervisors issue orders
@@ -74,3 +74,17 @@ def test_the_supervisor_reads_the_explanation_on_the_visit_page(city, managers, 
     assert "机构尚未作出说明" in supervisor.text(f"/console/visits/{visit.task_id}")
     api(mine, "post", f"/reviews/{review.id}/explanation", json={"text": "门牌污损，已更换"})
     assert "门牌污损，已更换" in supervisor.text(f"/console/visits/{visit.task_id}")
+
+
+def test_a_manager_reads_the_visit_log_of_their_provider_only(city, managers, as_user, make_visit):
+    mine, other = managers
+    own = make_visit()
+    foreign = make_visit(city.elder_a2, city.other_provider)
+    page = as_user(mine)
+    log = page.text("/console/visits")
+    assert f"/console/visits/{own.task_id}" in log and f"/console/visits/{foreign.task_id}" not in log
+    visit = page.text(f"/console/visits/{own.task_id}")
+    assert 'id="review-form"' not in visit and "督查员审核" in visit
+    assert page.get(f"/console/visits/{foreign.task_id}").status_code == 404
+    assert page.get("/console/visits.csv").status_code == 200
+    assert as_user(other).get(f"/console/visits/{own.task_id}").status_code == 404

@@ -102,3 +102,13 @@ def test_a_manager_hands_a_task_only_to_their_own_caregivers(api, pm_world, make
     assert api(w.other, "post", url, json={"assignee_id": w.caregiver_other.id}).status_code == 404
     assert api(w.mine, "post", f"/tasks/{w.other_task.id}/reassign", json={"assignee_id": spare.id}).status_code \
         == 404
+
+
+def test_the_visit_log_api_gives_a_manager_their_providers_visits_only(api, city, managers, make_visit):
+    mine, other = managers
+    own = make_visit()
+    foreign = make_visit(city.elder_a2, city.other_provider)
+    rows = api(mine, "get", "/audit/visits").get_json()["items"]
+    assert {row["id"] for row in rows} == {own.task_id}
+    assert api(mine, "get", f"/audit/visits/{foreign.task_id}").status_code == 404
+    assert api(other, "get", f"/audit/visits/{foreign.task_id}").status_code == 200
