@@ -122,7 +122,9 @@ def respond(order: Rectification, text: str, *, by: User, at: datetime, version:
     if not text:
         raise ValidationFailed("response", _l("required"))
     order.response, order.responded_by_id, order.responded_at, order.status = text, by.id, at, "responded"
-    _event(order, "responded", by, at, note=text)
+    event = _event(order, "responded", by, at, note=text)
+    notify(order.issued_by_id, "rectification_answer", at=at, task_id=None, step=f"rectification_event{event.id}",
+           title=f"整改答复：{order.provider.name}", body=text[:300])
     return order
 
 
@@ -133,7 +135,8 @@ def accept(order: Rectification, note: str | None, *, by: User, at: datetime,
     if order.status != "responded":
         raise Conflict(_l("only a responded rectification order can be accepted"))
     order.status, order.closed_at = "accepted", at
-    _event(order, "accepted", by, at, note=_clean(note))
+    event = _event(order, "accepted", by, at, note=_clean(note))
+    _tell_provider(order, event, f"整改已验收：{order.provider.name}", _clean(note) or "")
     return order
 
 
@@ -148,7 +151,8 @@ def extend(order: Rectification, due_on: date, note: str | None, *, by: User, at
                                             due_on=order.due_on.isoformat()))
     _check_deadline(due_on, at)
     order.due_on, order.status, order.extensions = due_on, "open", order.extensions + 1
-    _event(order, "extended", by, at, note=_clean(note), due_on=due_on)
+    event = _event(order, "extended", by, at, note=_clean(note), due_on=due_on)
+    _tell_provider(order, event, f"整改期限延至 {due_on:%Y-%m-%d}：{order.provider.name}", _clean(note) or "")
     return order
 
 
@@ -200,6 +204,12 @@ def holds_statement(provider_id: int, *, now: datetime) -> bool:
         Rectification.provider_id == provider_id, overdue_clause(local_today(now))).limit(1)).first() is not None
 
 
+def _tell_provider(order: Rectification, event: RectificationEvent, title: str, body: str) -> None:
+    if order.provider.manager_id is not None:
+        notify(order.provider.manager_id, "rectification_update", at=event.at, task_id=None,
+               step=f"rectification_event{event.id}", title=title, body=body)
+
+
 def _check_supervisor(order: Rectification, by: User, version: int | None) -> None:
     check_version(order, version, what="rectification")
     if by.role not in ISSUERS:
@@ -216,7 +226,9 @@ def _clean(text: str | None) -> str | None:
 
 
 def _event(order: Rectification, action: str, by: User, at: datetime, *, note: str | None = None,
-           due_on: date | None = None) -> None:
-    db.session.add(RectificationEvent(rectification_id=order.id, action=action, by_id=by.id, at=at, note=note,
-                                      due_on=due_on))
+           due_on: date | None = None) -> RectificationEvent:
+    event = RectificationEvent(rectification_id=order.id, action=action, by_id=by.id, at=at, note=note,
+                               due_on=due_on)
+    db.session.add(event)
     db.session.flush()
+    return event

@@ -33,10 +33,16 @@ def test_an_order_goes_from_issue_to_response_to_acceptance(city, api, managers,
     responded = api(mine, "post", f"/rectifications/{order['id']}/respond",
                     json={"response": "已对护理员集中培训，并逐户回访", "version": order["version"]})
     assert responded.status_code == 200 and responded.get_json()["status"] == "responded"
+    answered = db.session.execute(select(Notification).where(Notification.user_id == city.supervisor_a.id)
+                                  ).scalar_one()
+    assert answered.event == "rectification_answer"
     accepted = api(city.supervisor_a, "post", f"/rectifications/{order['id']}/accept", json={"note": "整改到位"})
     body = accepted.get_json()
     assert body["status"] == "accepted" and body["closed_at"] is not None
     assert [e["action"] for e in body["events"]] == ["issued", "responded", "accepted"]
+    events = db.session.execute(select(Notification.event).where(Notification.user_id == mine.id)
+                                .order_by(Notification.id)).scalars().all()
+    assert events == ["rectification_issued", "rectification_update"]
     again = api(mine, "post", f"/rectifications/{order['id']}/respond", json={"response": "补充说明"})
     assert again.status_code == 409
 
