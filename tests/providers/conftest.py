@@ -7,6 +7,7 @@ from backend.extensions import db
 from tests.api.conftest import headers, world  # noqa: F401  (plans and tasks on both streets; role headers)
 from tests.api.test_access_matrix import matrix_world  # noqa: F401  (the access matrix's world)
 from tests.console.conftest import as_user, console  # noqa: F401  (a signed-in console client)
+from tests.followups.conftest import make_followup  # noqa: F401
 from tests.reviews.conftest import api, make_visit  # noqa: F401
 
 

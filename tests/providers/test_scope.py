@@ -112,3 +112,15 @@ def test_the_visit_log_api_gives_a_manager_their_providers_visits_only(api, city
     assert {row["id"] for row in rows} == {own.task_id}
     assert api(mine, "get", f"/audit/visits/{foreign.task_id}").status_code == 404
     assert api(other, "get", f"/audit/visits/{foreign.task_id}").status_code == 200
+
+
+def test_a_manager_sees_their_providers_follow_ups_and_no_others(api, city, managers, make_followup):
+    mine, other = managers
+    theirs = make_followup("missed_visit", city.supervisor_a, elder=city.elder_a1, provider_id=city.provider.id)
+    owned = make_followup("worker_pattern", mine, subject_user_id=city.caregiver.id)
+    foreign = make_followup("missed_visit", other, elder=city.elder_a2, provider_id=city.other_provider.id)
+    unrelated = make_followup("welfare_check", city.supervisor_a, elder=city.elder_a1)
+    seen = {f["id"] for f in api(mine, "get", "/followups").get_json()["items"]}
+    assert seen == {theirs.id, owned.id}
+    assert api(mine, "get", f"/followups/{foreign.id}").status_code == 404
+    assert api(mine, "get", f"/followups/{unrelated.id}").status_code == 404
