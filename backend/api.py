@@ -56,6 +56,7 @@ def init_app(app: Flask) -> None:
     from backend.plans.views import types_blp as service_types_blp
     from backend.plates.views import blp as plates_blp
     from backend.providers.views import blp as providers_blp
+    from backend.rectifications.views import blp as rectifications_blp
     from backend.regions.views import blp as regions_blp
     from backend.register.views import blp as status_reports_blp
     from backend.reports.views import blp as reports_blp
@@ -69,7 +70,7 @@ def init_app(app: Flask) -> None:
     for blueprint in (auth_blp, regions_blp, providers_blp, users_blp, elders_blp, plans_blp, tasks_blp,
                       plates_blp, sync_blp, service_types_blp, followups_blp, notifications_blp, reviews_blp,
                       callbacks_blp, reports_blp, visitlog_blp, media_blp,
-                      status_reports_blp):
+                      status_reports_blp, rectifications_blp):
         api.register_blueprint(blueprint)
 
     @public

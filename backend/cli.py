@@ -198,7 +198,8 @@ def demo_logins() -> str:
         "  supervisor1, supervisor2   supervisors (清河区, one street of it)\n"
         "  supervisor3                supervisor of 白山区\n"
         "  caregiver01 … caregiver34  caregivers of the two providers (31–34 in 白山区)\n"
-        "  worker01 … worker12        community workers (11, 12 in 白山区)"
+        "  worker01 … worker12        community workers (11, 12 in 白山区)\n"
+        "  manager1, manager2         provider managers, one per provider"
     )
 
 
@@ -207,7 +208,7 @@ def demo_logins() -> str:
 @click.option("--password", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--region", "region_id", type=int, help="supervisor: region subtree root; worker: a community")
-@click.option("--provider", "provider_id", type=int, help="caregiver: the provider employing them")
+@click.option("--provider", "provider_id", type=int, help="caregiver or provider manager: their provider")
 @click.option("--name", "display_name", default="", help="display name")
 @with_appcontext
 def createuser(username, password, role, region_id, provider_id, display_name):

@@ -131,6 +131,10 @@ class Defaults:
     # with at least this many rated call-backs in the month, else the ratings recorded at check-out
     # on the caregiver's phone. Three: at the default 5 % draw, a provider with 60 visits a month.
     RECTIFICATION_MIN_CALLBACKS = 3
+    # Whether a provider with a rectification order past its deadline and unanswered has its next
+    # statement held (结算暂缓) until it answers; read by the statements through
+    # backend.rectifications.services.holds_statement.
+    RECTIFICATION_HOLDS_STATEMENT = False
     # PostgreSQL connections one monthly report reads on at once, in one snapshot (its main scan
     # is cut in as many parts): about the cores the database may give one report. Each report
     # holds them from the pool beside its request's own, so the pool (5 + 10 overflow per

@@ -42,6 +42,10 @@ GIVEN = ["秀英", "桂英", "玉兰", "淑珍", "凤英", "建国", "国华", "
          "玉珍", "文华", "桂兰", "永福", "明", "红", "兰芳", "春生", "金凤", "长山", "福贵", "素梅"]
 ROADS = ["长青路", "松柏街", "桂园巷", "翠湖路", "东湖大街", "荷花路", "滨江路", "望月街", "柳林路", "前进路"]
 PROVIDERS = [("清河区颐康居家养老服务中心", "91210105MA0Y1A2B3C"), ("暖阳养老服务有限公司", "91210105MA0Y4D5E6F")]
+# Caregivers still without a certificate: the first provider falls below the 90 % certification
+# rate (持证上岗率) the seeds ask for, the second stays above it.
+UNCERTIFIED = (7, 14, 28)
+MANAGER_NAMES = ("颐康中心 负责人 何丽", "暖阳养老 负责人 邓强")
 CARE_NOTES = ["", "高血压，按时服药", "行动不便，需搀扶", "听力较差，请大声说话", "糖尿病，饮食清淡"]
 CARE_PACKAGES = [
     ("meal", {"freq": "daily", "start": "11:00", "end": "13:00"}, 20),
@@ -68,9 +72,10 @@ def seed_demo(now=None) -> bool:
     db.session.flush()
     staff = _staff(providers, communities, streets, district)
     second = _second_district(city, providers)
-    # The first provider's missed visits go to its manager first; the second has none named, so
-    # the region's supervisor gets them at once. Both paths show in a drill.
-    providers[0].manager_id = staff["supervisor1"].id
+    # Each provider has its own manager account (manager1, manager2), seeing only that provider.
+    # The first provider's missed visits go to its manager first; the second names none as the
+    # first owner, so the region's supervisor gets them at once. Both paths show in a drill.
+    providers[0].manager_id = staff["managers"][0].id
     today = local_today(now)
     yesterday = today - timedelta(days=1)
     # The city's history starts on the first of the previous month, a finished month.
@@ -136,7 +141,8 @@ def _staff(providers, communities, streets, district):
     supervisor1 = make("supervisor1", "supervisor", "民政局 督查员 周敏", region_id=district.id)
     make("supervisor2", "supervisor", "长青街道 督查员 吴静", region_id=streets[0].id)
     caregivers = [make(f"caregiver{i:02d}", "caregiver", f"护理员{SURNAMES[i]}{GIVEN[i % len(GIVEN)]}",
-                       provider_id=providers[0 if i <= 15 else 1].id, certificate_no=f"YL2023{i:06d}",
+                       provider_id=providers[0 if i <= 15 else 1].id,
+                       certificate_no=None if i in UNCERTIFIED else f"YL2023{i:06d}",
                        skill_level=1 + i % 4)
                   for i in range(1, 31)]
     workers = []
@@ -145,7 +151,9 @@ def _staff(providers, communities, streets, district):
         mine = communities[(i - 1) * 2:(i - 1) * 2 + 2] if i <= 2 else [communities[i + 1]]
         workers.append(make(f"worker{i:02d}", "community_worker", f"网格员{SURNAMES[-i]}{GIVEN[-i]}",
                             community_ids=[c.id for c in mine]))
-    return {"caregivers": caregivers, "workers": workers, "supervisor1": supervisor1}
+    managers = [make(f"manager{n}", "provider_manager", display_name, provider_id=provider.id)
+                for n, (provider, display_name) in enumerate(zip(providers, MANAGER_NAMES, strict=True), start=1)]
+    return {"caregivers": caregivers, "workers": workers, "supervisor1": supervisor1, "managers": managers}
 
 
 def _second_district(city, providers):

@@ -75,6 +75,7 @@ RESOURCES = {
     "followup": N_("follow-up"), "follow-up": N_("follow-up"), "notification": N_("notification"),
     "plate": N_("door plate"), "static plate": N_("static door plate"), "dynamic plate": N_("dynamic door plate"),
     "report": N_("report"), "media": N_("media"), "status report": N_("status report"),
+    "rectification": N_("rectification order"),
 }
 
 

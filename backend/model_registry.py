@@ -10,6 +10,7 @@ from backend.media import models as media_models  # noqa: F401
 from backend.plans import models as plans_models  # noqa: F401
 from backend.plates import models as plates_models  # noqa: F401
 from backend.providers import models as providers_models  # noqa: F401
+from backend.rectifications import models as rectifications_models  # noqa: F401
 from backend.regions import models as regions_models  # noqa: F401
 from backend.register import models as register_models  # noqa: F401
 from backend.reviews import models as reviews_models  # noqa: F401

@@ -1,9 +1,10 @@
 """Who may see what: SQL clauses that narrow queries to the calling user's scope.
 
 admin: everything. supervisor: their region subtree. community_worker: their communities.
-caregiver: their own tasks and those tasks' elders. Views filter lists with these clauses and
-answer 404 (not 403) for single rows out of scope, so ids of other scopes leak nothing: every
-view and console page loads one row through `scoped_or_404`.
+caregiver: their own tasks and those tasks' elders. provider_manager: their provider's service
+tasks (whoever they are assigned to) and those tasks' elders; no region at all. Views filter
+lists with these clauses and answer 404 (not 403) for single rows out of scope, so ids of other
+scopes leak nothing: every view and console page loads one row through `scoped_or_404`.
 """
 
 from sqlalchemy import exists, false, select, true
@@ -11,6 +12,8 @@ from sqlalchemy import exists, false, select, true
 from backend.elders.models import Elder
 from backend.errors import NotFound
 from backend.extensions import db
+from backend.plans.models import CarePlan
+from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.tasks.models import Task
 from backend.users.models import User, user_communities
@@ -34,15 +37,34 @@ def region_ids_clause(user: User, region_id_column):
 def elders_clause(user: User):
     if user.role == "caregiver":
         return exists().where(Task.elder_id == Elder.id, Task.assignee_id == user.id)
+    if user.role == "provider_manager":
+        return exists().where(Task.elder_id == Elder.id, provider_tasks_clause(user.provider_id))
     return region_ids_clause(user, Elder.community_id)
 
 
 def tasks_clause(user: User):
     if user.role in ("caregiver", "community_worker"):
         return Task.assignee_id == user.id
+    if user.role == "provider_manager":
+        return provider_tasks_clause(user.provider_id)
     if user.role == "admin":
         return true()
     return Task.elder_id.in_(select(Elder.id).where(region_ids_clause(user, Elder.community_id)))
+
+
+def provider_tasks_clause(provider_id: int | None):
+    """Tasks of the care plans a provider serves (a provider manager's whole scope)."""
+    if provider_id is None:
+        return false()
+    return Task.care_plan_id.in_(select(CarePlan.id).where(CarePlan.provider_id == provider_id))
+
+
+def providers_clause(user: User):
+    """Providers a user may read: a provider manager their own; admins and supervisors all (the
+    bureau buys from every provider of the city)."""
+    if user.role == "provider_manager":
+        return Provider.id == user.provider_id
+    return true() if user.role in ("admin", "supervisor") else false()
 
 
 def regions_clause(user: User):

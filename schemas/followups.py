@@ -24,7 +24,9 @@ RESOLUTION_CODES = (
 DECISION_CODES = ("status_confirmed", "status_rejected")
 # What a follow-up's history records; auto_resolved is the system closing it when facts change.
 FOLLOWUP_ACTIONS = ("opened", "claimed", "commented", "escalated", "resolved", "auto_resolved", "reopened")
-NOTIFICATION_EVENTS = ("assigned", "escalated", "overdue", "reopened", "late_start", "explanation_asked")
+NOTIFICATION_EVENTS = ("assigned", "escalated", "overdue", "reopened", "late_start", "explanation_asked",
+                       "rectification_issued", "explanation_given", "rectification_answer",
+                       "rectification_update")
 
 _note = validate.Length(max=2000)
 

@@ -18,7 +18,7 @@ class ProviderSchema(Out):
     contact_phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     region_id = fields.Integer(allow_none=True)
-    manager_id = fields.Integer(allow_none=True, metadata={"description": "the supervisor owning its follow-ups"})
+    manager_id = fields.Integer(allow_none=True, metadata={"description": "its manager, owning its follow-ups"})
     is_active = fields.Boolean()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
@@ -37,7 +37,7 @@ class ProviderUpdateSchema(Strict):
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     region_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
     manager_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1),
-                                metadata={"description": "a supervisor account"})
+                                metadata={"description": "a provider manager account of this provider"})
     is_active = fields.Boolean()
 
 
@@ -46,3 +46,30 @@ class ProviderCreateSchema(ProviderUpdateSchema):
 
 
 ProviderPageSchema = page_of(ProviderSchema)
+
+
+class WorkforceArgs(Strict):
+    month = fields.Month(required=True, metadata={"example": "2026-11"})
+
+
+class CaregiverHoursSchema(Out):
+    user_id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    certificate_no = fields.String(allow_none=True)
+    is_certified = fields.Boolean()
+    verified_visits = fields.Integer()
+    service_minutes = fields.Integer(metadata={"description": "sum of verified visits' check-in to check-out"})
+    service_hours = fields.Float()
+
+
+class WorkforceSchema(Out):
+    provider_id = fields.Integer()
+    month = fields.String()
+    caregivers = fields.List(fields.Nested(CaregiverHoursSchema))
+    active_caregivers = fields.Integer()
+    certified_caregivers = fields.Integer()
+    certification_rate = fields.Float(allow_none=True, metadata={"description": "持证上岗率, 0–1"})
+    certification_target = fields.Float()
+    service_minutes = fields.Integer()
+    service_hours = fields.Float()

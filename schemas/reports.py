@@ -131,6 +131,22 @@ class RectificationSchema(Out):
     failed = fields.List(fields.String(validate=validate.OneOf(("satisfaction", "verification"))))
 
 
+class WorkforceRowSchema(Out):
+    provider_id = fields.Integer()
+    name = fields.String()
+    active_caregivers = fields.Integer()
+    certified_caregivers = fields.Integer()
+    certification_rate = fields.Float(allow_none=True, metadata={"description": "持证上岗率, 0–1"})
+    service_hours = fields.Float(metadata={"description": "verified visits' check-in to check-out, provider-wide"})
+
+
+class OverdueRectificationSchema(Out):
+    rectification_id = fields.Integer()
+    name = fields.String(metadata={"description": "the provider's name"})
+    due_on = fields.Date()
+    findings = fields.String()
+
+
 class ReportRegionSchema(Out):
     id = fields.Integer()
     name = fields.String()
@@ -185,3 +201,6 @@ class MonthlyReportSchema(Out):
     caregivers = fields.List(fields.Nested(CaregiverFiguresSchema))
     daily = fields.List(fields.Nested(DayFiguresSchema))
     rectification = fields.List(fields.Nested(RectificationSchema))
+    workforce = fields.List(fields.Nested(WorkforceRowSchema))
+    overdue_rectifications = fields.List(fields.Nested(OverdueRectificationSchema),
+                                         metadata={"description": "orders past their deadline with no response"})

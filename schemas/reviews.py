@@ -42,6 +42,18 @@ CALLBACK_OUTCOMES = ("done", "unreachable")
 _comment = validate.Length(max=2000)
 
 
+class ExplanationSchema(Out):
+    id = fields.Integer()
+    review_id = fields.Integer()
+    text = fields.String()
+    explained_by_id = fields.Integer()
+    explained_at = fields.AwareDateTime()
+
+
+class ExplainSchema(Strict):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
 class ReviewSchema(Out):
     id = fields.Integer()
     task_id = fields.Integer()
@@ -60,6 +72,8 @@ class ReviewSchema(Out):
     unlocked_at = fields.AwareDateTime(allow_none=True)
     unlocked_by_id = fields.Integer(allow_none=True)
     unlock_reason = fields.String(allow_none=True)
+    explanation = fields.Nested(ExplanationSchema, allow_none=True,
+                                metadata={"description": "the provider's answer to a request for an explanation"})
 
 
 class ReviewCreateSchema(Strict):

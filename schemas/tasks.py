@@ -3,7 +3,7 @@
 from marshmallow import validate
 
 from schemas import fields
-from schemas.common import Out, PageArgs, page_of
+from schemas.common import Out, PageArgs, Strict, page_of
 from schemas.vocab import TASK_KINDS, TASK_STATUSES
 
 
@@ -39,3 +39,8 @@ class TaskListArgs(PageArgs):
 
 
 TaskPageSchema = page_of(TaskSchema)
+
+
+class ReassignSchema(Strict):
+    assignee_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+                                 metadata={"description": "an active caregiver of the task's provider"})

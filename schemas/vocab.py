@@ -1,6 +1,7 @@
 """The vocabulary of the wire contract: every enumerated value phones and clients see."""
 
-ROLES = ("admin", "supervisor", "caregiver", "community_worker")
+# provider_manager (服务机构负责人): sees only their own provider.
+ROLES = ("admin", "supervisor", "caregiver", "community_worker", "provider_manager")
 REGION_LEVELS = ("city", "district", "street", "community")
 GENDERS = ("male", "female")
 ELDER_CATEGORIES = (
@@ -30,3 +31,7 @@ STATUS_REPORT_STATES = ("pending", "confirmed", "rejected")
 RECURRENCE_FREQS = ("daily", "weekly", "monthly")
 TASK_KINDS = ("service", "patrol")
 TASK_STATUSES = ("scheduled", "in_progress", "completed", "missed", "cancelled")
+# 限期整改: open until the provider responds; the supervisor accepts, extends (open again, a later
+# deadline) or escalates.
+RECTIFICATION_STATUSES = ("open", "responded", "accepted", "escalated")
+RECTIFICATION_SOURCES = ("monthly_list", "ad_hoc")

@@ -25,8 +25,8 @@ def test_the_demo_city_has_what_the_readme_promises(app):
     assert _count(Elder) == 340 and _count(DoorPlate, DoorPlate.status == "active") == 340
     names = set(db.session.execute(select(User.username)).scalars())
     assert {"admin", "city_supervisor", "supervisor1", "supervisor2", "supervisor3", "caregiver01", "caregiver34",
-            "worker01", "worker12"} <= names
-    assert len(names) == 51
+            "worker01", "worker12", "manager1", "manager2"} <= names
+    assert len(names) == 53
     assert _count(Task) > 1000
     categories = db.session.execute(select(func.count(func.distinct(Elder.risk_tier)))).scalar()
     assert categories == 3

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from backend.clock import utcnow
 from backend.console.display import N_, problem_message, user_names
 from backend.console.forms import integer, invalid_fields_message, load_query, local_datetime, repeated
-from backend.console.session import console_login_required
+from backend.console.session import CONSOLE_ROLES, console_login_required, open_to_provider_managers
 from backend.console.views import bp, page
 from backend.errors import NotFound, Problem, ValidationFailed
 from backend.extensions import db
@@ -32,11 +32,12 @@ FIELD_NAMES = {"status": N_("Status"), "kind": N_("Kind"), "priority": N_("Prior
                "owner": N_("Only mine"), "page": N_("Page")}
 
 page("console.followups", N_("Follow-ups"), N_("Missed and unverified visits, concerns and checks to act on."),
-     order=30)
+     order=30, roles=CONSOLE_ROLES)
 
 
 @bp.get("/followups")
 @console_login_required
+@open_to_provider_managers
 def followups():
     args, errors = load_query(FollowupListArgs(), lists=("status",))
     query = repeated(FILTERS, lists=("status",))
@@ -51,12 +52,14 @@ def followups():
 
 @bp.get("/followups/<int:followup_id>")
 @console_login_required
+@open_to_provider_managers
 def followup_page(followup_id):
     return _detail(_followup(followup_id))
 
 
 @bp.post("/followups/<int:followup_id>/<any(claim, comment, resolve, reopen):step>")
 @console_login_required
+@open_to_provider_managers
 def followup_step(followup_id, step):
     followup = _followup(followup_id, for_update=True)
     form = request.form

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from backend.clock import local_today, utcnow
 from backend.console.display import N_, problem_message, region_choices, service_type_name, user_names
 from backend.console.forms import invalid_fields_message, load_query
-from backend.console.session import console_login_required
+from backend.console.session import CONSOLE_ROLES, console_login_required, open_to_provider_managers
 from backend.console.views import bp, page
 from backend.errors import NotFound, Problem
 from backend.extensions import db
@@ -26,7 +26,7 @@ from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.reviews import services as reviews
 from backend.reviews.models import Review
-from backend.scope import region_ids_clause, tasks_clause
+from backend.scope import providers_clause, region_ids_clause, tasks_clause
 from backend.tasks.models import Task
 from backend.users.models import User
 from backend.users.services import visible_users_clause
@@ -46,11 +46,12 @@ SINGLE = ("date_from", "date_to", "region_id", "provider_id", "caregiver_id", "c
           "service_type", "kind", "flag", "verification", "verification_state")
 
 page("console.visit_log", N_("Visit log"), N_("Every visit that came due, with its evidence; filter and export."),
-     order=10)
+     order=10, roles=CONSOLE_ROLES)
 
 
 @bp.get("/visits")
 @console_login_required
+@open_to_provider_managers
 def visit_log():
     args, errors, query = _filters()
     rows, next_cursor = [], None
@@ -72,24 +73,28 @@ def visit_log():
 
 @bp.get("/visits.csv")
 @console_login_required
+@open_to_provider_managers
 def visits_csv():
     return _export("csv")
 
 
 @bp.get("/visits.xlsx")
 @console_login_required
+@open_to_provider_managers
 def visits_xlsx():
     return _export("xlsx")
 
 
 @bp.get("/visits/<int:task_id>")
 @console_login_required
+@open_to_provider_managers
 def visit_history(task_id):
     return _history_page(task_id)
 
 
 @bp.get("/media/<sha256>")
 @console_login_required
+@open_to_provider_managers
 def visit_media(sha256):
     """A visit's signature image or photo, to whoever may see one of its visits; each look is
     recorded in the audit trail, as the API's GET is."""
@@ -159,7 +164,8 @@ def _options() -> dict:
                                        .order_by(ServiceType.code)).scalars()
     return {
         "regions": region_choices(regions),
-        "providers": [(p.id, p.name) for p in db.session.execute(select(Provider).order_by(Provider.name)).scalars()],
+        "providers": [(p.id, p.name) for p in db.session.execute(
+            select(Provider).where(providers_clause(user)).order_by(Provider.name)).scalars()],
         "caregivers": [(u.id, u.display_name or u.username) for u in people if u.role == "caregiver"],
         "community_workers": [(u.id, u.display_name or u.username) for u in people if u.role == "community_worker"],
         "service_types": [(t.code, service_type_name(t)) for t in service_types],

@@ -15,9 +15,17 @@ from backend.auth import services as auth_services
 from backend.auth.views import refusals_recorded
 from backend.console.display import FILTERS, problem_message, template_helpers
 from backend.console.i18n import remember_locale
-from backend.console.session import CONSOLE_ROLES, console_login_required, sign_in, sign_out
+from backend.console.session import (
+    CONSOLE_ROLES,
+    OFFICE_ROLES,
+    console_login_required,
+    open_to_provider_managers,
+    sign_in,
+    sign_out,
+)
 from backend.errors import Problem
 from backend.extensions import csrf, db
+from backend.providers.models import Provider
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -75,11 +83,14 @@ def sign_out_submit():
 
 @bp.get("/")
 @console_login_required
+@open_to_provider_managers
 def home():
     from backend.fieldapp.links import app_address, insecure_for_phones, qr_data_uri
 
     address = app_address(request)
+    provider = db.session.get(Provider, g.user.provider_id) if g.user.role == "provider_manager" else None
     return render_template("console/home.html", pages=registered_pages(), app_address=address,
+                           provider_name=provider.name if provider else None,
                            app_qr=qr_data_uri(address), app_insecure=insecure_for_phones(request))
 
 
@@ -89,18 +100,19 @@ def _safe_next() -> str | None:
     return target if target.startswith("/console/") and not target.startswith("//") else None
 
 
-_PAGES: list[tuple[int, str, str, str]] = []
+_PAGES: list[tuple[int, str, str, str, tuple[str, ...]]] = []
 
 
-def page(endpoint: str, label: str, description: str = "", *, order: int = 100):
+def page(endpoint: str, label: str, description: str = "", *, order: int = 100, roles=OFFICE_ROLES):
     """Register a console page in the navigation (label is a msgid, translated when shown);
-    `order` places it, lowest first."""
-    _PAGES.append((order, endpoint, label, description))
+    `order` places it, lowest first; `roles` are those who see it listed."""
+    _PAGES.append((order, endpoint, label, description, tuple(roles)))
 
 
 def registered_pages():
-    return [(endpoint, label, description) for _order, endpoint, label, description in sorted(_PAGES)
-            if endpoint in current_app.view_functions]
+    user = getattr(g, "user", None)
+    return [(endpoint, label, description) for _order, endpoint, label, description, roles in sorted(_PAGES)
+            if endpoint in current_app.view_functions and (user is None or user.role in roles)]
 
 
 @bp.app_context_processor

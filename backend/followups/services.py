@@ -128,9 +128,11 @@ def due_minutes(followup: Followup) -> int:
 def followups_clause(user: User):
     """Follow-ups a user may see: admins all; supervisors their region subtree (and, for follow-ups
     with no community such as worker patterns, those of providers in it) plus their own; field
-    staff only those they own."""
+    staff only those they own; provider managers those they own and their provider's."""
     if user.role == "admin":
         return true()
+    if user.role == "provider_manager":
+        return (Followup.owner_id == user.id) | (Followup.provider_id == user.provider_id)
     if user.role != "supervisor":
         return Followup.owner_id == user.id
     mine = (Followup.owner_id == user.id) | (Followup.claimed_by_id == user.id)

@@ -1,7 +1,7 @@
 """Registering service providers and changing them; disabling is `is_active = False`.
 
 Problems raised: validation_failed (422) for an unknown region or a manager who is not an active
-supervisor; conflict (409) for a name or unified social credit code another provider already has.
+provider manager of this provider; conflict (409) for a name or unified social credit code another provider already has.
 """
 
 from flask_babel import lazy_gettext as _l
@@ -30,9 +30,11 @@ def _save(provider: Provider, changes: dict) -> Provider:
     if changes.get("region_id") is not None and db.session.get(Region, changes["region_id"]) is None:
         raise ValidationFailed("region_id", _l("no such region"))
     if changes.get("manager_id") is not None:
+        # The provider's own manager, no longer a government supervisor with region-wide powers.
         manager = db.session.get(User, changes["manager_id"])
-        if manager is None or manager.role != "supervisor" or not manager.is_active:
-            raise ValidationFailed("manager_id", _l("must be an active supervisor"))
+        if manager is None or manager.role != "provider_manager" or not manager.is_active \
+                or provider.id is None or manager.provider_id != provider.id:
+            raise ValidationFailed("manager_id", _l("must be an active provider manager of this provider"))
     for name in FIELDS:
         if name in changes:
             setattr(provider, name, changes[name])

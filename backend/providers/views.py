@@ -1,4 +1,5 @@
-"""GET/POST /providers, GET/PATCH /providers/{id}: service providers, read by admins and supervisors."""
+"""GET/POST /providers, GET/PATCH /providers/{id}: service providers, read by admins and supervisors
+(a provider manager reads their own); GET /providers/{id}/workforce: hours and certification."""
 
 from flask import g
 from sqlalchemy import select
@@ -8,25 +9,28 @@ from backend.auth.access import roles
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.pagination import paginate
-from backend.providers import services
+from backend.providers import services, workforce
 from backend.providers.models import Provider
+from backend.scope import providers_clause, scoped_or_404
 from schemas.providers import (
     ProviderCreateSchema,
     ProviderListArgs,
     ProviderPageSchema,
     ProviderSchema,
     ProviderUpdateSchema,
+    WorkforceArgs,
+    WorkforceSchema,
 )
 
 blp = Blueprint("providers", __name__, url_prefix="/api/v1/providers", description="Service providers")
 
 
 @blp.get("")
-@roles("admin", "supervisor")
+@roles("admin", "supervisor", "provider_manager")
 @blp.arguments(ProviderListArgs, location="query")
 @blp.response(200, ProviderPageSchema)
 def list_providers(args):
-    query = select(Provider)
+    query = select(Provider).where(providers_clause(g.user))
     if "is_active" in args:
         query = query.where(Provider.is_active == args["is_active"])
     if "q" in args:
@@ -35,10 +39,21 @@ def list_providers(args):
 
 
 @blp.get("/<int:provider_id>")
-@roles("admin", "supervisor")
+@roles("admin", "supervisor", "provider_manager")
 @blp.response(200, ProviderSchema)
 def get_provider(provider_id):
-    return _provider(provider_id)
+    return scoped_or_404(Provider, provider_id, providers_clause(g.user), what="provider")
+
+
+@blp.get("/<int:provider_id>/workforce")
+@roles("admin", "supervisor", "provider_manager")
+@blp.arguments(WorkforceArgs, location="query")
+@blp.response(200, WorkforceSchema)
+def get_workforce(args, provider_id):
+    """Service hours per caregiver in the month (verified visits only) and the certification rate
+    (持证上岗率) of the provider's active caregivers."""
+    provider = scoped_or_404(Provider, provider_id, providers_clause(g.user), what="provider")
+    return workforce.figures(provider, args["month"])
 
 
 @blp.post("")

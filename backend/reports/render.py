@@ -73,9 +73,17 @@ LABELS = {
     "providers": _lp("report", "Providers"),
     "caregivers": _lp("report", "People"),
     "rectification": _lp("report", "Rectification list"),
+    "active_caregivers": _lp("report", "Active caregivers"),
+    "certified_caregivers": _lp("report", "Certified caregivers"),
+    "certification_rate": _lp("report", "Certification rate"),
+    "service_hours": _lp("report", "Verified service hours"),
+    "rectification_id": _lp("report", "Order number"),
+    "due_on": _lp("report", "Deadline"),
+    "findings": _lp("report", "Findings"),
 }
 RATES = {"verification_rate", "satisfaction_low_share", "patrol_coverage", "callbacks_unconfirmed_share",
-         "patrols_door_share", "patrols_phone_share"}
+         "patrols_door_share", "patrols_phone_share",
+         "certification_rate"}
 
 _VISITS = ("planned", "completed", "rejected", "completed_on_time", "late_synced", "missed", "cancelled",
            "verified", "verification_rate", "satisfaction_rated", "satisfaction_mean", "satisfaction_low",
@@ -97,6 +105,9 @@ DAY_COLUMNS = ("date", "planned", "completed")
 RECTIFICATION_COLUMNS = ("provider_id", "name", "failed", "completed", "rejected", "verification_rate",
                          "satisfaction_source", "satisfaction_rated", "satisfaction_mean",
                          "callback_satisfaction_rated", "callback_satisfaction_mean")
+WORKFORCE_COLUMNS = ("provider_id", "name", "active_caregivers", "certified_caregivers", "certification_rate",
+                     "service_hours")
+OVERDUE_COLUMNS = ("rectification_id", "name", "due_on", "findings")
 
 
 @dataclass(frozen=True)
@@ -186,6 +197,9 @@ def tables(report: dict) -> list[Table]:
         Table(pgettext("report", "Completion per day"), DAY_COLUMNS, _rows(DAY_COLUMNS, report["daily"])),
         Table(pgettext("report", "Rectification list"), RECTIFICATION_COLUMNS,
               _rows(RECTIFICATION_COLUMNS, report["rectification"])),
+        Table(pgettext("report", "Workforce"), WORKFORCE_COLUMNS, _rows(WORKFORCE_COLUMNS, report["workforce"])),
+        Table(pgettext("report", "Overdue rectification orders"), OVERDUE_COLUMNS,
+              _rows(OVERDUE_COLUMNS, report["overdue_rectifications"])),
         Table(pgettext("report", "How each figure is defined"), ("item", "value"),
               [(heading(key) if key in LABELS else key, text) for key, text in report["definitions"].items()]),
     ]

@@ -20,7 +20,9 @@ from backend import replica
 from backend.clock import local_midnight
 from backend.extensions import among, db
 from backend.plans.models import ServiceType
+from backend.providers import workforce
 from backend.providers.models import Provider
+from backend.rectifications import services as rectifications
 from backend.regions.models import Region
 from backend.reports import figures, readers
 from backend.users.models import User
@@ -141,6 +143,12 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
                    "completed": daily.get(n, {}).get("completed", 0)}
                   for n in range(1, len(period.day_starts))],
         "rectification": rectification_list(provider_rows, thresholds),
+        # The providers' own accountability: their workforce, and rectification orders past their
+        # deadline with no response (as of `now`).
+        "workforce": workforce.summaries([(row["provider_id"], row["name"]) for row in provider_rows],
+                                         first_day.strftime("%Y-%m")),
+        "overdue_rectifications": rectifications.overdue_rows([row["provider_id"] for row in provider_rows],
+                                                              now=now),
     }
 
 

@@ -49,6 +49,8 @@ class Review(db.Model):
     unlock_reason: Mapped[str | None] = mapped_column(Text)
 
     task: Mapped[Task] = relationship()
+    # The provider's answer when this decision asked for an explanation.
+    explanation: Mapped["ReviewExplanation | None"] = relationship(uselist=False, viewonly=True)
 
     @property
     def is_current(self) -> bool:
@@ -110,3 +112,17 @@ class Callback(db.Model):
 
     draw: Mapped[CallbackDraw] = relationship()
     task: Mapped[Task] = relationship()
+
+
+class ReviewExplanation(db.Model):
+    """The provider's answer to a request for an explanation (one per request): the supervisor
+    reads it and decides again; the decision chain itself is never edited."""
+
+    __tablename__ = "review_explanations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="RESTRICT"), nullable=False,
+                                           unique=True)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    explained_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
+    explained_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

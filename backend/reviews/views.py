@@ -1,18 +1,19 @@
 """/reviews: the queue, decisions and their history, unlocks; /callbacks: draws, the list, outcomes.
 
-Supervisors (their region subtree) and admins only; a task, review or call-back out of scope
-answers 404.
+Supervisors (their region subtree) and admins; a provider manager reads its provider's queue and
+decisions and answers requests for an explanation (it never decides). A task, review or call-back
+out of scope answers 404.
 """
 
 from flask import g
-from sqlalchemy import true
+from sqlalchemy import select, true
 
 from backend.api import Blueprint
 from backend.auth.access import roles
 from backend.clock import utcnow
 from backend.extensions import db
 from backend.pagination import paginate
-from backend.reviews import sampling, services
+from backend.reviews import explanations, sampling, services
 from backend.reviews.models import Callback, Review
 from backend.scope import scoped_or_404, tasks_clause
 from backend.tasks.models import Task
@@ -23,6 +24,8 @@ from schemas.reviews import (
     CallbackSchema,
     DrawCreateSchema,
     DrawResultSchema,
+    ExplainSchema,
+    ExplanationSchema,
     QueueArgs,
     QueuePageSchema,
     ReviewCreateSchema,
@@ -38,7 +41,7 @@ callbacks_blp = Blueprint("callbacks", __name__, url_prefix="/api/v1/callbacks",
 
 
 @blp.get("/queue")
-@roles("admin", "supervisor")
+@roles("admin", "supervisor", "provider_manager")
 @blp.arguments(QueueArgs, location="query")
 @blp.response(200, QueuePageSchema)
 def review_queue(args):
@@ -63,7 +66,7 @@ def create_review(body):
 
 
 @blp.get("")
-@roles("admin", "supervisor")
+@roles("admin", "supervisor", "provider_manager")
 @blp.arguments(ReviewListArgs, location="query")
 @blp.response(200, ReviewPageSchema)
 def list_reviews(args):
@@ -81,6 +84,19 @@ def unlock_review(body, review_id):
     services.unlock(review, body["reason"], by=g.user, at=utcnow())
     db.session.commit()
     return review
+
+
+@blp.post("/<int:review_id>/explanation")
+@roles("provider_manager")
+@blp.arguments(ExplainSchema)
+@blp.response(201, ExplanationSchema)
+def explain_review(body, review_id):
+    """The provider's manager answers a request for an explanation of one of its visits."""
+    review = scoped_or_404(Review, review_id, Review.task_id.in_(select(Task.id).where(tasks_clause(g.user))),
+                           what="review", for_update=True)
+    explanation = explanations.explain(review, body["text"], by=g.user, at=utcnow())
+    db.session.commit()
+    return explanation
 
 
 @callbacks_blp.post("/draws")

@@ -90,9 +90,10 @@ def apply_scope(user: User, *, region_id=None, provider_id=None, community_ids=N
         if region_id is None:
             raise ValidationFailed("region_id", _l("a supervisor needs a region"))
         user.region = _region(region_id, "region_id")
-    elif user.role == "caregiver":
+    elif user.role in ("caregiver", "provider_manager"):
         if provider_id is None:
-            raise ValidationFailed("provider_id", _l("a caregiver needs a provider"))
+            raise ValidationFailed("provider_id", _l("a caregiver needs a provider") if user.role == "caregiver"
+                                   else _l("a provider manager needs a provider"))
         if db.session.get(Provider, provider_id) is None:
             raise ValidationFailed("provider_id", _l("no such provider"))
         user.provider_id = provider_id
@@ -108,9 +109,11 @@ def apply_scope(user: User, *, region_id=None, provider_id=None, community_ids=N
 
 def visible_users_clause(viewer: User):
     """Accounts a viewer may read: admins all; supervisors the supervisors and community workers
-    of their subtree and the caregivers serving its elders."""
+    of their subtree and the caregivers serving its elders; provider managers their provider's."""
     if viewer.role == "admin":
         return true()
+    if viewer.role == "provider_manager":
+        return User.provider_id == viewer.provider_id
     if viewer.role != "supervisor":
         return false()
     in_scope = region_ids_clause(viewer, user_communities.c.region_id)

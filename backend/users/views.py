@@ -17,11 +17,12 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Acco
 
 
 @blp.get("")
-@roles("admin", "supervisor")
+@roles("admin", "supervisor", "provider_manager")
 @blp.arguments(UserListArgs, location="query")
 @blp.response(200, UserPageSchema)
 def list_users(args):
-    """Admins see every account; supervisors, read-only, the accounts working in their subtree."""
+    """Admins see every account; supervisors, read-only, the accounts working in their subtree;
+    provider managers their provider's."""
     query = select(User).where(services.visible_users_clause(g.user))
     for name in ("role", "is_active"):
         if name in args:
@@ -40,7 +41,7 @@ def get_me():
 
 
 @blp.get("/<int:user_id>")
-@roles("admin", "supervisor")
+@roles("admin", "supervisor", "provider_manager")
 @blp.response(200, UserSchema)
 def get_user(user_id):
     return scoped_or_404(User, user_id, services.visible_users_clause(g.user), what="user")

@@ -193,6 +193,8 @@ def _page_query(user: User, filters: Filters, *, now, after: Cursor | None, limi
     communities = _communities(user, filters.region_id)
     if communities is not None:
         query = query.where(Task.community_id.in_(inline_ids(communities)))
+    if user.role == "provider_manager":  # their provider's visits, wherever its elders live
+        query = query.where(Task.provider_id == user.provider_id)
     if task_id is not None:
         query = query.where(Task.id == task_id)
     if now is not None:
@@ -269,7 +271,7 @@ def _on_days(first: date | None, last: date | None) -> list:
 
 def _communities(user: User, region_id: int | None) -> list[int] | None:
     """The community ids the user may see within the region filter; None when nothing narrows."""
-    if user.role == "admin" and region_id is None:
+    if user.role in ("admin", "provider_manager") and region_id is None:
         return None
     query = select(Region.id).where(Region.level == "community", region_ids_clause(user, Region.id))
     if region_id is not None:

@@ -128,7 +128,8 @@ def start_export(user: User, fmt: str, args: dict, *, at: datetime) -> ExportLog
     # Its row count is known at its end, in export_logs (audited as an update).
     reads.exported("visit_log", fmt, filters=log.filters, rows=None, export_id=log.id,
                    regions=[args["region_id"]] if args.get("region_id") else
-                   None if user.role == "admin" else [user.region_id])
+                   # A provider's elders live anywhere: its manager's export concerns every region.
+                   None if user.role in ("admin", "provider_manager") else [user.region_id])
     return log
 
 

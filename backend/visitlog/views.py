@@ -1,6 +1,7 @@
 """/audit/visits: the visit log, a visit's history, and CSV/XLSX exports of the same filtered view.
 
-An audit view: admins see everything, supervisors their region subtree, field roles nothing (403).
+An audit view: admins see everything, supervisors their region subtree, provider managers their
+provider's visits, field roles nothing (403).
 A visit out of scope answers 404. Every export is recorded (ExportLog) before its first byte.
 """
 
@@ -18,7 +19,7 @@ from schemas.visitlog import VisitExportArgs, VisitHistorySchema, VisitListArgs,
 
 blp = Blueprint("visitlog", __name__, url_prefix="/api/v1/audit", description="The visit log, for audit")
 
-AUDIT_ROLES = ("admin", "supervisor")
+AUDIT_ROLES = ("admin", "supervisor", "provider_manager")
 
 
 @blp.get("/visits")

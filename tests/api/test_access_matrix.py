@@ -14,6 +14,7 @@ from backend.clock import local_today
 from backend.extensions import db
 from backend.media import storage
 from backend.media.models import Media, MediaTask
+from backend.rectifications import services as rectifications
 from backend.register.services import report_status
 from backend.tasks.models import Task
 
@@ -98,6 +99,19 @@ ENDPOINTS = [
     ("GET", "/api/v1/media/{w.media_sha256}", None, expect(200, 200, 404, 200, 404)),
     ("GET", "/api/v1/status-reports", None, EVERYONE),
     ("GET", "/api/v1/status-reports/{w.report_a.id}", None, SCOPED_READ),
+
+    # Provider accountability (issue 13): workforce figures, task hand-over, rectification orders.
+    ("GET", "/api/v1/providers/{w.provider.id}/workforce?month=2026-11", None, OFFICE_READS),
+    ("POST", "/api/v1/tasks/{w.care_task_a.id}/reassign", lambda w: {"assignee_id": w.caregiver.id},
+     expect(200, 200, 404, 403, 403)),
+    ("GET", "/api/v1/rectifications", None, OFFICE_READS),
+    ("GET", "/api/v1/rectifications/{w.order.id}", None, OFFICE_READS),
+    ("POST", "/api/v1/rectifications", lambda w: {"provider_id": w.provider.id, "findings": "核验率偏低",
+                                                  "due_on": "2027-01-15"}, expect(201, 201, 201, 403, 403)),
+    ("POST", "/api/v1/rectifications/{w.order.id}/respond", lambda w: {"response": "已整改"},
+     expect(403, 403, 403, 403, 403)),  # the provider's manager only
+    ("POST", "/api/v1/rectifications/{w.order.id}/extend", lambda w: {"due_on": w.later()},
+     expect(200, 200, 200, 403, 403)),
 ]
 
 
@@ -116,6 +130,10 @@ def matrix_world(world, make_region, clock):
                              linked_at=world.now))
     world.report_a = report_status(world.elder_a1, "in_hospital", by=world.worker_a, at=clock(),
                                    returns_on=local_today(clock()) + timedelta(days=7))
+    world.order = rectifications.issue(provider_id=world.provider.id, findings="满意度偏低", by=world.admin,
+                                       at=clock(), due_on=local_today(clock()) + timedelta(days=14))
+    deadlines = iter(range(20, 40))
+    world.later = lambda: (local_today(clock()) + timedelta(days=next(deadlines))).isoformat()
     db.session.commit()
     return world
 

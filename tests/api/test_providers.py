@@ -36,10 +36,13 @@ def test_supervisors_read_providers_and_field_staff_may_not(client, city, header
         assert_problem(client.get("/api/v1/providers", headers=headers(role)), 403, "forbidden")
 
 
-def test_a_provider_manager_must_be_an_active_supervisor(client, city, headers):
+def test_a_providers_manager_must_be_an_active_provider_manager_of_it(client, city, headers, make_user):
     h = headers("admin")
     url = f"/api/v1/providers/{city.provider.id}"
-    assert_problem(client.patch(url, json={"manager_id": city.caregiver.id}, headers=h), 422, "validation_failed",
-                   "manager_id")
-    response = client.patch(url, json={"manager_id": city.supervisor_a.id}, headers=h)
-    assert response.status_code == 200 and response.get_json()["manager_id"] == city.supervisor_a.id
+    elsewhere = make_user("mgr_other", "provider_manager", provider_id=city.other_provider.id)
+    for wrong in (city.caregiver, city.supervisor_a, elsewhere):  # a supervisor no longer manages a provider
+        assert_problem(client.patch(url, json={"manager_id": wrong.id}, headers=h), 422, "validation_failed",
+                       "manager_id")
+    manager = make_user("mgr_own", "provider_manager", provider_id=city.provider.id)
+    response = client.patch(url, json={"manager_id": manager.id}, headers=h)
+    assert response.status_code == 200 and response.get_json()["manager_id"] == manager.id

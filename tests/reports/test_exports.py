@@ -27,7 +27,7 @@ def test_csv_holds_every_section_in_chinese_with_a_byte_order_mark(world, report
     assert rows[0] == ["清河区 2026年11月 居家养老上门服务月报"]
     titles = [row[0] for row in rows if row and row[0].startswith("# ")]
     assert titles == ["# 汇总", "# 分区域", "# 服务机构", "# 服务类型时长", "# 人员", "# 每日完成", "# 整改名单",
-                      "# 指标说明"]
+                      "# 人员与持证", "# 逾期未整改", "# 指标说明"]
     regions = rows[rows.index(["# 分区域"]) + 1:]
     heading, street_b, street_a, total = regions[:4]
     assert heading[:5] == ["区域编号", "名称", "层级", "计划", "完成"]
@@ -40,7 +40,8 @@ def test_xlsx_opens_with_a_sheet_per_section(world, report):
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     book = load_workbook(io.BytesIO(response.data), read_only=True)
-    assert book.sheetnames == ["汇总", "分区域", "服务机构", "服务类型时长", "人员", "每日完成", "整改名单", "指标说明"]
+    assert book.sheetnames == ["汇总", "分区域", "服务机构", "服务类型时长", "人员", "每日完成", "整改名单",
+                               "人员与持证", "逾期未整改", "指标说明"]
     providers = list(book["服务机构"].iter_rows(values_only=True))
     assert providers[0][:4] == ("机构编号", "名称", "计划", "完成")
     assert providers[1][:4] == (world.other_provider.id, "暖阳养老服务有限公司", 3, 3)

@@ -1,0 +1,85 @@
+"""Workforce figures of a provider: service hours per caregiver in a month, counted from verified
+visits only, and the certification rate (持证上岗率) of its active caregivers.
+
+保山's standard asks that at least 90 % of professional caregivers hold a certificate; the
+certificate number is what the register stores, so a caregiver with one counts as certified.
+"""
+
+from datetime import date
+
+from sqlalchemy import and_, func, select
+
+from backend.clock import local_midnight
+from backend.extensions import db
+from backend.plans.models import CarePlan
+from backend.providers.models import Provider
+from backend.reviews.verification import CURRENT, VERIFIED_AUTOMATICALLY, VERIFIED_ON_REVIEW, joins_current, state
+from backend.tasks.models import Task
+from backend.users.models import User
+from backend.visits.models import Visit
+
+CERTIFICATION_TARGET = 0.9
+
+
+def month_bounds(month: str):
+    """The UTC instants at which the month "YYYY-MM" begins and ends in the care time zone."""
+    year, number = int(month[:4]), int(month[5:7])
+    first = date(year, number, 1)
+    following = date(year + number // 12, number % 12 + 1, 1)
+    return local_midnight(first), local_midnight(following)
+
+
+def verified_minutes_by_caregiver(provider_id: int, month: str) -> dict[int, tuple[int, int]]:
+    """{caregiver id: (verified visits, verified minutes)} of the provider's service tasks whose
+    window began in the month; a visit counts by its corrected check-in and check-out times."""
+    begins, ends = month_bounds(month)
+    verified = state(CURRENT.decision).in_((VERIFIED_AUTOMATICALLY, VERIFIED_ON_REVIEW))
+    seconds = func.extract("epoch", Visit.ended_at - Visit.started_at)
+    query = (select(Visit.user_id, func.count(Visit.id), func.coalesce(func.sum(seconds), 0))
+             .join(Task, Visit.task_id == Task.id)
+             .outerjoin(CURRENT, joins_current(Task.id))
+             .where(Task.care_plan_id.in_(select(CarePlan.id).where(CarePlan.provider_id == provider_id)),
+                    Task.status == "completed", Task.window_start_at >= begins, Task.window_start_at < ends,
+                    and_(Visit.started_at.is_not(None), Visit.ended_at > Visit.started_at), verified)
+             .group_by(Visit.user_id))
+    return {user_id: (visits, int(total) // 60) for user_id, visits, total in db.session.execute(query)}
+
+
+def figures(provider: Provider, month: str) -> dict:
+    """The provider's workforce figures for the month, every active caregiver listed (those with
+    no verified visit at zero) and any other who made a verified visit in it."""
+    done = verified_minutes_by_caregiver(provider.id, month)
+    people = db.session.execute(
+        select(User).where(User.role == "caregiver", (User.provider_id == provider.id) & User.is_active.is_(True)
+                           | User.id.in_(list(done) or [0])).order_by(User.username)).scalars().all()
+    active = [u for u in people if u.is_active and u.provider_id == provider.id]
+    certified = sum(1 for u in active if (u.certificate_no or "").strip())
+    rows = [{"user_id": u.id, "username": u.username, "display_name": u.display_name,
+             "certificate_no": u.certificate_no, "is_certified": bool((u.certificate_no or "").strip()),
+             "verified_visits": done.get(u.id, (0, 0))[0], "service_minutes": done.get(u.id, (0, 0))[1],
+             "service_hours": round(done.get(u.id, (0, 0))[1] / 60, 2)} for u in people]
+    return {
+        "provider_id": provider.id, "month": month,
+        "caregivers": rows,
+        "active_caregivers": len(active), "certified_caregivers": certified,
+        "certification_rate": round(certified / len(active), 4) if active else None,
+        "certification_target": CERTIFICATION_TARGET,
+        "service_minutes": sum(r["service_minutes"] for r in rows),
+        "service_hours": round(sum(r["service_minutes"] for r in rows) / 60, 2),
+    }
+
+
+def summaries(providers: list[tuple[int, str]], month: str) -> list[dict]:
+    """The monthly report's workforce rows: per provider (id, name), its active and certified
+    caregivers, certification rate and verified service hours in the month (provider-wide)."""
+    rows = []
+    for provider_id, name in providers:
+        minutes = sum(total for _visits, total in verified_minutes_by_caregiver(provider_id, month).values())
+        active, certified = db.session.execute(
+            select(func.count(User.id), func.count(User.id).filter(func.trim(User.certificate_no) != ""))
+            .where(User.role == "caregiver", User.provider_id == provider_id, User.is_active.is_(True))).one()
+        rows.append({"provider_id": provider_id, "name": name, "active_caregivers": active,
+                     "certified_caregivers": certified,
+                     "certification_rate": round(certified / active, 4) if active else None,
+                     "service_hours": round(minutes / 60, 2)})
+    return rows
