@@ -31,6 +31,7 @@ ALLOWED = {
     ("GET", "/api/v1/elders"): (200, 200),
     ("GET", "/api/v1/elders/{w.elder_a1.id}"): (200, 404),
     ("GET", "/api/v1/elders/{w.elder_a1.id}/assessments"): (200, 404),
+    ("GET", "/api/v1/elders/{w.elder_a1.id}/risk-tier"): (200, 404),
     ("GET", "/api/v1/service-types"): (200, 200),
     ("GET", "/api/v1/service-types/meal"): (200, 200),
     ("GET", "/api/v1/tasks"): (200, 200),
