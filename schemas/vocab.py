@@ -1,6 +1,6 @@
 """The vocabulary of the wire contract: every enumerated value phones and clients see."""
 
-ROLES = ("admin", "supervisor", "caregiver", "community_worker")
+ROLES = ("admin", "supervisor", "caregiver", "community_worker", "provider_manager")
 REGION_LEVELS = ("city", "district", "street", "community")
 GENDERS = ("male", "female")
 ELDER_CATEGORIES = (

@@ -1,0 +1,280 @@
+"""A provider's month as statement lines: the month's own visits (payable, held, rejected) and
+what changed since on earlier issued statements (held lines decided, adjustments).
+
+The draft is computed on every read and never stored; issuing (lifecycle.py) stores exactly these
+lines. A visit's state comes from backend/reviews/verification.py, so a review decision means
+here what it means in the visit log and the monthly report.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import and_, exists, select
+
+from backend.clock import care_tz
+from backend.elders.models import Assessment, Elder, ElderCategory
+from backend.extensions import db
+from backend.followups.models import Followup
+from backend.reviews.sampling import month_bounds
+from backend.reviews.verification import CURRENT, joins_current
+from backend.settlement.models import FundingRule, Statement, StatementLine
+from backend.settlement.pricing import PriceBook, copay_table, government_percent
+from backend.tasks.models import Task
+from backend.visits.models import Visit
+
+# The fields of a line, in the order its hash reads them.
+LINE_FIELDS = ("line_no", "state", "task_id", "visit_id", "elder_id", "care_plan_id", "service_type", "served_on",
+               "funding", "price_id", "unit", "units", "minutes", "amount_fen", "government_fen", "copay_fen",
+               "reason", "adjusts_line_id")
+# Follow-ups whose outcome can still change a visit's decision.
+DECIDING_FOLLOWUPS = ("unverified_visit",)
+
+
+@dataclass
+class Draft:
+    provider_id: int
+    month: str
+    lines: list[dict] = field(default_factory=list)
+    caps: dict = field(default_factory=dict)  # care_plan_id → usage against the cap
+
+
+def compute(provider_id: int, month: str) -> Draft:
+    """The lines of `provider_id`'s statement for `month` ("YYYY-MM") as of now."""
+    start, end = month_bounds(month)
+    draft = Draft(provider_id, month)
+    ctx = _Context(provider_id)
+    own = _visit_rows(and_(Task.provider_id == provider_id, Task.window_start_at >= start, Task.window_start_at < end))
+    month_fees: set = set()
+    for row in own:
+        line = ctx.outcome(row, month_fees)
+        ctx.fund(line, row, draft.caps)
+        draft.lines.append(line)
+    draft.lines.extend(_carried(ctx, provider_id, month))
+    for no, line in enumerate(draft.lines, start=1):
+        line["line_no"] = no
+    return draft
+
+
+def _visit_rows(where, task_ids=None):
+    followup_open = exists().where(Followup.task_id == Task.id, Followup.status != "resolved",
+                                   Followup.kind.in_(DECIDING_FOLLOWUPS))
+    query = (select(Task.id.label("task_id"), Task.elder_id, Task.care_plan_id, Task.service_type,
+                    Task.window_start_at, Task.window_end_at, Task.min_duration_minutes,
+                    Visit.id.label("visit_id"), Visit.started_at, Visit.ended_at, Visit.is_verified,
+                    Visit.needs_review, CURRENT.decision, CURRENT.reason_code, followup_open.label("followup_open"))
+             .join(Visit, Visit.task_id == Task.id)
+             .outerjoin(CURRENT, joins_current(Task.id))
+             .where(Task.kind == "service", Task.status == "completed", where)
+             .order_by(Task.window_start_at, Task.id))
+    if task_ids is not None:
+        query = query.where(Task.id.in_(task_ids))
+    return db.session.execute(query).all()
+
+
+class _Context:
+    """What outcomes need beyond a visit's row, read once: prices, funding rules, the co-pay
+    table, and each elder's categories and assessment level."""
+
+    def __init__(self, provider_id: int):
+        self.prices = PriceBook(provider_id)
+        self.table = copay_table()
+        self.too_short = current_app.config["SETTLEMENT_PAY_TOO_SHORT"]
+        self.tz = care_tz()
+        self._rules: dict[int, FundingRule | None] = {}
+        self._elders: dict[int, tuple[list[str], int | None]] = {}
+
+    def rule(self, plan_id: int | None) -> FundingRule | None:
+        if plan_id not in self._rules:
+            self._rules[plan_id] = db.session.get(FundingRule, plan_id) if plan_id is not None else None
+        return self._rules[plan_id]
+
+    def elder(self, elder_id: int) -> tuple[list[str], int | None]:
+        if elder_id not in self._elders:
+            categories = db.session.execute(select(ElderCategory.category)
+                                            .where(ElderCategory.elder_id == elder_id)).scalars().all()
+            level = db.session.execute(select(Assessment.level).where(Assessment.elder_id == elder_id)
+                                       .order_by(Assessment.assessed_on.desc(), Assessment.id.desc())
+                                       .limit(1)).scalar()
+            self._elders[elder_id] = (list(categories), level)
+        return self._elders[elder_id]
+
+    def outcome(self, row, month_fees: set | None) -> dict:
+        """The visit's line before funding: state, units and amount."""
+        served_on = row.window_start_at.astimezone(self.tz).date()
+        line = {"state": "payable", "task_id": row.task_id, "visit_id": row.visit_id, "elder_id": row.elder_id,
+                "care_plan_id": row.care_plan_id, "service_type": row.service_type, "served_on": served_on,
+                "funding": None, "price_id": None, "unit": None, "units": 0, "minutes": _minutes(row),
+                "amount_fen": 0, "government_fen": 0, "copay_fen": 0, "reason": None, "adjusts_line_id": None}
+        if row.decision == "rejected":
+            return {**line, "state": "rejected", "reason": row.reason_code}
+        if row.followup_open:
+            return {**line, "state": "held", "reason": "open_followup"}
+        if row.decision != "approved" and (row.needs_review or not row.is_verified):
+            return {**line, "state": "held", "reason": "awaiting_review"}
+        actual = _actual_minutes(row)
+        if actual < (row.min_duration_minutes or 0):
+            if self.too_short == "none":
+                return {**line, "state": "rejected", "reason": "too_short"}
+            line["reason"] = "too_short"
+        price = self.prices.at(row.service_type, served_on)
+        if price is None:
+            return {**line, "reason": "no_price"}
+        line.update(price_id=price.id, unit=price.unit)
+        if price.unit == "visit":
+            line["units"], line["amount_fen"] = 1, price.price_fen
+        elif price.unit == "hour":
+            units = line["minutes"] // price.rounding_minutes
+            line["units"] = units
+            line["amount_fen"] = _half_up(price.price_fen * units * price.rounding_minutes, 60)
+        else:  # month: a bed's base fee, carried by the month's first payable visit of the plan and type
+            key = (row.care_plan_id, row.service_type)
+            if month_fees is not None and key not in month_fees:
+                month_fees.add(key)
+                line["units"], line["amount_fen"] = 1, price.price_fen
+        return line
+
+    def fund(self, line: dict, row, caps: dict | None) -> None:
+        """Split the amount into the government's share and the elder's, within the plan's monthly cap."""
+        rule = self.rule(row.care_plan_id)
+        kind = rule.kind if rule is not None else "self_pay"
+        line["funding"] = kind
+        amount = line["amount_fen"]
+        if kind == "government":
+            government = amount
+        elif kind == "copay":
+            categories, level = self.elder(row.elder_id)
+            government = amount * government_percent(categories, level, self.table) // 100
+        else:
+            government = 0
+        if caps is not None and rule is not None and line["state"] == "payable" and kind != "self_pay":
+            government = _within_cap(line, government, rule, caps)
+        line["government_fen"], line["copay_fen"] = government, amount - government
+
+
+def _within_cap(line: dict, government: int, rule: FundingRule, caps: dict) -> int:
+    usage = caps.setdefault(rule.care_plan_id, {
+        "care_plan_id": rule.care_plan_id, "elder_id": line["elder_id"], "cap_fen": rule.monthly_cap_fen,
+        "cap_minutes": rule.monthly_cap_minutes, "government_fen": 0, "minutes": 0})
+    if rule.monthly_cap_minutes is not None:
+        left = max(rule.monthly_cap_minutes - usage["minutes"], 0)
+        if line["minutes"] > left:
+            government = government * left // line["minutes"] if line["minutes"] else 0
+        usage["minutes"] += min(line["minutes"], left)
+    if rule.monthly_cap_fen is not None:
+        government = min(government, max(rule.monthly_cap_fen - usage["government_fen"], 0))
+    usage["government_fen"] += government
+    return government
+
+
+def _actual_minutes(row) -> int:
+    if row.started_at is None or row.ended_at is None:
+        return 0
+    return max(int((row.ended_at - row.started_at).total_seconds()) // 60, 0)
+
+
+def _minutes(row) -> int:
+    """Minutes paid: the corrected check-in to check-out, capped at the scheduled window."""
+    scheduled = int((row.window_end_at - row.window_start_at).total_seconds()) // 60
+    return min(_actual_minutes(row), scheduled)
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _carried(ctx: _Context, provider_id: int, month: str) -> list[dict]:
+    """Lines about visits already on an earlier issued statement whose outcome changed since:
+    held lines now decided (or still held), clawbacks of paid visits now rejected, releases of
+    rejected visits now approved."""
+    prior = db.session.execute(
+        select(StatementLine.id, StatementLine.task_id, StatementLine.state, StatementLine.reason,
+               StatementLine.amount_fen, StatementLine.government_fen, StatementLine.copay_fen)
+        .join(Statement, Statement.id == StatementLine.statement_id)
+        .where(Statement.provider_id == provider_id, Statement.status != "superseded", Statement.month < month)
+        .order_by(Statement.month, StatementLine.line_no)).all()
+    settled: dict[int, dict] = {}
+    for line in prior:
+        entry = settled.setdefault(line.task_id, {"amount": 0, "government": 0, "copay": 0})
+        entry["amount"] += line.amount_fen
+        entry["government"] += line.government_fen
+        entry["copay"] += line.copay_fen
+        if line.state == "adjustment":
+            entry["status"] = "paid" if line.reason == "release" else "unpaid"
+        else:
+            entry["status"] = {"payable": "paid", "held": "held", "rejected": "unpaid"}[line.state]
+            entry["line_id"] = line.id
+        entry["last_id"] = line.id
+    if not settled:
+        return []
+    lines = []
+    for row in _visit_rows(Task.provider_id == provider_id, task_ids=list(settled)):
+        was = settled[row.task_id]
+        now = ctx.outcome(row, None)
+        ctx.fund(now, row, None)
+        if was["status"] == "held":
+            lines.append({**now, "adjusts_line_id": was["last_id"]})
+        elif was["status"] == "paid" and now["state"] == "rejected":
+            lines.append({**now, "state": "adjustment", "reason": "clawback", "adjusts_line_id": was["last_id"],
+                          "amount_fen": -was["amount"], "government_fen": -was["government"],
+                          "copay_fen": -was["copay"]})
+        elif was["status"] == "unpaid" and now["state"] == "payable":
+            lines.append({**now, "state": "adjustment", "reason": "release", "adjusts_line_id": was["last_id"]})
+    return lines
+
+
+# ---------------------------------------------------------------- totals and hash
+
+def totals(lines) -> dict:
+    """Totals of the lines, per state, per funding share and per service type."""
+    out = {"total_fen": 0, "government_fen": 0, "copay_fen": 0}
+    by_state = defaultdict(lambda: {"lines": 0, "amount_fen": 0})
+    by_type = defaultdict(lambda: {"lines": 0, "units": 0, "minutes": 0, "amount_fen": 0, "government_fen": 0,
+                                   "copay_fen": 0})
+    by_funding = defaultdict(lambda: {"lines": 0, "amount_fen": 0, "government_fen": 0, "copay_fen": 0})
+    for line in lines:
+        get = line.get if isinstance(line, dict) else line._mapping.get
+        amount, government, copay = get("amount_fen"), get("government_fen"), get("copay_fen")
+        out["total_fen"] += amount
+        out["government_fen"] += government
+        out["copay_fen"] += copay
+        by_state[get("state")]["lines"] += 1
+        by_state[get("state")]["amount_fen"] += amount
+        if get("state") in ("payable", "adjustment"):
+            kind = by_type[get("service_type")]
+            kind["lines"] += 1
+            kind["units"] += get("units")
+            kind["minutes"] += get("minutes")
+            for key, value in (("amount_fen", amount), ("government_fen", government), ("copay_fen", copay)):
+                kind[key] += value
+                by_funding[get("funding")][key] += value
+            by_funding[get("funding")]["lines"] += 1
+    out["by_state"] = [{"state": state, **by_state[state]} for state in ("payable", "held", "rejected", "adjustment")]
+    out["by_service_type"] = [{"service_type": code, **value} for code, value in sorted(by_type.items())]
+    out["by_funding"] = [{"funding": kind, **value} for kind, value in sorted(by_funding.items())]
+    return out
+
+
+def statement_hash(provider_id: int, month: str, seq: int, lines) -> str:
+    """SHA-256 over the statement's header and every line's fields, in order."""
+    digest = hashlib.sha256(json.dumps({"provider_id": provider_id, "month": month, "seq": seq},
+                                       sort_keys=True).encode())
+    for line in lines:
+        get = line.get if isinstance(line, dict) else line._mapping.get
+        values = [_plain(get(name)) for name in LINE_FIELDS]
+        digest.update(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode())
+    return digest.hexdigest()
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def elder_names(elder_ids) -> dict[int, str]:
+    ids = list(set(elder_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Elder.id, Elder.name).where(Elder.id.in_(ids))).all())
