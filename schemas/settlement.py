@@ -1,7 +1,6 @@
 """Settlement payloads: prices, funding rules, the co-pay share table and statements (结算单)."""
 
-from marshmallow import validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import validate
 
 from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
@@ -98,11 +97,6 @@ class DisputeSchema(Strict):
     line_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True,
                            validate=validate.Length(min=1, max=1000))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-    @validates_schema
-    def _no_blank_reason(self, data, **kwargs):
-        if not data.get("reason", "x").strip():
-            raise ValidationError("required", "reason")
 
 
 class LineSchema(Out):

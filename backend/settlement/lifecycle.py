@@ -13,11 +13,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from backend.audit import trail
 from backend.errors import Conflict, Forbidden, Problem, ValidationFailed
 from backend.extensions import db
 from backend.providers.models import Provider
 from backend.reviews.sampling import month_bounds
 from backend.settlement import ledger
+from backend.settlement.exports import word
 from backend.settlement.models import Statement, StatementDispute, StatementLine
 from backend.users.models import User
 
@@ -46,7 +48,7 @@ def issue(provider: Provider, month: str, *, by: User, at: datetime) -> Statemen
     previous = in_force(provider.id, month, for_update=True)
     if previous is not None and previous.status != "disputed":
         raise Problem("statement_state", _l("the statement of this month is already issued (%(status)s); only a "
-                                            "disputed statement can be reissued", status=previous.status),
+                                            "disputed statement can be reissued", status=word(previous.status)),
                       statement_id=previous.id)
     seq = previous.seq + 1 if previous is not None else 1
     if previous is not None:
@@ -67,9 +69,14 @@ def issue(provider: Provider, month: str, *, by: User, at: datetime) -> Statemen
         raise Conflict(_l("another statement of this month was issued a moment ago; reload it")) from None
     if previous is not None:
         previous.superseded_by_id = statement.id
+    # The lines go in as batches of one statement each, described once in the audit trail by the
+    # statement's hash (its own insert, above, records the hash too): a month's lines row by row
+    # would make the audit entry as large as the statement.
     for first in range(0, len(draft.lines), STORE_BATCH):
         batch = [{**line, "statement_id": statement.id} for line in draft.lines[first:first + STORE_BATCH]]
-        db.session.execute(insert(StatementLine), batch)
+        db.session.execute(insert(StatementLine.__table__), batch, execution_options={"audit_skip": True})
+    trail.record(db.session, {"table": "statement_lines", "action": "bulk_insert", "statement_id": statement.id,
+                              "rows": len(draft.lines), "hash": statement.hash})
     db.session.flush()
     return statement
 
@@ -125,8 +132,9 @@ def approve(statement: Statement, *, by: User, at: datetime) -> Statement:
 
 def _require(statement: Statement, allowed: tuple[str, ...]) -> None:
     if statement.status not in allowed:
+        needed = " / ".join(word(status) for status in allowed)
         raise Problem("statement_state", _l("the statement is %(status)s; this step needs it %(allowed)s",
-                                            status=statement.status, allowed=" / ".join(allowed)),
+                                            status=word(statement.status), allowed=needed),
                       statement_id=statement.id)
 
 
