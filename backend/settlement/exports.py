@@ -13,6 +13,7 @@ from backend.i18n import N_, is_english
 from backend.plans.models import ServiceType
 from backend.visitlog.export import spreadsheet_text
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_COLUMNS = ("line_no", "state", "task_id", "visit_id", "elder_id", "care_plan_id", "service_type", "served_on",
                "funding", "unit", "units", "minutes", "amount_fen", "government_fen", "copay_fen", "reason",
                "adjusts_line_id", "disputed")
