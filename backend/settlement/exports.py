@@ -30,7 +30,7 @@ WORDS = {
     "government": N_("Government purchase"), "copay": N_("Co-pay"), "self_pay": N_("Self-pay"),
     "clawback": N_("Clawback"), "release": N_("Release"), "awaiting_review": N_("Awaiting review"),
     "open_followup": N_("Open follow-up"), "too_short": N_("Too short"), "no_price": N_("No price set"),
-    "draft": N_("Draft"), "issued": N_("Issued"), "confirmed": N_("Confirmed by the provider"),
+    "draft": N_("Draft"), "issued": N_("Issued to the provider"), "confirmed": N_("Confirmed by the provider"),
     "disputed": N_("Disputed by the provider"), "locked": N_("Approved and locked"), "superseded": N_("Superseded"),
 }
 
@@ -144,7 +144,7 @@ def to_pdf(statement: dict) -> bytes:
     summary.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey)]))
     header = [Paragraph(gettext(HEADINGS[name]), cell) for name in PEOPLE_COLUMNS]
     rows = [[Paragraph(str(value), cell) for value in row] for row in people_rows(statement)]
-    widths = [10, 16, 20, 16, 20, 20, 11, 12, 18, 20, 20, 22, 60]
+    widths = [13, 16, 20, 16, 20, 20, 11, 12, 18, 20, 20, 22, 57]
     lines = Table([header, *rows] if rows else [header], colWidths=[w * mm for w in widths], repeatRows=1)
     lines.setStyle(grid)
     signs = Table([[Paragraph(gettext("Provider (seal) / person in charge:"), body),
