@@ -430,16 +430,16 @@ def seed_city(cur, now, *, streets: int, per_street: int, providers: int, manage
     """, (pw, provider0, providers, now, now, caregivers))
     caregiver0 = contiguous([r[0] for r in cur.fetchall()], "caregiver")
     check_required(cur, "elders", {"id", "name", "gender", "birth_on", "address", "community_id", "risk_tier",
-                                   "care_notes", "emergency_contacts", "is_active", "version", "change_seq",
+                                   "care_notes", "emergency_contacts", "is_active", "status", "version", "change_seq",
                                    "created_at", "updated_at"})
     cur.execute("""
         INSERT INTO elders (name, gender, birth_on, address, phone, lat, lon, community_id, risk_tier, care_notes,
-                            emergency_contacts, is_active, version, change_seq, created_at, updated_at)
+                            emergency_contacts, is_active, status, version, change_seq, created_at, updated_at)
         SELECT '老人' || e, CASE WHEN e %% 2 = 0 THEN 'female' ELSE 'male' END, date '1930-01-01' + (e %% 9000),
                '压测路' || e || '号', '139' || lpad(e::text, 8, '0'), 41.7 + (e %% 200) * 0.001,
                123.3 + (e / 200 %% 200) * 0.001, %(c0)s + e %% %(nc)s,
                CASE WHEN e %% 10 = 0 THEN 'high' WHEN e %% 10 < 3 THEN 'key' ELSE 'general' END, '敲门后多等一会',
-               '[{"name": "家属", "relation": "son", "phone": "13800000000"}]', true, 1, 1, %(now)s, %(now)s
+               '[{"name": "家属", "relation": "son", "phone": "13800000000"}]', true, 'active', 1, 1, %(now)s, %(now)s
         FROM generate_series(0, %(n)s - 1) e ORDER BY e RETURNING id
     """, {"c0": community0, "nc": communities, "now": now, "n": elders})
     elder0 = contiguous([r[0] for r in cur.fetchall()], "elder")
