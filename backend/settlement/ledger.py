@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, case, exists, func, select
 
 from backend.clock import care_tz
 from backend.elders.models import Assessment, Elder, ElderCategory
@@ -48,7 +48,6 @@ def compute(provider_id: int, month: str) -> Draft:
     draft = Draft(provider_id, month)
     ctx = _Context(provider_id)
     own = _visit_rows(and_(Task.provider_id == provider_id, Task.window_start_at >= start, Task.window_start_at < end))
-    ctx.preload(own)
     month_fees: set = set()
     for row in own:
         line = ctx.outcome(row, month_fees)
@@ -61,14 +60,25 @@ def compute(provider_id: int, month: str) -> Draft:
 
 
 def _visit_rows(where, task_ids=None):
+    """The visits with everything their lines need, in one statement: the current decision, an
+    open follow-up, the plan's funding rule, and (for co-paid plans only) the elder's categories
+    and latest assessment level."""
     followup_open = exists().where(Followup.task_id == Task.id, Followup.status != "resolved",
                                    Followup.kind.in_(DECIDING_FOLLOWUPS))
+    copaid = FundingRule.kind == "copay"
+    categories = (select(func.array_agg(ElderCategory.category)).where(ElderCategory.elder_id == Task.elder_id)
+                  .scalar_subquery())
+    level = (select(Assessment.level).where(Assessment.elder_id == Task.elder_id)
+             .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(1).scalar_subquery())
     query = (select(Task.id.label("task_id"), Task.elder_id, Task.care_plan_id, Task.service_type,
                     Task.window_start_at, Task.window_end_at, Task.min_duration_minutes,
                     Visit.id.label("visit_id"), Visit.started_at, Visit.ended_at, Visit.is_verified,
-                    Visit.needs_review, CURRENT.decision, CURRENT.reason_code, followup_open.label("followup_open"))
+                    Visit.needs_review, CURRENT.decision, CURRENT.reason_code, followup_open.label("followup_open"),
+                    FundingRule.kind.label("funding"), FundingRule.monthly_cap_fen, FundingRule.monthly_cap_minutes,
+                    case((copaid, categories)).label("categories"), case((copaid, level)).label("level"))
              .join(Visit, Visit.task_id == Task.id)
              .outerjoin(CURRENT, joins_current(Task.id))
+             .outerjoin(FundingRule, FundingRule.care_plan_id == Task.care_plan_id)
              .where(Task.kind == "service", Task.status == "completed", where)
              .order_by(Task.window_start_at, Task.id))
     if task_ids is not None:
@@ -77,54 +87,22 @@ def _visit_rows(where, task_ids=None):
 
 
 class _Context:
-    """What outcomes need beyond a visit's row, read once: prices, funding rules, the co-pay
-    table, and each elder's categories and assessment level."""
+    """What outcomes need beyond a visit's row, read once: prices and the co-pay table."""
 
     def __init__(self, provider_id: int):
         self.prices = PriceBook(provider_id)
         self.table = copay_table()
         self.too_short = current_app.config["SETTLEMENT_PAY_TOO_SHORT"]
         self.tz = care_tz()
-        self._rules: dict[int, FundingRule | None] = {}
-        self._elders: dict[int, tuple[list[str], int | None]] = {}
+        self._prices: dict = {}
 
-    def preload(self, rows) -> None:
-        """The funding rules, categories and assessment levels of these rows' plans and elders, in
-        three queries instead of a few per elder."""
-        plan_ids = {row.care_plan_id for row in rows if row.care_plan_id is not None} - set(self._rules)
-        for plan_id in plan_ids:
-            self._rules[plan_id] = None
-        for rule in db.session.execute(select(FundingRule).where(FundingRule.care_plan_id.in_(plan_ids))).scalars():
-            self._rules[rule.care_plan_id] = rule
-        elder_ids = {row.elder_id for row in rows} - set(self._elders)
-        if not elder_ids:
-            return
-        categories = defaultdict(list)
-        for elder_id, category in db.session.execute(select(ElderCategory.elder_id, ElderCategory.category)
-                                                     .where(ElderCategory.elder_id.in_(elder_ids))):
-            categories[elder_id].append(category)
-        levels: dict[int, int] = {}
-        for elder_id, level in db.session.execute(
-                select(Assessment.elder_id, Assessment.level).where(Assessment.elder_id.in_(elder_ids))
-                .order_by(Assessment.elder_id, Assessment.assessed_on.desc(), Assessment.id.desc())):
-            levels.setdefault(elder_id, level)  # the latest comes first
-        for elder_id in elder_ids:
-            self._elders[elder_id] = (categories.get(elder_id, []), levels.get(elder_id))
-
-    def rule(self, plan_id: int | None) -> FundingRule | None:
-        if plan_id not in self._rules:
-            self._rules[plan_id] = db.session.get(FundingRule, plan_id) if plan_id is not None else None
-        return self._rules[plan_id]
-
-    def elder(self, elder_id: int) -> tuple[list[str], int | None]:
-        if elder_id not in self._elders:
-            categories = db.session.execute(select(ElderCategory.category)
-                                            .where(ElderCategory.elder_id == elder_id)).scalars().all()
-            level = db.session.execute(select(Assessment.level).where(Assessment.elder_id == elder_id)
-                                       .order_by(Assessment.assessed_on.desc(), Assessment.id.desc())
-                                       .limit(1)).scalar()
-            self._elders[elder_id] = (list(categories), level)
-        return self._elders[elder_id]
+    def price(self, service_type: str, day: date):
+        key = (service_type, day)
+        if key not in self._prices:
+            price = self.prices.at(service_type, day)
+            self._prices[key] = None if price is None else (price.id, price.unit, price.price_fen,
+                                                             price.rounding_minutes)
+        return self._prices[key]
 
     def outcome(self, row, month_fees: set | None) -> dict:
         """The visit's line before funding: state, units and amount."""
@@ -144,42 +122,44 @@ class _Context:
             if self.too_short == "none":
                 return {**line, "state": "rejected", "reason": "too_short"}
             line["reason"] = "too_short"
-        price = self.prices.at(row.service_type, served_on)
+        price = self.price(row.service_type, served_on)
         if price is None:
             return {**line, "reason": "no_price"}
-        line.update(price_id=price.id, unit=price.unit)
-        if price.unit == "visit":
-            line["units"], line["amount_fen"] = 1, price.price_fen
-        elif price.unit == "hour":
-            units = line["minutes"] // price.rounding_minutes
+        price_id, unit, price_fen, rounding = price
+        line.update(price_id=price_id, unit=unit)
+        if unit == "visit":
+            line["units"], line["amount_fen"] = 1, price_fen
+        elif unit == "hour":
+            units = line["minutes"] // rounding
             line["units"] = units
-            line["amount_fen"] = _half_up(price.price_fen * units * price.rounding_minutes, 60)
+            line["amount_fen"] = _half_up(price_fen * units * rounding, 60)
         else:  # month: a bed's base fee, carried by the month's first payable visit of the plan and type
             key = (row.care_plan_id, row.service_type)
             if month_fees is not None and key not in month_fees:
                 month_fees.add(key)
-                line["units"], line["amount_fen"] = 1, price.price_fen
+                line["units"], line["amount_fen"] = 1, price_fen
         return line
 
     def fund(self, line: dict, row, caps: dict | None) -> None:
         """Split the amount into the government's share and the elder's, within the plan's monthly cap."""
-        rule = self.rule(row.care_plan_id)
-        kind = rule.kind if rule is not None else "self_pay"
+        kind = row.funding or "self_pay"
         line["funding"] = kind
         amount = line["amount_fen"]
         if kind == "government":
             government = amount
         elif kind == "copay":
-            categories, level = self.elder(row.elder_id)
-            government = amount * government_percent(categories, level, self.table) // 100
+            government = amount * government_percent(row.categories or [], row.level, self.table) // 100
         else:
             government = 0
-        if caps is not None and rule is not None and line["state"] == "payable" and kind != "self_pay":
-            government = _within_cap(line, government, rule, caps)
+        if caps is not None and line["state"] == "payable" and kind != "self_pay":
+            government = _within_cap(line, government, row, caps)
         line["government_fen"], line["copay_fen"] = government, amount - government
 
 
-def _within_cap(line: dict, government: int, rule: FundingRule, caps: dict) -> int:
+def _within_cap(line: dict, government: int, rule, caps: dict) -> int:
+    """`rule`: the visit's row, with its plan's monthly caps."""
+    if rule.monthly_cap_fen is None and rule.monthly_cap_minutes is None:
+        return government
     usage = caps.setdefault(rule.care_plan_id, {
         "care_plan_id": rule.care_plan_id, "elder_id": line["elder_id"], "cap_fen": rule.monthly_cap_fen,
         "cap_minutes": rule.monthly_cap_minutes, "government_fen": 0, "minutes": 0})
@@ -236,7 +216,6 @@ def _carried(ctx: _Context, provider_id: int, month: str) -> list[dict]:
         return []
     lines = []
     rows = _visit_rows(Task.provider_id == provider_id, task_ids=list(settled))
-    ctx.preload(rows)
     for row in rows:
         was = settled[row.task_id]
         now = ctx.outcome(row, None)
