@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import Date, Integer, and_, case, exists, func, select
 
 from backend.clock import care_tz
 from backend.elders.models import Assessment, Elder, ElderCategory
@@ -66,13 +66,20 @@ def _visit_rows(where, task_ids=None):
     followup_open = exists().where(Followup.task_id == Task.id, Followup.status != "resolved",
                                    Followup.kind.in_(DECIDING_FOLLOWUPS))
     copaid = FundingRule.kind == "copay"
+    # Whole minutes from the corrected check-in to check-out, and the scheduled window's, worked
+    # out by the database: no datetime is built in Python for a line.
+    actual = func.coalesce(func.greatest(func.floor(func.extract("epoch", Visit.ended_at - Visit.started_at) / 60),
+                                         0), 0).cast(Integer)
+    scheduled = func.floor(func.extract("epoch", Task.window_end_at - Task.window_start_at) / 60).cast(Integer)
+    served_on = func.timezone(current_app.config["CARE_TIMEZONE"], Task.window_start_at).cast(Date)
     categories = (select(func.array_agg(ElderCategory.category)).where(ElderCategory.elder_id == Task.elder_id)
                   .scalar_subquery())
     level = (select(Assessment.level).where(Assessment.elder_id == Task.elder_id)
              .order_by(Assessment.assessed_on.desc(), Assessment.id.desc()).limit(1).scalar_subquery())
     query = (select(Task.id.label("task_id"), Task.elder_id, Task.care_plan_id, Task.service_type,
-                    Task.window_start_at, Task.window_end_at, Task.min_duration_minutes,
-                    Visit.id.label("visit_id"), Visit.started_at, Visit.ended_at, Visit.is_verified,
+                    served_on.label("served_on"), actual.label("actual_minutes"),
+                    func.least(actual, scheduled).label("minutes"), Task.min_duration_minutes,
+                    Visit.id.label("visit_id"), Visit.is_verified,
                     Visit.needs_review, CURRENT.decision, CURRENT.reason_code, followup_open.label("followup_open"),
                     FundingRule.kind.label("funding"), FundingRule.monthly_cap_fen, FundingRule.monthly_cap_minutes,
                     case((copaid, categories)).label("categories"), case((copaid, level)).label("level"))
@@ -106,10 +113,10 @@ class _Context:
 
     def outcome(self, row, month_fees: set | None) -> dict:
         """The visit's line before funding: state, units and amount."""
-        served_on = row.window_start_at.astimezone(self.tz).date()
+        served_on = row.served_on
         line = {"state": "payable", "task_id": row.task_id, "visit_id": row.visit_id, "elder_id": row.elder_id,
                 "care_plan_id": row.care_plan_id, "service_type": row.service_type, "served_on": served_on,
-                "funding": None, "price_id": None, "unit": None, "units": 0, "minutes": _minutes(row),
+                "funding": None, "price_id": None, "unit": None, "units": 0, "minutes": row.minutes,
                 "amount_fen": 0, "government_fen": 0, "copay_fen": 0, "reason": None, "adjusts_line_id": None}
         if row.decision == "rejected":
             return {**line, "state": "rejected", "reason": row.reason_code}
@@ -117,8 +124,7 @@ class _Context:
             return {**line, "state": "held", "reason": "open_followup"}
         if row.decision != "approved" and (row.needs_review or not row.is_verified):
             return {**line, "state": "held", "reason": "awaiting_review"}
-        actual = _actual_minutes(row)
-        if actual < (row.min_duration_minutes or 0):
+        if row.actual_minutes < (row.min_duration_minutes or 0):
             if self.too_short == "none":
                 return {**line, "state": "rejected", "reason": "too_short"}
             line["reason"] = "too_short"
@@ -172,18 +178,6 @@ def _within_cap(line: dict, government: int, rule, caps: dict) -> int:
         government = min(government, max(rule.monthly_cap_fen - usage["government_fen"], 0))
     usage["government_fen"] += government
     return government
-
-
-def _actual_minutes(row) -> int:
-    if row.started_at is None or row.ended_at is None:
-        return 0
-    return max(int((row.ended_at - row.started_at).total_seconds()) // 60, 0)
-
-
-def _minutes(row) -> int:
-    """Minutes paid: the corrected check-in to check-out, capped at the scheduled window."""
-    scheduled = int((row.window_end_at - row.window_start_at).total_seconds()) // 60
-    return min(_actual_minutes(row), scheduled)
 
 
 def _half_up(numerator: int, denominator: int) -> int:
