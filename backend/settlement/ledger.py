@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from flask import current_app
 from psycopg.rows import namedtuple_row
@@ -270,13 +270,10 @@ def statement_hash(provider_id: int, month: str, seq: int, lines) -> str:
                                        sort_keys=True).encode())
     for line in lines:
         get = line.get if isinstance(line, dict) else line._mapping.get
-        values = [_plain(get(name)) for name in LINE_FIELDS]
-        digest.update(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode())
+        # Fields as text joined by a unit separator (none of them can hold one), a line per line.
+        digest.update(("\x1f".join("" if (value := get(name)) is None else str(value) for name in LINE_FIELDS)
+                       + "\n").encode())
     return digest.hexdigest()
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, date | datetime) else value
 
 
 def elder_names(elder_ids) -> dict[int, str]:

@@ -114,12 +114,8 @@ def upgrade():
     sa.CheckConstraint("state IN ('payable', 'held', 'rejected', 'adjustment')", name=op.f('ck_statement_lines_state_known')),
     sa.CheckConstraint('amount_fen = government_fen + copay_fen', name=op.f('ck_statement_lines_shares_add_up')),
     sa.ForeignKeyConstraint(['adjusts_line_id'], ['statement_lines.id'], name=op.f('fk_statement_lines_adjusts_line_id_statement_lines'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['care_plan_id'], ['care_plans.id'], name=op.f('fk_statement_lines_care_plan_id_care_plans'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['elder_id'], ['elders.id'], name=op.f('fk_statement_lines_elder_id_elders'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['price_id'], ['prices.id'], name=op.f('fk_statement_lines_price_id_prices'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['statement_id'], ['statements.id'], name=op.f('fk_statement_lines_statement_id_statements'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_statement_lines_task_id_tasks'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_statement_lines_visit_id_visits'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_lines')),
     sa.UniqueConstraint('statement_id', 'line_no', name=op.f('uq_statement_lines_statement_id_line_no'))
     )
