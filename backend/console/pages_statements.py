@@ -23,6 +23,8 @@ from backend.providers.models import Provider
 from backend.settlement import exports, lifecycle, services
 from schemas.settlement import LINE_STATES, StatementArgs
 
+# A page shows this many lines; a provider's month has thousands (the downloads hold them all).
+SHOWN_LINES = 500
 FIELD_NAMES = {"provider_id": N_("Provider"), "month": N_("Month"), "state": N_("State")}
 DOWNLOADS = {"csv": ("text/csv; charset=utf-8", exports.to_csv), "xlsx": (exports.XLSX, exports.to_xlsx),
              "pdf": ("application/pdf", exports.to_pdf)}
@@ -122,6 +124,7 @@ def _helpers(statement: dict) -> dict:
     status = statement["status"]
     return {
         "service_name": lambda code: names.get(code, code), "yuan": exports.yuan, "word": exports.word,
+        "shown_lines": SHOWN_LINES,
         "may_issue": user.role in lifecycle.OFFICE and status in ("draft", "disputed"),
         "may_answer": statement["id"] is not None and status in ("issued", "confirmed", "disputed")
         and lifecycle.may_answer(_stored(statement), user),
