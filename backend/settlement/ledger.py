@@ -31,6 +31,7 @@ from backend.visits.models import Visit
 LINE_FIELDS = ("line_no", "state", "task_id", "visit_id", "elder_id", "care_plan_id", "service_type", "served_on",
                "funding", "price_id", "unit", "units", "minutes", "amount_fen", "government_fen", "copay_fen",
                "reason", "adjusts_line_id")
+LINE_STATES = ("payable", "held", "rejected", "adjustment")
 # Follow-ups whose outcome can still change a visit's decision.
 DECIDING_FOLLOWUPS = ("unverified_visit",)
 
@@ -45,19 +46,34 @@ class Draft:
 
 def compute(provider_id: int, month: str) -> Draft:
     """The lines of `provider_id`'s statement for `month` ("YYYY-MM") as of now."""
-    start, end = month_bounds(month)
     draft = Draft(provider_id, month)
+    draft.lines = list(iter_lines(provider_id, month, draft.caps))
+    return draft
+
+
+def iter_lines(provider_id: int, month: str, caps: dict):
+    """The statement's lines one at a time, numbered (issuing copies them as they come); `caps`
+    collects each capped plan's usage. Every query runs here, before the lines are iterated:
+    issuing copies them into the same connection, which can run nothing else while a COPY is open."""
+    start, end = month_bounds(month)
     ctx = _Context(provider_id)
     own = _visit_rows(and_(Task.provider_id == provider_id, Task.window_start_at >= start, Task.window_start_at < end))
-    month_fees: set = set()
-    for row in own:
-        line = ctx.outcome(row, month_fees)
-        ctx.fund(line, row, draft.caps)
-        draft.lines.append(line)
-    draft.lines.extend(_carried(ctx, provider_id, month))
-    for no, line in enumerate(draft.lines, start=1):
-        line["line_no"] = no
-    return draft
+    carried = _carried(ctx, provider_id, month)
+
+    def lines():
+        month_fees: set = set()
+        no = 0
+        for row in own:
+            line = ctx.outcome(row, month_fees)
+            ctx.fund(line, row, caps)
+            no += 1
+            line["line_no"] = no
+            yield line
+        for line in carried:
+            no += 1
+            line["line_no"] = no
+            yield line
+    return lines()
 
 
 def _visit_rows(where, task_ids=None):
@@ -234,46 +250,66 @@ def _carried(ctx: _Context, provider_id: int, month: str) -> list[dict]:
 
 # ---------------------------------------------------------------- totals and hash
 
-def totals(lines) -> dict:
-    """Totals of the lines, per state, per funding share and per service type."""
-    out = {"total_fen": 0, "government_fen": 0, "copay_fen": 0}
-    by_state = defaultdict(lambda: {"lines": 0, "amount_fen": 0})
-    by_type = defaultdict(lambda: {"lines": 0, "units": 0, "minutes": 0, "amount_fen": 0, "government_fen": 0,
-                                   "copay_fen": 0})
-    by_funding = defaultdict(lambda: {"lines": 0, "amount_fen": 0, "government_fen": 0, "copay_fen": 0})
-    for line in lines:
+class Tally:
+    """Totals (per state, funding share and service type) and the hash of lines added one by one."""
+
+    def __init__(self, provider_id: int, month: str, seq: int):
+        self.digest = hashlib.sha256(json.dumps({"provider_id": provider_id, "month": month, "seq": seq},
+                                                sort_keys=True).encode())
+        self.sums = {"total_fen": 0, "government_fen": 0, "copay_fen": 0}
+        self.count = 0
+        self.by_state = {state: {"lines": 0, "amount_fen": 0} for state in LINE_STATES}
+        self.by_type = defaultdict(lambda: {"lines": 0, "units": 0, "minutes": 0, "amount_fen": 0, "government_fen": 0,
+                                            "copay_fen": 0})
+        self.by_funding = defaultdict(lambda: {"lines": 0, "amount_fen": 0, "government_fen": 0, "copay_fen": 0})
+
+    def add(self, line) -> None:
         get = line.get if isinstance(line, dict) else line._mapping.get
+        # Fields as text joined by a unit separator (none of them can hold one), a line per line.
+        self.digest.update(("\x1f".join("" if (value := get(name)) is None else str(value) for name in LINE_FIELDS)
+                            + "\n").encode())
+        self.count += 1
         amount, government, copay = get("amount_fen"), get("government_fen"), get("copay_fen")
-        out["total_fen"] += amount
-        out["government_fen"] += government
-        out["copay_fen"] += copay
-        by_state[get("state")]["lines"] += 1
-        by_state[get("state")]["amount_fen"] += amount
-        if get("state") in ("payable", "adjustment"):
-            kind = by_type[get("service_type")]
+        self.sums["total_fen"] += amount
+        self.sums["government_fen"] += government
+        self.sums["copay_fen"] += copay
+        state = get("state")
+        self.by_state[state]["lines"] += 1
+        self.by_state[state]["amount_fen"] += amount
+        if state in ("payable", "adjustment"):
+            kind, funding = self.by_type[get("service_type")], self.by_funding[get("funding")]
             kind["lines"] += 1
             kind["units"] += get("units")
             kind["minutes"] += get("minutes")
+            funding["lines"] += 1
             for key, value in (("amount_fen", amount), ("government_fen", government), ("copay_fen", copay)):
                 kind[key] += value
-                by_funding[get("funding")][key] += value
-            by_funding[get("funding")]["lines"] += 1
-    out["by_state"] = [{"state": state, **by_state[state]} for state in ("payable", "held", "rejected", "adjustment")]
-    out["by_service_type"] = [{"service_type": code, **value} for code, value in sorted(by_type.items())]
-    out["by_funding"] = [{"funding": kind, **value} for kind, value in sorted(by_funding.items())]
-    return out
+                funding[key] += value
+
+    def totals(self) -> dict:
+        return {**self.sums,
+                "by_state": [{"state": state, **value} for state, value in self.by_state.items()],
+                "by_service_type": [{"service_type": code, **value} for code, value in sorted(self.by_type.items())],
+                "by_funding": [{"funding": kind, **value} for kind, value in sorted(self.by_funding.items())]}
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+
+def totals(lines) -> dict:
+    """Totals of the lines, per state, per funding share and per service type."""
+    tally = Tally(0, "", 0)
+    for line in lines:
+        tally.add(line)
+    return tally.totals()
 
 
 def statement_hash(provider_id: int, month: str, seq: int, lines) -> str:
     """SHA-256 over the statement's header and every line's fields, in order."""
-    digest = hashlib.sha256(json.dumps({"provider_id": provider_id, "month": month, "seq": seq},
-                                       sort_keys=True).encode())
+    tally = Tally(provider_id, month, seq)
     for line in lines:
-        get = line.get if isinstance(line, dict) else line._mapping.get
-        # Fields as text joined by a unit separator (none of them can hold one), a line per line.
-        digest.update(("\x1f".join("" if (value := get(name)) is None else str(value) for name in LINE_FIELDS)
-                       + "\n").encode())
-    return digest.hexdigest()
+        tally.add(line)
+    return tally.hexdigest()
 
 
 def elder_names(elder_ids) -> dict[int, str]:

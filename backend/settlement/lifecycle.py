@@ -53,13 +53,9 @@ def issue(provider: Provider, month: str, *, by: User, at: datetime) -> Statemen
     if previous is not None:
         previous.status = "superseded"
         db.session.flush()
-    draft = ledger.compute(provider.id, month)
-    sums = ledger.totals(draft.lines)
-    statement = Statement(provider_id=provider.id, month=month, seq=seq, status="issued",
-                          total_fen=sums["total_fen"], government_fen=sums["government_fen"],
-                          copay_fen=sums["copay_fen"], line_count=len(draft.lines),
-                          hash=ledger.statement_hash(provider.id, month, seq, draft.lines),
-                          issued_by_id=by.id, issued_at=at)
+    # The statement row first (its lines refer to it), its totals and hash once its lines are in.
+    statement = Statement(provider_id=provider.id, month=month, seq=seq, status="issued", total_fen=0,
+                          government_fen=0, copay_fen=0, line_count=0, hash="", issued_by_id=by.id, issued_at=at)
     try:
         with db.session.begin_nested():
             db.session.add(statement)
@@ -68,16 +64,25 @@ def issue(provider: Provider, month: str, *, by: User, at: datetime) -> Statemen
         raise Conflict(_l("another statement of this month was issued a moment ago; reload it")) from None
     if previous is not None:
         previous.superseded_by_id = statement.id
-    # The lines are copied in (COPY, straight through the driver) and described once in the audit
-    # trail by the statement's hash (its own insert, above, records the hash too): a month's lines
-    # row by row would make the audit entry as large as the statement.
+    # The lines stream from the computation into COPY (straight through the driver), tallied on
+    # the way, and are described once in the audit trail by the statement's hash (the statement's
+    # own update records it too): a month's lines row by row would make the entry as large as the
+    # statement.
+    tally = ledger.Tally(provider.id, month, seq)
     columns = ("statement_id", *ledger.LINE_FIELDS)
+    lines = ledger.iter_lines(provider.id, month, {})  # its queries run now, before the COPY opens
     cursor = db.session.connection().connection.driver_connection.cursor()
     with cursor.copy(f"COPY statement_lines ({', '.join(columns)}) FROM STDIN") as copy:
-        for line in draft.lines:
+        for line in lines:
+            tally.add(line)
             copy.write_row((statement.id, *(line[name] for name in ledger.LINE_FIELDS)))
+    sums = tally.totals()
+    statement.total_fen, statement.government_fen, statement.copay_fen = (
+        sums["total_fen"], sums["government_fen"], sums["copay_fen"])
+    statement.line_count, statement.hash = tally.count, tally.hexdigest()
+    db.session.flush()
     trail.record(db.session, {"table": "statement_lines", "action": "bulk_insert", "statement_id": statement.id,
-                              "rows": len(draft.lines), "hash": statement.hash})
+                              "rows": tally.count, "hash": statement.hash})
     db.session.flush()
     return statement
 
