@@ -200,3 +200,17 @@ def test_audit_verify_catches_a_planted_edit_of_an_issued_line(app, api, city, m
         connection.execute(db.update(Statement).where(Statement.id == issued["id"]).values(hash=forged))
     result = runner.invoke(audit_group, ["verify"], obj=app.cli)
     assert result.exit_code == 1 and "audit trail recorded" in result.output
+
+
+def test_a_held_visit_rejected_later_shows_as_rejected_on_the_next_statement(
+        api, city, months, make_price, make_plan, make_visit, into_next_month, clock):
+    _, held = _november_with_two_visits(city, months, make_price, make_plan, make_visit, flags=["no_qr"])
+    into_next_month()
+    api(city.supervisor_a, "post", "/statements", json={"provider_id": city.provider.id, "month": _month(months)})
+    decide(db.session.get(Task, held.task_id), "rejected", "no_presence_evidence", None, by=city.supervisor_a,
+           at=clock())
+    db.session.commit()
+    december = api(city.supervisor_a, "get",
+                   f"/statements?provider_id={city.provider.id}&month={_month(months, 1)}").get_json()
+    assert [(line["state"], line["reason"], line["amount_fen"]) for line in december["lines"]] == [
+        ("rejected", "no_presence_evidence", 0)]
