@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
     from backend.reports.views import blp as reports_blp
     from backend.reviews.views import blp as reviews_blp
     from backend.reviews.views import callbacks_blp
+    from backend.settlement.views import blp as settlement_blp
     from backend.tasks.views import blp as tasks_blp
     from backend.users.views import blp as users_blp
     from backend.visitlog.views import blp as visitlog_blp
@@ -70,7 +71,7 @@ def init_app(app: Flask) -> None:
     for blueprint in (auth_blp, regions_blp, providers_blp, users_blp, elders_blp, plans_blp, tasks_blp,
                       plates_blp, sync_blp, service_types_blp, followups_blp, notifications_blp, reviews_blp,
                       callbacks_blp, reports_blp, visitlog_blp, media_blp,
-                      status_reports_blp, rectifications_blp):
+                      status_reports_blp, rectifications_blp, settlement_blp):
         api.register_blueprint(blueprint)
 
     @public

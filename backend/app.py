@@ -125,6 +125,7 @@ def _init_console(app: Flask) -> None:
         pages_register,
         pages_reports,
         pages_reviews,
+        pages_statements,
         pages_visits,
     )
     from backend.console.views import bp as console_bp

@@ -141,6 +141,22 @@ class Defaults:
     # process) must cover threads × (1 + this); gthread workers run 4 threads.
     REPORT_CONNECTIONS = 2
 
+    # Settlement (backend/settlement). A verified visit shorter than its service's minimum is paid
+    # by its actual units ("actual") or not at all ("none").
+    SETTLEMENT_PAY_TOO_SHORT = "actual"
+    # Eligibility for government-bought and co-paid services (本溪, 保山): age, a qualifying
+    # category, and a capability assessment no older than this with one of these levels.
+    ELIGIBILITY_MIN_AGE = 60
+    ELIGIBILITY_CATEGORIES = ("low_income", "extreme_poverty", "disabled", "advanced_age", "special_family")
+    ELIGIBILITY_ASSESSMENT_MAX_AGE_DAYS = 365
+    ELIGIBILITY_LEVELS = (1, 2, 3, 4)
+    # The government's share of co-paid plans while admins have not set the table (/copay-shares).
+    COPAY_DEFAULT_SHARES = (
+        {"category": "extreme_poverty", "assessment_level": None, "government_percent": 100},
+        {"category": "low_income", "assessment_level": None, "government_percent": 80},
+        {"category": None, "assessment_level": None, "government_percent": 50},
+    )
+
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 

@@ -19,6 +19,7 @@ from backend.plans.models import CarePlan, CarePlanItem, PatrolPlan
 from backend.plates.services import ensure_plates
 from backend.providers.models import Provider
 from backend.regions.models import Region
+from backend.settlement.demo import seed_settlement
 from backend.tasks.generation import ensure_service_types, generate_tasks
 from backend.tasks.jobs import sweep_job
 from backend.users.models import User
@@ -109,6 +110,7 @@ def seed_demo(now=None) -> bool:
     # (the job's two steps, each committed).
     sweep_job(now=local_midnight(today) + timedelta(hours=3))
     reported_deceased(field, now)  # a deceased report awaiting the supervisor's confirmation
+    seed_settlement(providers, history_from, today, second["city_supervisor"], now)
     return True
 
 

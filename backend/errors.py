@@ -49,6 +49,8 @@ CATALOG = {
     "status_report_undecided": (409, N_("Close this follow-up by confirming or rejecting its status report")),
     "review_not_locked": (409, N_("The review decision is not locked")),
     "review_locked": (409, N_("The review decision is locked; an admin must unlock it")),
+    "statement_state": (409, N_("The statement's status does not allow this step")),
+    "not_eligible": (422, N_("The elder does not qualify for government-funded services")),
     "precondition_required": (428, N_("A version is required")),
     "payload_too_large": (413, N_("The request body is too large")),
     "unsupported_media_type": (415, N_("The body must be application/json")),
@@ -76,6 +78,7 @@ RESOURCES = {
     "plate": N_("door plate"), "static plate": N_("static door plate"), "dynamic plate": N_("dynamic door plate"),
     "report": N_("report"), "media": N_("media"), "status report": N_("status report"),
     "rectification": N_("rectification order"),
+    "statement": N_("statement"),
 }
 
 

@@ -14,6 +14,7 @@ from backend.rectifications import models as rectifications_models  # noqa: F401
 from backend.regions import models as regions_models  # noqa: F401
 from backend.register import models as register_models  # noqa: F401
 from backend.reviews import models as reviews_models  # noqa: F401
+from backend.settlement import models as settlement_models  # noqa: F401
 from backend.tasks import models as tasks_models  # noqa: F401
 from backend.users import models as users_models  # noqa: F401
 from backend.visitlog import models as visitlog_models  # noqa: F401

@@ -16,8 +16,14 @@ def audit_group():
 def verify():
     """Walk the hash chain from the first entry; report the first broken link (exit 1)."""
     from backend.audit.trail import verify_chain
+    from backend.settlement.lifecycle import verify_statements
 
     result = verify_chain(db.session)
+    broken = verify_statements(db.session) if result.ok else []
+    for statement_id, reason in broken:
+        click.echo(f"statement {statement_id} BROKEN: {reason}", err=True)
+    if broken:
+        raise SystemExit(1)
     if result.ok:
         click.echo(f"audit trail intact: {result.entries} entries, every link holds")
         return

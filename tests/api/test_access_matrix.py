@@ -112,6 +112,28 @@ ENDPOINTS = [
      expect(403, 403, 403, 403, 403)),  # the provider's manager only
     ("POST", "/api/v1/rectifications/{w.order.id}/extend", lambda w: {"due_on": w.later()},
      expect(200, 200, 200, 403, 403)),
+    ("GET", "/api/v1/prices", None, OFFICE_READS),
+    ("POST", "/api/v1/prices", lambda w: {"service_type": "meal", "unit": "visit", "price_fen": 1500,
+                                           "effective_on": "2026-11-01"}, ADMIN_CREATES),
+    ("GET", "/api/v1/funding/{w.care_a.id}", None, OFFICE_READS_IN_SCOPE),
+    ("PUT", "/api/v1/funding/{w.care_a.id}", lambda w: {"kind": "self_pay"}, ADMIN_ONLY),
+    ("GET", "/api/v1/copay-shares", None, OFFICE_READS),
+    ("PUT", "/api/v1/copay-shares", lambda w: {"shares": [{"government_percent": 50}]}, ADMIN_ONLY),
+    ("GET", "/api/v1/statements?provider_id={w.provider.id}&month=2026-10", None, OFFICE_READS),
+    ("GET", "/api/v1/statements/issued", None, OFFICE_READS),
+    ("GET", "/api/v1/statements/{w.statement.id}", None, OFFICE_READS),
+    ("GET", "/api/v1/statements/{w.statement.id}.csv", None, OFFICE_READS),
+    ("GET", "/api/v1/statements/{w.statement.id}.xlsx", None, OFFICE_READS),
+    ("GET", "/api/v1/statements/{w.statement.id}.pdf", None, OFFICE_READS),
+    # Each allowed call issues another ended month (a month is issued once).
+    ("POST", "/api/v1/statements", lambda w: {"provider_id": w.provider.id, "month": next(w.unissued_months)},
+     expect(201, 201, 201, 403, 403)),
+    # The provider answers (its manager; tests/settlement checks provider managers), the office approves: the
+    # first supervisor to approve locks it, so the calls after it find it locked.
+    ("POST", "/api/v1/statements/{w.statement.id}/confirm", None, ADMIN_ONLY),
+    ("POST", "/api/v1/statements/{w.statement.id}/dispute",
+     lambda w: {"line_ids": [w.statement_line_id], "reason": "重复计费"}, ADMIN_ONLY),
+    ("POST", "/api/v1/statements/{w.statement.id}/approve", None, expect(409, 409, 200, 403, 403)),
 ]
 
 
@@ -134,8 +156,29 @@ def matrix_world(world, make_region, clock):
                                        at=clock(), due_on=local_today(clock()) + timedelta(days=14))
     deadlines = iter(range(20, 40))
     world.later = lambda: (local_today(clock()) + timedelta(days=next(deadlines))).isoformat()
+    _october_statement(world, clock)
     db.session.commit()
     return world
+
+
+def _october_statement(world, clock):
+    """An issued statement of October with one line: a verified visit of care_a."""
+    from backend.settlement import lifecycle, services
+    from backend.visits.models import Visit
+
+    start = world.care_task_a.window_start_at - timedelta(days=40)
+    task = Task(kind="service", service_type="meal", elder_id=world.elder_a1.id, assignee_id=world.caregiver.id,
+                care_plan_id=world.care_a.id, source_key="test:october", window_start_at=start,
+                window_end_at=start + timedelta(hours=1), status="completed",
+                missed_after_at=start + timedelta(hours=3))
+    db.session.add(task)
+    db.session.flush()
+    db.session.add(Visit(task_id=task.id, user_id=world.caregiver.id, started_at=start,
+                         ended_at=start + timedelta(minutes=30), duration_seconds=1800, is_verified=True))
+    db.session.flush()
+    world.statement = lifecycle.issue(world.provider, f"{start:%Y-%m}", by=world.admin, at=clock())
+    world.statement_line_id = services.present(world.statement)["lines"][0]["id"]
+    world.unissued_months = iter(f"2025-{month:02d}" for month in range(1, 13))
 
 
 def _visible(w, role):

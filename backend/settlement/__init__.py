@@ -1,0 +1,1 @@
+"""Settlement (结算): prices, funding rules and eligibility, and monthly statements to providers."""
