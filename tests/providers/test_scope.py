@@ -32,6 +32,17 @@ ALLOWED = {
     ("GET", "/api/v1/elders/{w.elder_a1.id}"): (200, 404),
     ("GET", "/api/v1/elders/{w.elder_a1.id}/assessments"): (200, 404),
     ("GET", "/api/v1/elders/{w.elder_a1.id}/risk-tier"): (200, 404),
+    # Settlement: the price schedule is read by everyone in the office; a provider's statements by its own
+    # manager only, who confirms or disputes them.
+    ("GET", "/api/v1/prices"): (200, 200),
+    ("GET", "/api/v1/statements?provider_id={w.provider.id}&month=2026-10"): (200, 404),
+    ("GET", "/api/v1/statements/issued"): (200, 200),
+    ("GET", "/api/v1/statements/{w.statement.id}"): (200, 404),
+    ("GET", "/api/v1/statements/{w.statement.id}.csv"): (200, 404),
+    ("GET", "/api/v1/statements/{w.statement.id}.xlsx"): (200, 404),
+    ("GET", "/api/v1/statements/{w.statement.id}.pdf"): (200, 404),
+    ("POST", "/api/v1/statements/{w.statement.id}/confirm"): (200, 404),
+    ("POST", "/api/v1/statements/{w.statement.id}/dispute"): (200, 404),
     ("GET", "/api/v1/service-types"): (200, 200),
     ("GET", "/api/v1/service-types/meal"): (200, 200),
     ("GET", "/api/v1/tasks"): (200, 200),
@@ -91,6 +102,7 @@ def test_every_endpoint_answers_a_provider_manager_by_their_provider(client, log
     assert lists["/api/v1/regions"] == []
     assert {r["elder_id"] for r in lists["/api/v1/status-reports"]} <= elders
     assert {r["provider_id"] for r in lists["/api/v1/rectifications"]} <= {provider.id}
+    assert {s["provider_id"] for s in lists["/api/v1/statements/issued"]} <= {provider.id}
 
 
 def test_a_manager_hands_a_task_only_to_their_own_caregivers(api, pm_world, make_user):
