@@ -111,6 +111,7 @@ def seed_demo(now=None) -> bool:
     sweep_job(now=local_midnight(today) + timedelta(hours=3))
     reported_deceased(field, now)  # a deceased report awaiting the supervisor's confirmation
     seed_settlement(providers, history_from, today, second["city_supervisor"], now)
+    db.session.commit()
     return True
 
 

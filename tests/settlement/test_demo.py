@@ -12,6 +12,7 @@ from backend.settlement.models import FundingRule, Statement
 
 def test_the_demo_city_has_prices_funding_and_last_month_issued_for_one_provider(app):
     assert seed_demo() is True
+    db.session.rollback()  # what the demo seeded is committed: `serve --demo` drops its session next
     statements = db.session.execute(select(Statement)).scalars().all()
     assert len(statements) == 1 and statements[0].status == "issued" and statements[0].total_fen > 0
     kinds = set(db.session.execute(select(FundingRule.kind)).scalars())
