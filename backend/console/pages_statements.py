@@ -20,6 +20,7 @@ from backend.console.views import bp, page
 from backend.errors import Problem
 from backend.extensions import db
 from backend.providers.models import Provider
+from backend.reviews.sampling import month_bounds
 from backend.settlement import exports, lifecycle, services
 from schemas.settlement import LINE_STATES, StatementArgs
 
@@ -129,7 +130,9 @@ def _helpers(statement: dict) -> dict:
     return {
         "service_name": lambda code: names.get(code, code), "yuan": exports.yuan, "word": exports.word,
         "shown_lines": SHOWN_LINES,
-        "may_issue": user.role in lifecycle.OFFICE and status in ("draft", "disputed"),
+        # A month is issued once it has ended: a month in progress shows its draft only.
+        "may_issue": user.role in lifecycle.OFFICE and status in ("draft", "disputed")
+        and month_bounds(statement["month"])[1] <= utcnow(),
         "may_answer": statement["id"] is not None and status in ("issued", "confirmed", "disputed")
         and lifecycle.may_answer(_stored(statement), user),
         "may_approve": user.role in lifecycle.OFFICE and status in ("issued", "confirmed", "disputed"),
