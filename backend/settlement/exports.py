@@ -4,6 +4,7 @@ provider and the bureau."""
 
 import csv
 import io
+from xml.sax.saxutils import escape
 
 from flask_babel import gettext
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.i18n import N_, is_english
 from backend.plans.models import ServiceType
-from backend.visitlog.export import spreadsheet_text
+from backend.visitlog.export import printable, spreadsheet_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_COLUMNS = ("line_no", "state", "task_id", "visit_id", "elder_id", "care_plan_id", "service_type", "served_on",
@@ -56,6 +57,9 @@ def title(statement: dict) -> str:
                    month=statement["month"])
 
 
+MONEY = {"amount", "government", "copay"}
+
+
 def people_rows(statement: dict) -> list[list]:
     names = service_names()
     rows = []
@@ -66,7 +70,8 @@ def people_rows(statement: dict) -> list[list]:
                   "amount": yuan(line["amount_fen"]), "government": yuan(line["government_fen"]),
                   "copay": yuan(line["copay_fen"]), "reason": word(line["reason"]),
                   "disputed": line.get("disputed") or ""}
-        rows.append([spreadsheet_text(values[name]) for name in PEOPLE_COLUMNS])
+        # Typed text is made safe for a spreadsheet; the amounts are ours (a clawback's '-15.00' stays).
+        rows.append([values[name] if name in MONEY else spreadsheet_text(values[name]) for name in PEOPLE_COLUMNS])
     return rows
 
 
@@ -95,7 +100,7 @@ def to_xlsx(statement: dict) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = gettext("Statement")
-    sheet.append([title(statement)])
+    sheet.append([spreadsheet_text(title(statement))])
     sheet["A1"].font = Font(bold=True, size=14)
     for label, value in summary_rows(statement):
         sheet.append([label, value])
@@ -134,16 +139,16 @@ def to_pdf(statement: dict) -> bytes:
     cell = ParagraphStyle("cell", fontName=FONT, fontSize=7.5, leading=9.5, wordWrap="CJK")
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm, title=title(statement),
+                            topMargin=12 * mm, bottomMargin=12 * mm, title=printable(title(statement)),
                             creator=f"CareRounds; {font.describe()}", initialFontName=FONT, invariant=True)
     grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("FONTNAME", (0, 0), (-1, -1), FONT),
                        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
                        ("VALIGN", (0, 0), (-1, -1), "TOP")])
-    summary = Table([[Paragraph(label, body), Paragraph(value, body)] for label, value in summary_rows(statement)],
+    summary = Table([[_text(label, body), _text(value, body)] for label, value in summary_rows(statement)],
                     colWidths=[45 * mm, 180 * mm])
     summary.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey)]))
     header = [Paragraph(gettext(HEADINGS[name]), cell) for name in PEOPLE_COLUMNS]
-    rows = [[Paragraph(str(value), cell) for value in row] for row in people_rows(statement)]
+    rows = [[_text(value, cell) for value in row] for row in people_rows(statement)]
     widths = [13, 16, 20, 16, 20, 20, 11, 12, 18, 20, 20, 22, 57]
     lines = Table([header, *rows] if rows else [header], colWidths=[w * mm for w in widths], repeatRows=1)
     lines.setStyle(grid)
@@ -153,5 +158,13 @@ def to_pdf(statement: dict) -> bytes:
                   colWidths=[130 * mm, 130 * mm], rowHeights=[22 * mm, 10 * mm])
     signs.setStyle(TableStyle([("BOX", (0, 0), (0, -1), 0.6, colors.black), ("BOX", (1, 0), (1, -1), 0.6, colors.black),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    doc.build([Paragraph(title(statement), h1), summary, Spacer(1, 4 * mm), lines, Spacer(1, 8 * mm), signs])
+    doc.build([_text(title(statement), h1), summary, Spacer(1, 4 * mm), lines, Spacer(1, 8 * mm), signs])
     return out.getvalue()
+
+
+def _text(value, style):
+    """A paragraph of text people typed (names, dispute reasons), never read as reportlab markup:
+    '&' or '<' in a provider's name would otherwise break the PDF."""
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(escape(printable(str(value))), style)

@@ -183,6 +183,11 @@ def _converter(column: Column, time, boolean, codes: bool):
     return lambda v: None if v is None else names.get(str(v), v)
 
 
+def printable(text: str) -> str:
+    """Text without the control characters an XML document (a workbook, a PDF's text) cannot hold."""
+    return _NOT_IN_XML.sub("", text)
+
+
 def spreadsheet_text(value):
     """Text people typed, made safe for a spreadsheet: no formula (a leading apostrophe), no
     control character a workbook cannot hold."""

@@ -214,3 +214,18 @@ def test_a_held_visit_rejected_later_shows_as_rejected_on_the_next_statement(
                    f"/statements?provider_id={city.provider.id}&month={_month(months, 1)}").get_json()
     assert [(line["state"], line["reason"], line["amount_fen"]) for line in december["lines"]] == [
         ("rejected", "no_presence_evidence", 0)]
+
+
+def test_exports_hold_names_that_are_markup_or_control_characters(api, city, months, make_price, make_plan,
+                                                                  make_visit, into_next_month):
+    """A provider named with '&', '<' or a control character (as an admin may type, or a fuzzer) is
+    text in the XLSX and the PDF, never a 500."""
+    city.provider.name = "=A&B <养老>\x0b服务"
+    db.session.commit()
+    _november_with_two_visits(city, months, make_price, make_plan, make_visit)
+    into_next_month()
+    issued = api(city.supervisor_a, "post", "/statements", json={"provider_id": city.provider.id,
+                                                                 "month": _month(months)}).get_json()
+    for ext, magic in (("xlsx", b"PK"), ("pdf", b"%PDF")):
+        response = api(city.supervisor_a, "get", f"/statements/{issued['id']}.{ext}")
+        assert response.status_code == 200 and response.data[:len(magic)] == magic, ext
