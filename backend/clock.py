@@ -23,6 +23,12 @@ def local_today(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(care_tz()).date()
 
 
+def last_month(now: datetime | None = None) -> str:
+    """The local month before this one, as YYYY-MM: the month a page opens on (it has ended)."""
+    first = local_today(now).replace(day=1)
+    return f"{first - timedelta(days=1):%Y-%m}"
+
+
 def local_midnight(day: date, tz: ZoneInfo | None = None) -> datetime:
     """The UTC instant at which `day` begins in the care time zone."""
     return datetime.combine(day, time(0), tzinfo=tz or care_tz()).astimezone(UTC)

@@ -5,14 +5,13 @@ Drawing follows the sampling service's rules: supervisors draw with the defaults
 choose the share or the seed or redraw (with a reason), and only an ended month can be drawn.
 """
 
-from datetime import timedelta
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from backend.clock import local_today, utcnow
+from backend.clock import last_month, utcnow
 from backend.console.display import N_, problem_message, user_names
 from backend.console.forms import integer, invalid_fields_message, load_query, repeated
 from backend.console.session import console_login_required
@@ -36,7 +35,7 @@ page("console.callbacks", N_("Call-backs"), N_("Phone a random sample of last mo
 @console_login_required
 def callbacks():
     source = request.args.copy()
-    source.setdefault("month", _last_month())
+    source.setdefault("month", last_month())
     args, errors = load_query(CallbackListArgs(), lists=("status",), source=source)
     query = {**repeated(FILTERS, lists=("status",)), "month": source["month"]}
     result = {"items": [], "meta": {"page": 1, "pages": 0, "total": 0}}
@@ -106,10 +105,6 @@ def record_callback(callback_id):
     flash(_("Call-back recorded."))
     return redirect(url_for(".callbacks", month=callback.draw.month))
 
-
-def _last_month() -> str:
-    first = local_today(utcnow()).replace(day=1)
-    return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
 def _callback(callback_id: int, *, for_update: bool = False) -> Callback:

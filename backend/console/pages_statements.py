@@ -6,13 +6,12 @@ The statements and their rules are backend/settlement's; a provider or statement
 user's scope answers 404, as in the API.
 """
 
-from datetime import timedelta
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from backend.clock import local_today, utcnow
+from backend.clock import last_month, utcnow
 from backend.console.display import N_, problem_message
 from backend.console.forms import invalid_fields_message, load_query
 from backend.console.session import CONSOLE_ROLES, console_login_required, open_to_provider_managers
@@ -40,7 +39,7 @@ page("console.statements", N_("Statements"), N_("Monthly settlement statements o
 def statements():
     providers = _providers()
     source = request.args.copy()
-    source.setdefault("month", _last_month())
+    source.setdefault("month", last_month())
     if providers and not source.get("provider_id"):
         source["provider_id"] = str(providers[0].id)
     args, errors = load_query(StatementArgs(), source=source)
@@ -151,7 +150,3 @@ def _providers() -> list[Provider]:
     return db.session.execute(select(Provider).where(services.providers_clause(g.user, Provider.id))
                               .order_by(Provider.name, Provider.id)).scalars().all()
 
-
-def _last_month() -> str:
-    first = local_today(utcnow()).replace(day=1)
-    return f"{first - timedelta(days=1):%Y-%m}"

@@ -128,7 +128,7 @@ def heading(column: str) -> str:
 
 def generated_at(report: dict) -> str:
     """When the report was made, in local time (as the PDF prints it)."""
-    return f"{report['generated_at'].astimezone(ZoneInfo(report['period']['time_zone'])):%Y-%m-%d %H:%M}"
+    return local_time(report, report["generated_at"])
 
 
 def as_of(report: dict) -> str:

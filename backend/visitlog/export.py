@@ -192,7 +192,7 @@ def spreadsheet_text(value):
     """Text people typed, made safe for a spreadsheet: no formula (a leading apostrophe), no
     control character a workbook cannot hold."""
     if isinstance(value, str):
-        value = _NOT_IN_XML.sub("", value)
+        value = printable(value)
         if value.startswith(_FORMULA_STARTS):
             return "'" + value
     return value
