@@ -182,7 +182,7 @@ def app_for(url: str):
 
     env = benchlib.SECRETS
     config = {"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://"),
-                            "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-history-"),
+              "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-history-"),
               "SECRET_KEY": env["CARE_SECRET_KEY"], "TOKEN_SECRET": env["CARE_TOKEN_SECRET"],
               "QR_SECRET": env["CARE_QR_SECRET"]}
     return create_app(config)
