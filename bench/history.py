@@ -6,13 +6,13 @@
 Seeds two private databases (carerounds_bench_history_big and _ref, dropped at the end unless
 --keep) by set-based SQL, each with the district of benchlib.seed_city (10 streets, 100
 communities, 20 providers, 2,000 caregivers, 50,000 elders with a care plan each) and tasks at one
-steady rate: `--tasks` spread over `--months` months up to 14 days ahead. Task g (g = 0 the newest)
-starts at (now + 14 days) - g * step in both databases, so the reference database holds exactly
-the big one's newest `--reference` tasks (about 2.4 months at the default rate): the same present,
-without the years. Past tasks are 90% completed (each with its visit and its check-in and
-check-out items), 6% missed, 4% cancelled; every tenth task of the last 24 hours before its
-missed deadline is still scheduled (due for the sweep, already flagged late); the coming ones are
-scheduled. Then VACUUM ANALYZE.
+steady rate: `--tasks` spread over `--months` months up to 14 days ahead. Task g (g = 0 the
+newest; ids grow with time, as generation makes them) starts at (now + 14 days) - g * step in
+both databases, so the reference database holds exactly the big one's newest `--reference` tasks
+(about 2.4 months at the default rate): the same present, without the years. Past tasks are 90%
+completed (each with its visit and its check-in and check-out items), 6% missed, 4% cancelled;
+every tenth task of the last 24 hours before its missed deadline is still scheduled (due for the
+sweep, already flagged late); the coming ones are scheduled. Then VACUUM ANALYZE.
 
 Then, in each database, on the app's own engine in this process (Flask's test client), best and median of `--runs`:
 
@@ -77,7 +77,7 @@ def seed(url: str, tasks: int, step_s: float, now: datetime) -> dict:
                                provider_id, source_key, window_start_at, window_end_at, min_duration_minutes,
                                status, status_changed_at, late_after_at, late_at, missed_after_at, version,
                                change_seq, created_at, updated_at)
-            SELECT s.g + 1, 'service', (%(types)s::text[])[s.g %% 10 + 1], %(elder0)s + {e},
+            SELECT %(tasks)s - s.g, 'service', (%(types)s::text[])[s.g %% 10 + 1], %(elder0)s + {e},
                    {benchlib.caregiver_of(city, e)}, %(plan0)s + {e}, %(community0)s + {e} %% %(communities)s,
                    %(provider0)s + {e} %% %(providers)s, 'bench:' || s.g, s.ws, s.ws + interval '1 hour', 20,
                    s.status, least(s.ws + interval '1 hour', %(now)s), s.ws + interval '30 minutes',
