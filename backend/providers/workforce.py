@@ -29,18 +29,31 @@ def month_bounds(month: str):
     return local_midnight(first), local_midnight(following)
 
 
+def _verified_visits(*columns):
+    """SELECT `columns` over the verified visits (automatically or on review) of completed service
+    tasks, a visit counting by its corrected check-in and check-out times; the caller narrows it."""
+    verified = state(CURRENT.decision).in_((VERIFIED_AUTOMATICALLY, VERIFIED_ON_REVIEW))
+    return (select(*columns)
+            .join(Task, Visit.task_id == Task.id)
+            .outerjoin(CURRENT, joins_current(Task.id))
+            .where(Task.status == "completed", and_(Visit.started_at.is_not(None), Visit.ended_at > Visit.started_at),
+                   verified))
+
+
+def _in_month(month: str):
+    begins, ends = month_bounds(month)
+    return and_(Task.window_start_at >= begins, Task.window_start_at < ends)
+
+
+SECONDS = func.extract("epoch", Visit.ended_at - Visit.started_at)
+
+
 def verified_minutes_by_caregiver(provider_id: int, month: str) -> dict[int, tuple[int, int]]:
     """{caregiver id: (verified visits, verified minutes)} of the provider's service tasks whose
-    window began in the month; a visit counts by its corrected check-in and check-out times."""
-    begins, ends = month_bounds(month)
-    verified = state(CURRENT.decision).in_((VERIFIED_AUTOMATICALLY, VERIFIED_ON_REVIEW))
-    seconds = func.extract("epoch", Visit.ended_at - Visit.started_at)
-    query = (select(Visit.user_id, func.count(Visit.id), func.coalesce(func.sum(seconds), 0))
-             .join(Task, Visit.task_id == Task.id)
-             .outerjoin(CURRENT, joins_current(Task.id))
+    window began in the month."""
+    query = (_verified_visits(Visit.user_id, func.count(Visit.id), func.coalesce(func.sum(SECONDS), 0))
              .where(Task.care_plan_id.in_(select(CarePlan.id).where(CarePlan.provider_id == provider_id)),
-                    Task.status == "completed", Task.window_start_at >= begins, Task.window_start_at < ends,
-                    and_(Visit.started_at.is_not(None), Visit.ended_at > Visit.started_at), verified)
+                    _in_month(month))
              .group_by(Visit.user_id))
     return {user_id: (visits, int(total) // 60) for user_id, visits, total in db.session.execute(query)}
 
@@ -69,17 +82,35 @@ def figures(provider: Provider, month: str) -> dict:
     }
 
 
-def summaries(providers: list[tuple[int, str]], month: str) -> list[dict]:
-    """The monthly report's workforce rows: per provider (id, name), its active and certified
-    caregivers, certification rate and verified service hours in the month (provider-wide)."""
-    rows = []
-    for provider_id, name in providers:
-        minutes = sum(total for _visits, total in verified_minutes_by_caregiver(provider_id, month).values())
-        active, certified = db.session.execute(
-            select(func.count(User.id), func.count(User.id).filter(func.trim(User.certificate_no) != ""))
-            .where(User.role == "caregiver", User.provider_id == provider_id, User.is_active.is_(True))).one()
-        rows.append({"provider_id": provider_id, "name": name, "active_caregivers": active,
-                     "certified_caregivers": certified,
-                     "certification_rate": round(certified / active, 4) if active else None,
-                     "service_hours": round(minutes / 60, 2)})
+def summaries(conn, provider_ids, month: str) -> dict[int, dict]:
+    """The monthly report's workforce figures of each provider (by id): its active and certified
+    caregivers, certification rate and verified service hours in the month, provider-wide.
+
+    Two grouped statements for all of them, on the report's own connection (its snapshot, on the
+    replica when there is one): per provider, its statement costs a scan of its month. Service
+    tasks carry their care plan's provider (Task.provider_id, copied when made; plans never change
+    provider), so the month is read once, from its window index."""
+    provider_ids = sorted(set(provider_ids) - {None})
+    if not provider_ids:
+        return {}
+    # Whole minutes per caregiver, as the provider's own page counts them, then added up.
+    per_caregiver = (_verified_visits(Task.provider_id.label("provider_id"),
+                                      func.floor(func.coalesce(func.sum(SECONDS), 0) / 60).label("minutes"))
+                     .where(Task.provider_id.in_(provider_ids), _in_month(month))
+                     .group_by(Task.provider_id, Visit.user_id).subquery())
+    minutes = dict(conn.execute(select(per_caregiver.c.provider_id, func.sum(per_caregiver.c.minutes))
+                                .group_by(per_caregiver.c.provider_id)).all())
+    people = {row.provider_id: row for row in conn.execute(
+        select(User.provider_id, func.count(User.id).label("active"),
+               func.count(User.id).filter(func.trim(User.certificate_no) != "").label("certified"))
+        .where(User.role == "caregiver", User.provider_id.in_(provider_ids), User.is_active.is_(True))
+        .group_by(User.provider_id))}
+    rows = {}
+    for provider_id in provider_ids:
+        active = people[provider_id].active if provider_id in people else 0
+        certified = people[provider_id].certified if provider_id in people else 0
+        rows[provider_id] = {"provider_id": provider_id, "active_caregivers": active,
+                             "certified_caregivers": certified,
+                             "certification_rate": round(certified / active, 4) if active else None,
+                             "service_hours": round(int(minutes.get(provider_id) or 0) / 60, 2)}
     return rows

@@ -91,6 +91,9 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
                  partial(figures.callback_groups, scope=scope, period=period),
                  partial(figures.rejected_groups, scope=scope, period=period)]
         *visit_parts, daily_rows, coverage, callbacks, rejected = readers.run_all(conns, jobs)
+        # The providers found are held to account for their workforce, read in the same snapshot.
+        provider_ids = {row["provider_id"] for rows in (*visit_parts, rejected, followups, callbacks) for row in rows}
+        staff = workforce.summaries(conns[0], provider_ids, first_day.strftime("%Y-%m"))
     # Rejected visits' rows take them out of completed and every visit sum, and count them as rejected.
     visits = [row for rows in visit_parts for row in rows] + rejected
     daily = {row["day"]: dict(row) for row in daily_rows}
@@ -145,8 +148,8 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
         "rectification": rectification_list(provider_rows, thresholds),
         # The providers' own accountability: their workforce, and rectification orders past their
         # deadline with no response (as of `now`).
-        "workforce": workforce.summaries([(row["provider_id"], row["name"]) for row in provider_rows],
-                                         first_day.strftime("%Y-%m")),
+        "workforce": [{"provider_id": row["provider_id"], "name": row["name"], **staff[row["provider_id"]]}
+                      for row in provider_rows],
         "overdue_rectifications": rectifications.overdue_rows([row["provider_id"] for row in provider_rows],
                                                               now=now),
     }
