@@ -82,24 +82,29 @@ def figures(provider: Provider, month: str) -> dict:
     }
 
 
-def summaries(conn, provider_ids, month: str) -> dict[int, dict]:
+def summaries(conn, provider_ids, month: str, task_ids: tuple[int, int] | None) -> dict[int, dict]:
     """The monthly report's workforce figures of each provider (by id): its active and certified
     caregivers, certification rate and verified service hours in the month, provider-wide.
 
     Two grouped statements for all of them, on the report's own connection (its snapshot, on the
     replica when there is one): per provider, its statement costs a scan of its month. Service
     tasks carry their care plan's provider (Task.provider_id, copied when made; plans never change
-    provider), so the month is read once, from its window index."""
+    provider), so the month is read once, from its window index; `task_ids`, the smallest and
+    largest id of the month's tasks (None when it has none), bounds the visits as the report's own
+    scan does (figures.visit_groups), so they are merged in id order rather than all hashed."""
     provider_ids = sorted(set(provider_ids) - {None})
     if not provider_ids:
         return {}
-    # Whole minutes per caregiver, as the provider's own page counts them, then added up.
-    per_caregiver = (_verified_visits(Task.provider_id.label("provider_id"),
-                                      func.floor(func.coalesce(func.sum(SECONDS), 0) / 60).label("minutes"))
-                     .where(Task.provider_id.in_(provider_ids), _in_month(month))
-                     .group_by(Task.provider_id, Visit.user_id).subquery())
-    minutes = dict(conn.execute(select(per_caregiver.c.provider_id, func.sum(per_caregiver.c.minutes))
-                                .group_by(per_caregiver.c.provider_id)).all())
+    minutes = {}
+    if task_ids is not None:
+        # Whole minutes per caregiver, as the provider's own page counts them, then added up.
+        per_caregiver = (_verified_visits(Task.provider_id.label("provider_id"),
+                                          func.floor(func.coalesce(func.sum(SECONDS), 0) / 60).label("minutes"))
+                         .where(Task.provider_id.in_(provider_ids), _in_month(month),
+                                Task.id.between(*task_ids), Visit.task_id.between(*task_ids))
+                         .group_by(Task.provider_id, Visit.user_id).subquery())
+        minutes = dict(conn.execute(select(per_caregiver.c.provider_id, func.sum(per_caregiver.c.minutes))
+                                    .group_by(per_caregiver.c.provider_id)).all())
     people = {row.provider_id: row for row in conn.execute(
         select(User.provider_id, func.count(User.id).label("active"),
                func.count(User.id).filter(func.trim(User.certificate_no) != "").label("certified"))

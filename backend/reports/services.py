@@ -93,7 +93,8 @@ def monthly_report(region: Region, first_day: date, *, now: datetime, thresholds
         *visit_parts, daily_rows, coverage, callbacks, rejected = readers.run_all(conns, jobs)
         # The providers found are held to account for their workforce, read in the same snapshot.
         provider_ids = {row["provider_id"] for rows in (*visit_parts, rejected, followups, callbacks) for row in rows}
-        staff = workforce.summaries(conns[0], provider_ids, first_day.strftime("%Y-%m"))
+        month_ids = None if scope.first_task_id is None else (scope.first_task_id, scope.last_task_id)
+        staff = workforce.summaries(conns[0], provider_ids, first_day.strftime("%Y-%m"), month_ids)
     # Rejected visits' rows take them out of completed and every visit sum, and count them as rejected.
     visits = [row for rows in visit_parts for row in rows] + rejected
     daily = {row["day"]: dict(row) for row in daily_rows}
