@@ -49,6 +49,9 @@ TARGET_RATIO, TARGET_REPORT_S = 1.2, 1.0
 SERVICE_TYPES = ["meal", "bathing", "cleaning", "medical", "emergency", "mobility", "shopping", "companionship",
                  "recreation", "learning"]
 DEVICE = "bench-history-phone"
+# Narrow unpartitioned tables holding the keys of a partitioned one (what foreign keys point at,
+# what keeps an id unique across partitions), by the table whose ids they hold.
+KEY_TABLES = {"task_keys": "tasks", "visit_keys": "visits", "visit_item_ids": "visit_items"}
 
 
 # ------------------------------------------------------------------ seeding
@@ -57,6 +60,7 @@ def seed(url: str, tasks: int, step_s: float, now: datetime) -> dict:
     """The city, `tasks` tasks (g = 0 the newest) with their visits and items; timings by part."""
     newest = now + timedelta(days=FUTURE_DAYS)
     timings = {}
+    make_months(url, newest - timedelta(seconds=step_s * tasks), newest)
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         cur.execute("SET session_replication_role = replica")  # no FK triggers while loading our own rows
@@ -147,11 +151,28 @@ def seed(url: str, tasks: int, step_s: float, now: datetime) -> dict:
             "timings": timings}
 
 
+def make_months(url: str, oldest: datetime, newest: datetime) -> None:
+    """On a partitioned schema, every month of the seeded span made first (the migration makes
+    only the months around today; the rest would land in the default partitions)."""
+    try:
+        from backend import partitions
+    except ImportError:
+        return
+    from backend.clock import local_today
+    from backend.extensions import db
+
+    app = app_for(url)
+    with app.app_context():
+        for table in partitions.MONTHLY:
+            partitions.ensure_months(db.session, table, local_today(oldest), local_today(newest))
+        db.session.commit()
+
+
 def narrow_tables(cur) -> dict:
     """What the schema's partitioning asks of a seed that runs without triggers: the copied
     partition columns of visits and visit_items (column-list and value fragments, empty when the
     schema has none), and the statements filling the narrow key tables a trigger or the push
-    keeps (task_keys, visit_item_ids), when they exist."""
+    keeps (KEY_TABLES), when they exist."""
     def has(table, column=None):
         cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
                     "AND table_name = %s AND (%s::text IS NULL OR column_name = %s)", (table, column, column))
@@ -164,16 +185,10 @@ def narrow_tables(cur) -> dict:
                 source = "window_start_at" if table == "visits" else "t.ws"
                 found[alias] = (f", {column}", f", {source}")
                 break
-    if has("task_keys"):
-        columns = "id, window_start_at" if has("task_keys", "window_start_at") else "id"
-        found["fill"].append(f"INSERT INTO task_keys ({columns}) SELECT {columns} FROM tasks")
-    if has("visit_item_ids"):
-        column = next((c for c in ("task_window_start_at", "window_start_at") if has("visit_item_ids", c)), None)
-        source = next((c for c in ("task_window_start_at", "window_start_at") if has("visit_items", c)), None)
-        if column and source:
-            found["fill"].append(f"INSERT INTO visit_item_ids (id, {column}) SELECT id, {source} FROM visit_items")
-        else:
-            found["fill"].append("INSERT INTO visit_item_ids (id) SELECT id FROM visit_items")
+    for keys, source in KEY_TABLES.items():
+        if has(keys):
+            columns = "id, window_start_at" if has(keys, "window_start_at") and has(source, "window_start_at") else "id"
+            found["fill"].append(f"INSERT INTO {keys} ({columns}) SELECT {columns} FROM {source}")
     return found
 
 
