@@ -387,8 +387,11 @@ def drop_plain_indexes(cur, tables: list[str]) -> list[str]:
 
 
 def create_indexes(cur, definitions: list[str]) -> None:
+    """Build the indexes drop_plain_indexes() dropped. A partitioned table's index is listed as
+    `ON ONLY <table>` (the parent alone, invalid until each partition's is attached): built
+    without ONLY, PostgreSQL makes it on every partition."""
     for definition in definitions:
-        cur.execute(definition)
+        cur.execute(definition.replace(" ON ONLY ", " ON ", 1))
 
 
 def contiguous(ids: list[int], what: str) -> int:
