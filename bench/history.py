@@ -390,29 +390,65 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=48)
     parser.add_argument("--reference", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep", action="store_true", help="keep both databases (for EXPLAIN by hand)")
+    parser.add_argument("--keep", action="store_true", help=(
+        "keep both databases, and reuse them on the next --keep run of the same --tasks, --months and "
+        "--reference (migrated to head first): the seed's time and sizes are kept in the database's comment"))
     args = parser.parse_args()
     now = datetime.now(UTC)
     step_s = (args.months * 30.44 * 86400) / args.tasks
     benchlib.print_machine(benchlib.machine())
     print(f"{args.tasks:,} tasks over {args.months} months (one every {step_s:.2f} s) beside the newest "
           f"{args.reference:,} of them; {args.runs} runs")
+    sizes = {REF: args.reference, BIG: args.tasks}
+    kept = {name: kept_seed(name, {"tasks": tasks, "months": args.months}) for name, tasks in sizes.items()}
+    if args.keep and all(kept.values()) and len({k["seeded_at"] for k in kept.values()}) == 1:
+        # Both seeded together earlier: measured as of that time (the sweep finds what was due then).
+        now = datetime.fromisoformat(kept[REF]["seeded_at"])
+        print(f"reusing the databases kept from {now:%Y-%m-%d %H:%M} UTC")
+    else:
+        kept = {}
     targets = {}
     try:
-        for name, tasks in ((REF, args.reference), (BIG, args.tasks)):
-            url = benchlib.create_database(name)
+        for name, tasks in sizes.items():
+            url = benchlib.db_url(name) if kept else benchlib.create_database(name)
             benchlib.migrate(url, tempfile.mkdtemp(prefix="bench-history-"))
+            if kept:
+                targets[name] = (url, kept[name])
+                continue
             t = time.monotonic()
             seeded = seed(url, tasks, step_s, now)
             parts = ", ".join(f"{k} {v:.0f} s" for k, v in seeded["timings"].items())
-            print(f"{name}: {seeded['tasks']:,} tasks from {seeded['oldest']:%Y-%m-%d} to {seeded['newest']:%Y-%m-%d}, "
-                  f"{seeded['due']:,} due; seeded in {time.monotonic() - t:.0f} s ({parts})", flush=True)
+            print(f"{name}: {seeded['tasks']:,} tasks from {seeded['oldest']:%Y-%m-%d} to "
+                  f"{seeded['newest']:%Y-%m-%d}, {seeded['due']:,} due; seeded in {time.monotonic() - t:.0f} s "
+                  f"({parts})", flush=True)
+            if args.keep:
+                remember_seed(name, {"tasks": tasks, "months": args.months, "seeded_at": now.isoformat(),
+                                     "district": seeded["city"]["district"]})
             targets[name] = (url, seeded)
         report(measure(targets, now, args.runs), args)
     finally:
         if not args.keep:
             for name in (REF, BIG):
                 benchlib.drop_database(name)
+
+
+def kept_seed(name: str, wanted: dict) -> dict | None:
+    """The kept database's seed description if it was seeded as `wanted` (None otherwise)."""
+    with psycopg.connect(benchlib.ADMIN_URL) as conn:
+        row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                           (name,)).fetchone()
+    comment = row[0] if row else None
+    if not comment or not comment.startswith("bench-history "):
+        return None
+    kept = json.loads(comment.removeprefix("bench-history "))
+    if any(kept.get(key) != value for key, value in wanted.items()):
+        return None
+    return {**kept, "city": {"district": kept["district"]}}
+
+
+def remember_seed(name: str, description: dict) -> None:
+    with psycopg.connect(benchlib.ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'COMMENT ON DATABASE "{name}" IS ' + "'bench-history " + json.dumps(description) + "'")
 
 
 def report(results: dict, args) -> None:
