@@ -35,6 +35,17 @@ class PartitionError(Exception):
     """A partition cannot be made as asked (a clash of names, a table that is not partitioned)."""
 
 
+def is_partition(name: str) -> bool:
+    """Whether `name` is one of our partitions' names (a month's or a default)."""
+    return any(re.fullmatch(rf"{table}_(p\d{{6}}|default)", name) for table in MONTHLY)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's include_object: the models describe the partitioned tables, not their partitions,
+    so comparing the database with them leaves the partitions out."""
+    return not (type_ == "table" and reflected and compare_to is None and is_partition(name))
+
+
 def first_of(month: date) -> date:
     return month.replace(day=1)
 

@@ -27,7 +27,8 @@ from backend.extensions import driver_execute
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
 REDACTED = {"password_hash", "token_hash"}
-SKIP_TABLES = {"audit_trail", "audit_head", "sync_clock", "login_throttle"}
+# notification_keys repeats the key of the notification inserted beside it, which is recorded.
+SKIP_TABLES = {"audit_trail", "audit_head", "sync_clock", "login_throttle", "notification_keys"}
 
 # Outside requests (jobs, commands) the actor is set with `acting_as`.
 _actor: ContextVar[tuple[str, str | None] | None] = ContextVar("audit_actor", default=None)
