@@ -159,6 +159,8 @@ def _load_environment(app: Flask) -> None:
         app.config["PARTITION_MONTHS_AHEAD"] = _count("CARE_PARTITION_MONTHS_AHEAD", env["CARE_PARTITION_MONTHS_AHEAD"])
     if env.get("CARE_RETENTION_YEARS"):
         app.config["RETENTION_YEARS"] = _count("CARE_RETENTION_YEARS", env["CARE_RETENTION_YEARS"], least=1)
+    if env.get("CARE_ARCHIVE_SCHEMA"):
+        app.config["ARCHIVE_SCHEMA"] = env["CARE_ARCHIVE_SCHEMA"]
     if env.get("CARE_TRUSTED_PROXIES"):
         app.config["TRUSTED_PROXIES"] = int(env["CARE_TRUSTED_PROXIES"])
     if env.get("CARE_MEDIA_FOLDER"):

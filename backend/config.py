@@ -76,8 +76,10 @@ class Defaults:
     # lands in a default partition while the job runs at all within that time.
     PARTITION_MONTHS_AHEAD = 3
     # Whole years kept online (CARE_RETENTION_YEARS); older months may be moved to the archive
-    # schema (`carerounds partitions archive`, docs/operations.md).
+    # schema (`carerounds partitions archive`, docs/operations.md): ARCHIVE_SCHEMA
+    # (CARE_ARCHIVE_SCHEMA), in the same database.
     RETENTION_YEARS = 5
+    ARCHIVE_SCHEMA = "archive"
 
     # Task generation.
     TASK_HORIZON_DAYS = 14

@@ -77,7 +77,7 @@ def default_name(table: str) -> str:
     return f"{table}_default"
 
 
-def _quoted(name: str) -> str:
+def quote_name(name: str) -> str:
     """An identifier we made ourselves, checked before it is spliced into DDL (which takes no
     bind parameters)."""
     if not _IDENTIFIER.match(name):
@@ -89,7 +89,7 @@ def _literal(at: datetime) -> str:
     return f"'{at.isoformat()}'::timestamptz"
 
 
-def _lock(conn, table: str) -> None:
+def lock_partitions(conn, table: str) -> None:
     """Serialise the DDL on one table's partitions (the job, a migration, the CLI) until commit."""
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key), hashtext(current_schema()))"),
                  {"key": f"carerounds-partitions:{table}"})
@@ -106,7 +106,7 @@ WHERE p.partrelid = to_regclass(:table) AND p.partstrat = 'r' AND p.partnatts = 
 def partition_column(conn, table: str) -> str:
     """The column `table` is range-partitioned on, as the database says. PartitionError when it
     is not range-partitioned on one column."""
-    column = conn.execute(_PARTITION_KEY, {"table": _quoted(table)}).scalar()
+    column = conn.execute(_PARTITION_KEY, {"table": quote_name(table)}).scalar()
     if column is None:
         raise PartitionError(f"{table} is not range-partitioned on one column")
     return column
@@ -131,7 +131,7 @@ def partitions_of(conn, table: str) -> list[tuple[str, datetime | None, datetime
     bounds) last. The estimate is the planner's (pg_class.reltuples): None before the partition
     was first analysed."""
     return [(row.name, row.lower, row.upper, int(row.rows_estimate) if row.rows_estimate >= 0 else None)
-            for row in conn.execute(_PARTITIONS, {"table": _quoted(table)})]
+            for row in conn.execute(_PARTITIONS, {"table": quote_name(table)})]
 
 
 def _is_partition_of(conn, name: str, table: str) -> bool | None:
@@ -139,19 +139,19 @@ def _is_partition_of(conn, name: str, table: str) -> bool | None:
     no such table exists."""
     row = conn.execute(text("SELECT i.inhparent = to_regclass(:table) FROM pg_class c "
                             "LEFT JOIN pg_inherits i ON i.inhrelid = c.oid WHERE c.oid = to_regclass(:name)"),
-                       {"table": _quoted(table), "name": _quoted(name)}).first()
+                       {"table": quote_name(table), "name": quote_name(name)}).first()
     return None if row is None else bool(row[0])
 
 
 def ensure_default(conn, table: str) -> None:
     """Make `<table>_default`, the partition of rows outside every month made."""
-    _lock(conn, table)
+    lock_partitions(conn, table)
     name = default_name(table)
     present = _is_partition_of(conn, name, table)
     if present is False:
         raise PartitionError(f"{name} exists and is not a partition of {table}")
     if present is None:
-        conn.execute(text(f"CREATE TABLE {_quoted(name)} PARTITION OF {_quoted(table)} DEFAULT"))
+        conn.execute(text(f"CREATE TABLE {quote_name(name)} PARTITION OF {quote_name(table)} DEFAULT"))
 
 
 def default_rows(conn, table: str) -> int:
@@ -159,7 +159,7 @@ def default_rows(conn, table: str) -> int:
     month was not made, to be moved by making it."""
     if not _is_partition_of(conn, default_name(table), table):
         return 0
-    return conn.execute(text(f"SELECT count(*) FROM {_quoted(default_name(table))}")).scalar()
+    return conn.execute(text(f"SELECT count(*) FROM {quote_name(default_name(table))}")).scalar()
 
 
 def ensure_months(conn, table: str, first: date, last: date) -> list[str]:
@@ -170,7 +170,7 @@ def ensure_months(conn, table: str, first: date, last: date) -> list[str]:
     PostgreSQL refuses to create a partition whose rows the default holds, so the default is
     detached, the month made, its rows moved, and the default attached again, all in the caller's
     transaction. PartitionError when a table of a partition's name exists and is not one."""
-    _lock(conn, table)
+    lock_partitions(conn, table)
     column = partition_column(conn, table)
     has_default = _is_partition_of(conn, default_name(table), table)
     made = []
@@ -185,32 +185,32 @@ def ensure_months(conn, table: str, first: date, last: date) -> list[str]:
         if has_default and _default_holds(conn, table, column, lower, upper):
             _make_moving_rows(conn, table, column, name, lower, upper)
         else:
-            conn.execute(text(f"CREATE TABLE {_quoted(name)} PARTITION OF {_quoted(table)} "
+            conn.execute(text(f"CREATE TABLE {quote_name(name)} PARTITION OF {quote_name(table)} "
                               f"FOR VALUES FROM ({_literal(lower)}) TO ({_literal(upper)})"))
         made.append(name)
     return made
 
 
 def _in_range(column: str, lower: datetime, upper: datetime) -> str:
-    return f"{_quoted(column)} >= {_literal(lower)} AND {_quoted(column)} < {_literal(upper)}"
+    return f"{quote_name(column)} >= {_literal(lower)} AND {quote_name(column)} < {_literal(upper)}"
 
 
 def _default_holds(conn, table: str, column: str, lower: datetime, upper: datetime) -> bool:
-    return conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {_quoted(default_name(table))} "
+    return conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {quote_name(default_name(table))} "
                              f"WHERE {_in_range(column, lower, upper)})")).scalar()
 
 
 def _make_moving_rows(conn, table: str, column: str, name: str, lower: datetime, upper: datetime) -> None:
-    default, parent = _quoted(default_name(table)), _quoted(table)
-    columns = ", ".join(_quoted(c) for c in conn.execute(
+    default, parent = quote_name(default_name(table)), quote_name(table)
+    columns = ", ".join(quote_name(c) for c in conn.execute(
         text("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:table) AND attnum > 0 "
              "AND NOT attisdropped ORDER BY attnum"), {"table": parent}).scalars())
     where = _in_range(column, lower, upper)
     conn.execute(text(f"ALTER TABLE {parent} DETACH PARTITION {default}"))
-    conn.execute(text(f"CREATE TABLE {_quoted(name)} PARTITION OF {parent} "
+    conn.execute(text(f"CREATE TABLE {quote_name(name)} PARTITION OF {parent} "
                       f"FOR VALUES FROM ({_literal(lower)}) TO ({_literal(upper)})"))
     moved = conn.execute(text(f"WITH moved AS (DELETE FROM {default} WHERE {where} RETURNING {columns}) "
-                              f"INSERT INTO {_quoted(name)} ({columns}) SELECT {columns} FROM moved")).rowcount
+                              f"INSERT INTO {quote_name(name)} ({columns}) SELECT {columns} FROM moved")).rowcount
     conn.execute(text(f"ALTER TABLE {parent} ATTACH PARTITION {default} DEFAULT"))
     log.warning("partitions: %d rows of %s moved from %s", moved, name, default_name(table))
 
