@@ -204,7 +204,7 @@ class VerifyResult:
     reason: str | None = None
 
 
-def _whole_trail(session: Session):
+def whole_trail(session: Session):
     """The online trail and its months moved to the archive schema (backend/archive.py), as one."""
     from backend.archive import archive_schema, archived
 
@@ -221,7 +221,7 @@ def verify_chain(session: Session, *, batch: int = 5000) -> VerifyResult:
     content does not hold is reported."""
     prev, expected, count = GENESIS, 1, 0
     last_seq = 0
-    trail = _whole_trail(session)
+    trail = whole_trail(session)
     while True:
         # Plain rows, not ORM objects: what is in the database now, whatever a session remembers.
         rows = session.execute(select(*trail.c).where(trail.c.seq > last_seq)
