@@ -155,6 +155,12 @@ def _load_environment(app: Flask) -> None:
             app.config[key] = env[var]
     if env.get("CARE_TASK_HORIZON_DAYS"):
         app.config["TASK_HORIZON_DAYS"] = int(env["CARE_TASK_HORIZON_DAYS"])
+    if env.get("CARE_PARTITION_MONTHS_AHEAD"):
+        app.config["PARTITION_MONTHS_AHEAD"] = _count("CARE_PARTITION_MONTHS_AHEAD", env["CARE_PARTITION_MONTHS_AHEAD"])
+    if env.get("CARE_RETENTION_YEARS"):
+        app.config["RETENTION_YEARS"] = _count("CARE_RETENTION_YEARS", env["CARE_RETENTION_YEARS"], least=1)
+    if env.get("CARE_ARCHIVE_SCHEMA"):
+        app.config["ARCHIVE_SCHEMA"] = env["CARE_ARCHIVE_SCHEMA"]
     if env.get("CARE_TRUSTED_PROXIES"):
         app.config["TRUSTED_PROXIES"] = int(env["CARE_TRUSTED_PROXIES"])
     if env.get("CARE_MEDIA_FOLDER"):
@@ -179,6 +185,12 @@ def _number(var: str, value: str) -> float:
     if not 0 <= number < 10**9:
         raise RuntimeError(f"{var} must be a number of seconds, not {value!r}")
     return number
+
+
+def _count(var: str, value: str, least: int = 0) -> int:
+    if not (value.isdigit() and least <= int(value) <= 1000):
+        raise RuntimeError(f"{var} must be a whole number from {least} to 1000, not {value!r}")
+    return int(value)
 
 
 def _switch(var: str, value: str) -> bool:

@@ -34,6 +34,7 @@ def register_commands(app):
     app.cli.add_command(scheduler)
     app.cli.add_command(phone)
     app.cli.add_command(sweep_command)
+    app.cli.add_command(partitions_group)
     from backend.audit.cli import audit_group
 
     app.cli.add_command(audit_group)
@@ -261,6 +262,101 @@ def sweep_command(at):
     if not result.ran:
         raise click.ClickException("another sweep is running; nothing done")
     click.echo(f"{result.late} late, {result.missed} missed, {result.followups} follow-ups opened")
+
+
+def _month(value: str | None):
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a month like 2026-11") from None
+
+
+@click.group("partitions")
+def partitions_group():
+    """Monthly partitions of the tables that grow with visits (backend/partitions.py)."""
+
+
+@partitions_group.command("list")
+@with_appcontext
+def partitions_list():
+    """Each partition of each partitioned table: its local months, the planner's row estimate; rows
+    sitting in a default partition (their months were never made), and months archived."""
+    from backend.archive import archive_schema, archived
+    from backend.clock import care_tz
+    from backend.partitions import MONTHLY, PartitionError, default_rows, partition_column, partitions_of
+
+    tz = care_tz()
+    for table in MONTHLY:
+        try:
+            column = partition_column(db.session, table)
+        except PartitionError:
+            click.echo(f"{table}: not partitioned")
+            continue
+        click.echo(f"{table} (by {column}, months of {tz.key}):")
+        for name, lower, upper, estimate in partitions_of(db.session, table):
+            rows = "~? rows" if estimate is None else f"~{estimate} rows"
+            if lower is None:
+                stray = default_rows(db.session, table)
+                click.echo(f"  {name:<32} default                  {rows}; {stray} rows in default"
+                           + (" (make their months: `carerounds partitions ensure --from …`)" if stray else ""))
+            else:
+                click.echo(f"  {name:<32} {lower.astimezone(tz):%Y-%m-%d} .. {upper.astimezone(tz):%Y-%m-%d}   {rows}")
+        if old := archived(db.session, table):
+            click.echo(f"  archived in schema {archive_schema()}: {len(old)} months, {old[0]} .. {old[-1]}")
+
+
+@partitions_group.command("ensure")
+@click.option("--from", "first", help="the first month to make, YYYY-MM (default: this month)")
+@click.option("--to", "last", help="the last month to make, YYYY-MM (default: CARE_PARTITION_MONTHS_AHEAD ahead)")
+@with_appcontext
+def partitions_ensure(first, last):
+    """Make the missing months of every partitioned table (and its default partition); rows of a
+    month sitting in the default partition move into it. Safe to re-run."""
+    from backend.clock import local_today
+    from backend.partitions import MONTHLY, PartitionError, add_months, ensure_ahead, ensure_default, ensure_months
+
+    try:
+        if first is None and last is None:
+            made = ensure_ahead(db.session)
+        else:
+            this_month = local_today().replace(day=1)
+            start = _month(first) or this_month
+            end = _month(last) or add_months(this_month, current_app.config["PARTITION_MONTHS_AHEAD"])
+            made = {}
+            for table in MONTHLY:
+                made[table] = ensure_months(db.session, table, start, end)
+                ensure_default(db.session, table)
+        db.session.commit()
+    except PartitionError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    for table, names in made.items():
+        click.echo(f"{table}: {len(names)} made" + (f" ({', '.join(names)})" if names else ""))
+
+
+@partitions_group.command("archive")
+@click.option("--before", required=True, help="archive every month before this one, YYYY-MM; it must "
+                                               "be older than CARE_RETENTION_YEARS")
+@with_appcontext
+def partitions_archive(before):
+    """Move whole months older than the retention into the archive schema (DETACH PARTITION, then
+    SET SCHEMA): out of the app's reads, still in the database and in `audit verify`."""
+    from backend.archive import archive_months, archive_schema
+    from backend.partitions import PartitionError
+
+    try:
+        moved = archive_months(db.session, _month(before))
+        db.session.commit()
+    except PartitionError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    for table, names in moved.items():
+        click.echo(f"{table}: {len(names)} months moved to schema {archive_schema()}"
+                   + (f" ({names[0]} .. {names[-1]})" if names else ""))
 
 
 if __name__ == "__main__":

@@ -71,6 +71,16 @@ class Defaults:
                                 "disabled")
     ADVANCED_AGE = 80
 
+    # Monthly partitions (backend/partitions.py): the daily job makes each partitioned table's
+    # months from the current one to this many ahead (CARE_PARTITION_MONTHS_AHEAD), so no row
+    # lands in a default partition while the job runs at all within that time.
+    PARTITION_MONTHS_AHEAD = 3
+    # Whole years kept online (CARE_RETENTION_YEARS); older months may be moved to the archive
+    # schema (`carerounds partitions archive`, docs/operations.md): ARCHIVE_SCHEMA
+    # (CARE_ARCHIVE_SCHEMA), in the same database.
+    RETENTION_YEARS = 5
+    ARCHIVE_SCHEMA = "archive"
+
     # Task generation.
     TASK_HORIZON_DAYS = 14
     TASK_GENERATION_INTERVAL_MINUTES = 60

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 def build_scheduler(app: Flask) -> BlockingScheduler:
     from backend.elders.jobs import advanced_age_job
     from backend.followups.jobs import delivery_job, escalation_job, worker_pattern_job
+    from backend.partitions import partition_ahead_job
     from backend.plans.jobs import close_ended_plans_job
     from backend.register.jobs import resume_returned_job
     from backend.tasks.jobs import generate_tasks_job, sweep_job
@@ -62,6 +63,8 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     cron(resume_returned_job, "resume_returned_elders", hour=0, minute=10, next_run_time=_now(app))
     # After local midnight: elders who turned 80 today become advanced_age (高龄).
     cron(advanced_age_job, "advanced_age", hour=0, minute=15, next_run_time=_now(app))
+    # Daily (and at start): the coming months' partitions exist long before their first row.
+    cron(partition_ahead_job, "partition_ahead", hour=1, minute=0, next_run_time=_now(app))
     return scheduler
 
 

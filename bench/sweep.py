@@ -164,6 +164,7 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
                    '新的跟进事项：' || summary, summary, opened_at, opened_at + interval '1 hour', change_seq
             FROM followups ORDER BY id
         """)
+        cur.execute("INSERT INTO notification_keys (dedupe_key) SELECT dedupe_key FROM notifications")
         cur.execute(f"""
             INSERT INTO task_events (task_id, at, from_status, to_status, by_system, reason)
             SELECT id, missed_after_at, 'scheduled', 'missed', 'sweep', '{REASON}' FROM tasks
@@ -252,12 +253,15 @@ WITH sup AS (
 ), fe AS (
     INSERT INTO followup_events (followup_id, at, action, by_system, data)
     SELECT id, %(now)s, 'opened', 'sweep', '{{}}' FROM f
+), n AS (
+    SELECT owner_id, id, task_id, 'assigned:f' || id || ':' || owner_id || ':0' AS dedupe_key, summary
+    FROM f WHERE owner_id IS NOT NULL
+), k AS (
+    INSERT INTO notification_keys (dedupe_key) SELECT dedupe_key FROM n ON CONFLICT DO NOTHING RETURNING dedupe_key
 )
 INSERT INTO notifications (user_id, event, followup_id, task_id, dedupe_key, title, body, created_at, change_seq)
-SELECT owner_id, 'assigned', id, task_id, 'assigned:f' || id || ':' || owner_id || ':0', '新的跟进事项：' || summary,
-       summary, %(now)s, %(seq)s
-FROM f WHERE owner_id IS NOT NULL
-ON CONFLICT (dedupe_key) DO NOTHING
+SELECT owner_id, 'assigned', id, task_id, n.dedupe_key, '新的跟进事项：' || summary, summary, %(now)s, %(seq)s
+FROM n JOIN k ON k.dedupe_key = n.dedupe_key
 """
 
 

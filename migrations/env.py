@@ -5,6 +5,8 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.types import TypeDecorator
 
+from backend.partitions import include_object
+
 config = context.config
 target_db = current_app.extensions["migrate"].db
 
@@ -32,6 +34,7 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", skip_empty)
     conf_args.setdefault("compare_type", True)
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     # Flask-Migrate turns batch mode on by default, which only SQLite needs: PostgreSQL alters in place.
     conf_args.pop("render_as_batch", None)
     with target_db.engine.connect() as connection:

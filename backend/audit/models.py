@@ -21,16 +21,19 @@ class AuditEntry(db.Model):
 
     `hash` = SHA-256(prev_hash + canonical JSON of the entry), so editing or deleting any entry
     breaks the chain from there on; `seq` has no gaps, so a deleted entry is noticed too.
+    Partitioned by month of `at` (backend/partitions.py): the primary key holds `at`, as a
+    partitioned table's must; entries are still known, and chained, by `seq` alone.
     """
 
     __tablename__ = "audit_trail"
     __table_args__ = (
         # The console lists reads of personal data newest first out of a trail of every write.
         Index("ix_audit_trail_reads", "seq", postgresql_where=READS),
+        {"postgresql_partition_by": "RANGE (at)"},
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     actor: Mapped[str] = mapped_column(String(80), nullable=False)  # "user:12", "job:sweep", "cli:demo"
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     device_id: Mapped[str | None] = mapped_column(String(128))
@@ -38,6 +41,8 @@ class AuditEntry(db.Model):
     changes: Mapped[list] = mapped_column(JSON, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    __mapper_args__ = {"primary_key": [seq]}
 
 
 class AuditHead(db.Model):

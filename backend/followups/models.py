@@ -70,12 +70,16 @@ class Followup(ChangeTracked, TimestampMixin, db.Model):
 
 
 class FollowupEvent(db.Model):
-    __tablename__ = "followup_events"
+    """One step of a follow-up. Partitioned by month of `at` (backend/partitions.py): the primary
+    key holds `at`, as a partitioned table's must, while rows are still known by `id` alone."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    __tablename__ = "followup_events"
+    __table_args__ = {"postgresql_partition_by": "RANGE (at)"}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id", ondelete="CASCADE"), nullable=False,
                                              index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, default=utcnow)
     action: Mapped[str] = mapped_column(String(20), nullable=False)
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     by_system: Mapped[str | None] = mapped_column(String(32))
@@ -84,30 +88,48 @@ class FollowupEvent(db.Model):
 
     followup: Mapped[Followup] = relationship(back_populates="events")
 
+    __mapper_args__ = {"primary_key": [id]}
+
 
 class Notification(ChangeTracked, db.Model):
-    """One event for one person who must act: assigned, escalated, overdue, late start, …"""
+    """One event for one person who must act: assigned, escalated, overdue, late start, …
+
+    Partitioned by month of `created_at` (backend/partitions.py), so its unique keys must hold
+    `created_at`: the dedupe key's uniqueness lives in notification_keys instead."""
 
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_user_change_seq", "user_id", "change_seq"),
         # Delivery reads only what has not gone out yet.
         Index("ix_notifications_undelivered", "id", postgresql_where=text("delivered_at IS NULL")),
+        {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     event: Mapped[str] = mapped_column(String(20), nullable=False)
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="CASCADE"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
-    # One notification per (person, event, subject, step): re-running a job notifies nobody twice.
-    dedupe_key: Mapped[str] = mapped_column(String(160), nullable=False, unique=True)
+    # One notification per (person, event, subject, step): re-running a job notifies nobody twice
+    # (the key is claimed in notification_keys by the statement that inserts the notification).
+    dedupe_key: Mapped[str] = mapped_column(String(160), nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_via: Mapped[str | None] = mapped_column(String(32))
+
+    __mapper_args__ = {"primary_key": [id]}
+
+
+class NotificationKey(db.Model):
+    """Every dedupe key a notification was made under, unique across all months: a unique key
+    of the partitioned notifications table would be unique within a month only."""
+
+    __tablename__ = "notification_keys"
+
+    dedupe_key: Mapped[str] = mapped_column(String(160), primary_key=True)
 
 
 class CareRiskEvent(db.Model):

@@ -2,20 +2,20 @@
 
 The statements after the first read the rows the current transaction stamped with change number
 `seq` (the tasks the sweep just flagged, the follow-ups this step just opened), so they touch
-only those, and insert with ON CONFLICT DO NOTHING on the unique dedupe keys, so a re-run opens
-and notifies nothing twice.
+only those, and insert with ON CONFLICT DO NOTHING on the unique dedupe keys (a notification's
+claimed in notification_keys by the same statement), so a re-run opens and notifies nothing twice.
 """
 
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Integer, String, case, cast, exists, func, literal, null, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 
 from backend.changefeed import next_seq
 from backend.elders.models import Elder
 from backend.extensions import among, db
-from backend.followups.models import Followup, FollowupEvent, Notification
+from backend.followups.models import Followup, FollowupEvent, Notification, NotificationKey
 from backend.followups.services import supervisor_map
 from backend.plans.models import CarePlan
 from backend.providers.models import Provider
@@ -103,8 +103,7 @@ def _notify_owners_of_new(*, seq: int, now: datetime, kind: str) -> None:
     )
     columns = ["user_id", "event", "followup_id", "task_id", "dedupe_key", "title", "body", "created_at",
                "change_seq"]
-    db.session.execute(insert(Notification.__table__).from_select(columns, rows)
-                       .on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    insert_notifications(columns, rows)
 
 
 def notify_late_starts(*, seq: int, now: datetime) -> None:
@@ -127,5 +126,17 @@ def notify_late_starts(*, seq: int, now: datetime) -> None:
     columns = ["user_id", "event", "followup_id", "task_id", "dedupe_key", "title", "body", "created_at",
                "change_seq"]
     for rows in (assignee_rows, manager_rows):
-        db.session.execute(insert(Notification.__table__).from_select(columns, rows)
-                           .on_conflict_do_nothing(index_elements=["dedupe_key"]))
+        insert_notifications(columns, rows)
+
+
+def insert_notifications(columns: list[str], rows) -> None:
+    """Insert the notifications `rows` selects (values for `columns`, in order) whose dedupe key
+    was never used, in one statement: it claims the keys in notification_keys, whose primary key
+    settles a re-run or a concurrent run, and inserts the rows whose key it claimed."""
+    new = rows.cte("new")
+    values = dict(zip(columns, new.c, strict=True))
+    claimed = (insert(NotificationKey).from_select(["dedupe_key"], select(values["dedupe_key"]).distinct())
+               .on_conflict_do_nothing().returning(NotificationKey.dedupe_key).cte("claimed"))
+    chosen = (select(*values.values()).join(claimed, claimed.c.dedupe_key == values["dedupe_key"])
+              .ext(distinct_on(values["dedupe_key"])))
+    db.session.execute(insert(Notification.__table__).from_select(columns, chosen))

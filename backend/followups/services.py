@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import event, func, select, true
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from backend.extensions import db
-from backend.followups.models import ACTIVE, Followup, FollowupEvent, Notification
+from backend.followups.models import ACTIVE, Followup, FollowupEvent, Notification, NotificationKey
 from backend.providers.models import Provider
 from backend.regions.models import Region
 from backend.scope import region_ids_clause
@@ -53,7 +54,9 @@ def notify(user_id: int, event: str, *, at: datetime, title: str, body: str = ""
     """One notification per (person, event, subject, step); repeats are ignored."""
     subject = f"f{followup.id}" if followup is not None else f"t{task_id}"
     key = f"{event}:{subject}:{user_id}:{step}"
-    if db.session.execute(select(Notification.id).where(Notification.dedupe_key == key)).first():
+    claimed = db.session.execute(insert(NotificationKey).values(dedupe_key=key).on_conflict_do_nothing()
+                                 .returning(NotificationKey.dedupe_key)).first()
+    if claimed is None:
         return
     db.session.add(Notification(user_id=user_id, event=event, followup_id=followup.id if followup else None,
                                 task_id=task_id if task_id else (followup.task_id if followup else None),

@@ -10,7 +10,7 @@ for a provider manager of another provider or a role that may not take the step.
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import Text, cast, func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit import trail
@@ -155,6 +155,7 @@ def verify_statements(session) -> list[tuple[int, str]]:
     """Each issued statement whose stored lines no longer give its hash, or whose hash the audit
     trail never recorded: (statement id, what is wrong)."""
     broken = []
+    entries = trail.whole_trail(session)
     columns = [getattr(StatementLine, name) for name in ledger.LINE_FIELDS]
     for statement in session.execute(select(Statement.id, Statement.provider_id, Statement.month, Statement.seq,
                                             Statement.hash).order_by(Statement.id)).all():
@@ -163,8 +164,9 @@ def verify_statements(session) -> list[tuple[int, str]]:
         if ledger.statement_hash(statement.provider_id, statement.month, statement.seq, lines) != statement.hash:
             broken.append((statement.id, "its lines were changed after it was issued"))
             continue
-        recorded = session.execute(text("SELECT 1 FROM audit_trail WHERE strpos(changes::text, :hash) > 0 LIMIT 1"),
-                                   {"hash": statement.hash}).first()
+        # The whole trail: a statement issued before the retention limit has its entry archived.
+        recorded = session.execute(select(literal(1)).limit(1).where(
+            func.strpos(cast(entries.c.changes, Text), statement.hash) > 0)).first()
         if recorded is None:
             broken.append((statement.id, "its hash is not the one the audit trail recorded"))
     return broken
