@@ -125,6 +125,8 @@ def _page_number(canvas, doc) -> None:
 def _format(column: str, value) -> str:
     if value is None:
         return "—"
+    if column == "certification_rate" and value < CERTIFICATION_TARGET:
+        return f"{value * 100:.1f}% {gettext('Below target')}"
     if column in RATES:
         return f"{value * 100:.1f}%"
     if column in ("level", "role"):

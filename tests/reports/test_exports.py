@@ -106,7 +106,8 @@ def test_pdf_shows_the_providers_workforce_and_their_overdue_orders(world, repor
     workforce = text[text.index("十、人员与持证：持证上岗率（目标 90.0%）"):text.index("十一、逾期未整改")]
     yikang = next(line for line in workforce.splitlines() if "颐康" in line)
     assert "在岗护理员" in workforce and "持证上岗率" in workforce
-    assert yikang.split()[-4:-1] == ["1", "1", "100.0%"]
+    nuanyang = next(line for line in workforce.splitlines() if "暖阳" in line)
+    assert yikang.split()[-4:-1] == ["1", "1", "100.0%"] and nuanyang.split()[-4:-1] == ["0", "0.0%", "未达标"]
     overdue = text[text.index("十一、逾期未整改"):text.index("指标说明")]
     assert "回访满意度偏低 <未整改> & 需复查" in overdue and str(overdue_order.due_on) in overdue
     # The findings wrap in their column: nothing on their page is drawn past the right margin (15 mm).
