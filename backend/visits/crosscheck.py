@@ -3,8 +3,9 @@
 Run by a scheduled job after the pushes, never inside one (a push stays as fast as it was): a
 push leaves every visit it creates or changes with crosschecked_at NULL, and the job takes those
 visits, reads each caregiver's visits around them, and sets or clears the flags overlapping_visit
-and impossible_travel (sync.rules.cross_visit_flags) on each visit from the visits before it. A
-flag is a review flag: the visit goes to the supervisors' queue (needs_review).
+and impossible_travel on each visit from the visits before it, as sync.rules.cross_visit_flags
+states the rule over a caregiver's visits. A flag is a review flag: the visit goes to the
+supervisors' queue (needs_review).
 
 The flags are rewritten from the row's current flags under its lock, and a visit a push holds is
 skipped; a visit is marked cross-checked only if no push changed it since it was read (its
