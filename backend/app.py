@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
 from backend import config as default_config
 from schemas.fields import INT32
+from schemas.vocab import ELDER_CATEGORIES
 
 SECRET_NAMES = {"SECRET_KEY": "CARE_SECRET_KEY", "TOKEN_SECRET": "CARE_TOKEN_SECRET",
                 "QR_SECRET": "CARE_QR_SECRET"}
@@ -26,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     _load_environment(app)
     if config:
         app.config.update(config)
+    _check_coverage_categories(app.config["COVERAGE_CATEGORIES"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _resolve_database_url(app)
     _resolve_secrets(app)
@@ -173,8 +175,23 @@ def _load_environment(app: Flask) -> None:
         app.config["REPLICA_MAX_LAG"] = timedelta(seconds=_number("CARE_REPLICA_MAX_LAG", env["CARE_REPLICA_MAX_LAG"]))
     if env.get("CARE_DB_PREPARED"):
         app.config["DB_PREPARED"] = _switch("CARE_DB_PREPARED", env["CARE_DB_PREPARED"])
+    if env.get("CARE_COVERAGE_CATEGORIES") is not None:
+        app.config["COVERAGE_CATEGORIES"] = tuple(
+            code.strip() for code in env["CARE_COVERAGE_CATEGORIES"].split(",") if code.strip())
     if env.get("CARE_COOKIE_SECURE"):
         app.config["SESSION_COOKIE_SECURE"] = env["CARE_COOKIE_SECURE"] not in ("0", "false", "")
+
+
+def _check_coverage_categories(categories) -> None:
+    """Patrol coverage's population must name elder categories: a mistyped one would silently
+    leave its elders out of every report, so the app refuses to start."""
+    if not categories:
+        raise RuntimeError("CARE_COVERAGE_CATEGORIES (COVERAGE_CATEGORIES) names no elder category; "
+                           f"choose among {', '.join(ELDER_CATEGORIES)}")
+    unknown = [code for code in categories if code not in ELDER_CATEGORIES]
+    if unknown:
+        raise RuntimeError(f"CARE_COVERAGE_CATEGORIES (COVERAGE_CATEGORIES): unknown elder categories "
+                           f"{', '.join(map(repr, unknown))}; choose among {', '.join(ELDER_CATEGORIES)}")
 
 
 def _number(var: str, value: str) -> float:

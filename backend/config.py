@@ -90,6 +90,7 @@ class Defaults:
     # Patrol coverage (月探访率): the elder categories whose active elders it counts, as the policies
     # name them for regular patrol visits (Benxi: 独居、空巢、留守、计划生育特殊家庭). Each elder
     # is judged on the frequency above: one patrolled quarterly is covered when seen in the quarter.
+    # CARE_COVERAGE_CATEGORIES sets it (comma-separated codes of schemas.vocab.ELDER_CATEGORIES).
     COVERAGE_CATEGORIES = ("solitary", "empty_nest", "left_behind", "special_family")
 
     # Patrols have no start alert; a patrol period is missed this long after it closes.

@@ -151,6 +151,8 @@ class ElderCreateSchema(_ElderFields):
     gender = fields.String(required=True, validate=validate.OneOf(GENDERS))
     birth_on = fields.BirthDate(required=True)
     community_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    risk_tier = fields.String(validate=validate.OneOf(RISK_TIERS), metadata={
+        "description": "when not sent, the tier suggested from the categories, age and assessment"})
 
     @validates_schema
     def _lat_lon_together(self, data, **kwargs):

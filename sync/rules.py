@@ -193,20 +193,30 @@ def impossible_travel(distance_m: float, seconds: float, max_kmh: float = MAX_TR
 def cross_visit_flags(stops: Iterable[Stop], max_kmh: float = MAX_TRAVEL_KMH,
                       tolerance: timedelta = OVERLAP_TOLERANCE) -> dict[int, set[str]]:
     """The cross-visit flags of each of one caregiver's visits, judged against the visits that
-    began before it (by start, then id): overlapping_visit when any of them had not ended when it
-    began, impossible_travel when the trip from the one just before it was too fast. The earlier
-    visit of a pair is never flagged for it."""
+    began before it (by start, then id): see neighbour_flags. The earlier visit of a pair is never
+    flagged for it."""
     flags: dict[int, set[str]] = {}
     latest_end: datetime | None = None
     previous: Stop | None = None
     for stop in sorted(stops, key=lambda s: (s.started_at, s.id)):
-        found = flags[stop.id] = set()
-        if latest_end is not None and overlapping(latest_end, stop.started_at, tolerance):
-            found.add(OVERLAPPING_VISIT)
-        if previous is not None and previous.left and stop.arrived:
-            gap = (stop.started_at - previous.ended_at).total_seconds()
-            if impossible_travel(haversine_m(*previous.left, *stop.arrived), gap, max_kmh):
-                found.add(IMPOSSIBLE_TRAVEL)
+        flags[stop.id] = neighbour_flags(stop, latest_end=latest_end, previous=previous, max_kmh=max_kmh,
+                                         tolerance=tolerance)
         latest_end = stop.ended_at if latest_end is None else max(latest_end, stop.ended_at)
         previous = stop
     return flags
+
+
+def neighbour_flags(stop: Stop, *, latest_end: datetime | None, previous: Stop | None,
+                    max_kmh: float = MAX_TRAVEL_KMH, tolerance: timedelta = OVERLAP_TOLERANCE) -> set[str]:
+    """One visit's cross-visit flags from its neighbours among the caregiver's visits begun before
+    it: overlapping_visit when the latest end among them (`latest_end`) came after it began,
+    impossible_travel when the trip from the one just before it (`previous`) was too fast. None:
+    no such visit."""
+    found = set()
+    if latest_end is not None and overlapping(latest_end, stop.started_at, tolerance):
+        found.add(OVERLAPPING_VISIT)
+    if previous is not None and previous.left and stop.arrived:
+        gap = (stop.started_at - previous.ended_at).total_seconds()
+        if impossible_travel(haversine_m(*previous.left, *stop.arrived), gap, max_kmh):
+            found.add(IMPOSSIBLE_TRAVEL)
+    return found

@@ -2,6 +2,7 @@
 which .ci/run installs), and a fontconfig that knows no font at all."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -44,6 +45,23 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
     path.write_bytes(pdf)
     return subprocess.run([_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
+
+
+def pdf_words(pdf: bytes, tmp_path: Path) -> list[dict]:
+    """Every word `pdftotext -bbox` finds, with its page's width and its box, in points:
+    {"text", "page", "page_width", "x_min", "x_max"}; where a word is drawn, not only what it says
+    (the text as in HTML: "&lt;" for "<")."""
+    path = tmp_path / "words.pdf"
+    path.write_bytes(pdf)
+    html = subprocess.run([_tool("pdftotext"), "-bbox", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    words = []
+    for number, page in enumerate(re.finditer(r'<page width="([\d.]+)"[^>]*>(.*?)</page>', html, re.S), start=1):
+        for x_min, x_max, text in re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" '
+                                             r'yMax="[\d.]+">(.*?)</word>', page.group(2)):
+            words.append({"text": text, "page": number, "page_width": float(page.group(1)), "x_min": float(x_min),
+                          "x_max": float(x_max)})
+    return words
 
 
 def without_fonts(tmp_path: Path) -> dict:

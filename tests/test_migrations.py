@@ -157,3 +157,27 @@ def test_the_log_tables_are_partitioned_by_month_with_their_rows(fresh_app, now)
         assert connection.exec_driver_sql("SELECT count(*) FROM audit_trail").scalar() >= 3
         assert connection.exec_driver_sql("SELECT relkind FROM pg_class WHERE oid = 'audit_trail'::regclass"
                                           ).scalar() == "r"
+def test_the_document_number_becomes_unique_within_its_kind_on_an_existing_register(fresh_app):
+    from sqlalchemy.exc import IntegrityError
+
+    upgrade(revision="0015_settlement")
+    elder = ("INSERT INTO elders (name, gender, birth_on, address, community_id, risk_tier, care_notes, "
+             "emergency_contacts, is_active, version, change_seq, created_at, updated_at, status, id_document_type, "
+             "id_card_no) VALUES ('{name}', 'female', '1949-12-31', '', 3, 'general', '', '[]', true, 1, 1, now(), "
+             "now(), 'active', '{kind}', '210105194912310026')")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO regions (id, name, level, code, parent_id, path, created_at, updated_at) VALUES "
+            "(1, '清河区', 'district', '210105000000', NULL, '/1/', now(), now()),"
+            "(2, '长青街道', 'street', '210105001000', 1, '/1/2/', now(), now()),"
+            "(3, '长青社区', 'community', '210105001001', 2, '/1/2/3/', now(), now())")
+        connection.exec_driver_sql(elder.format(name="刘淑珍", kind="resident_id"))
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:  # before: one number, whatever its kind
+        connection.exec_driver_sql(elder.format(name="刘淑贞", kind="passport"))
+    upgrade()
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(elder.format(name="刘淑贞", kind="passport"))
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:
+        connection.exec_driver_sql(elder.format(name="刘树珍", kind="passport"))
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM elders").scalar_one() == 2

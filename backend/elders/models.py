@@ -13,6 +13,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,6 +33,9 @@ class ElderCategory(db.Model):
 
 class Elder(ChangeTracked, TimestampMixin, db.Model):
     __tablename__ = "elders"
+    # A number is unique within its kind of document: a resident ID number is also a well-formed
+    # passport number, and two documents of different kinds may carry the same one.
+    __table_args__ = (UniqueConstraint("id_document_type", "id_card_no"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -40,7 +44,7 @@ class Elder(ChangeTracked, TimestampMixin, db.Model):
     # The number of the identity document id_document_type names (schemas.vocab.ID_DOCUMENT_TYPES).
     id_document_type: Mapped[str] = mapped_column(String(32), nullable=False, default="resident_id",
                                                   server_default="resident_id")
-    id_card_no: Mapped[str | None] = mapped_column(String(18), unique=True)
+    id_card_no: Mapped[str | None] = mapped_column(String(18))
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     lat: Mapped[float | None] = mapped_column(Float)

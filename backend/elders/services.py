@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend.clock import local_today
+from backend.elders import risk
 from backend.elders.assessment import capability_level
 from backend.elders.models import Assessment, Elder, ElderCategory
 from backend.errors import Conflict, ValidationFailed
@@ -59,9 +60,16 @@ def listed(user: User, args: dict):
 
 def create_elder(fields: dict, *, by: User, now: datetime) -> Elder:
     """Register an elder and issue their door plate in the same transaction, so their first visit
-    can be proven at the door."""
-    elder = Elder(address="", risk_tier="general", care_notes="", emergency_contacts=[], is_active=True)
+    can be proven at the door. The elder starts at the risk tier the register suggests
+    (backend/elders/risk.py), so their patrols start at the frequency their risk asks for; a tier
+    sent otherwise is recorded as set by the caller, as an edit's would be."""
+    elder = Elder(address="", care_notes="", emergency_contacts=[], is_active=True)
     _apply(elder, fields, now=now)
+    suggested = risk.suggest(elder, now=now).tier
+    if "risk_tier" not in fields:
+        elder.risk_tier = suggested
+    elif elder.risk_tier != suggested:
+        elder.risk_tier_set_by_id, elder.risk_tier_set_at = by.id, now
     _save(elder)
     issue_plate(elder, "static", by=by, at=now)
     return elder

@@ -1,9 +1,11 @@
 """The printable monthly report in the reader's language: A4, every string in the embedded CJK
 font of sync.fonts, the key figures, a chart of completion by day and one of verification by
-provider, the tables and the rectification list. Charts are reportlab.graphics drawings, so
+provider, the tables, the rectification list, and the providers' workforce and rectification orders
+past their deadline. Charts are reportlab.graphics drawings, so
 nothing beyond reportlab is needed."""
 
 import io
+from xml.sax.saxutils import escape
 
 from flask_babel import gettext, pgettext
 from reportlab.lib import colors
@@ -13,6 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from backend.console.display import label
+from backend.providers.workforce import CERTIFICATION_TARGET
 from backend.reports.charts import daily_chart, verification_chart
 from backend.reports.render import (
     LABELS,
@@ -25,6 +28,7 @@ from backend.reports.render import (
     title_of,
     to_date_note,
 )
+from backend.visitlog.export import printable
 from sync.fonts import FONT, cjk_font
 
 WIDTH = A4[0] - 30 * mm
@@ -50,6 +54,8 @@ SATISFACTION_COLUMNS = ("name", "satisfaction_rated", "satisfaction_mean", "call
                         "callback_satisfaction_rated", "callback_satisfaction_mean", "satisfaction_source")
 RECTIFICATION_COLUMNS = ("name", "failed", "completed", "rejected", "verification_rate", "satisfaction_source",
                          "satisfaction_mean", "callback_satisfaction_mean")
+WORKFORCE_COLUMNS = ("name", "active_caregivers", "certified_caregivers", "certification_rate", "service_hours")
+OVERDUE_COLUMNS = ("rectification_id", "name", "due_on", "findings")
 
 
 def to_pdf(report: dict) -> bytes:
@@ -90,6 +96,12 @@ def to_pdf(report: dict) -> bytes:
         _section(gettext("8. Duration and minimum duration (by service type)"),
                  _table(SERVICE_TYPE_COLUMNS, report["service_types"])),
         _section(gettext("9. People"), _table(CAREGIVER_COLUMNS, report["caregivers"])),
+        _section(gettext("10. Workforce: certified caregivers (target %(target)s) and verified service hours",
+                         target=_format("certification_rate", CERTIFICATION_TARGET)),
+                 _table(WORKFORCE_COLUMNS, report["workforce"])),
+        _section(gettext("11. Rectification orders past their deadline, unanswered"),
+                 _table(OVERDUE_COLUMNS, report["overdue_rectifications"], first="findings",
+                        empty=gettext("No rectification order is overdue."))),
         Paragraph(pgettext("report", "How each figure is defined"), _H2),
         *[Paragraph(f"{heading(key)}（{key}）：{text}" if key in LABELS else f"{key}：{text}", _BODY)
           for key, text in report["definitions"].items()],
@@ -113,6 +125,8 @@ def _page_number(canvas, doc) -> None:
 def _format(column: str, value) -> str:
     if value is None:
         return "—"
+    if column == "certification_rate" and value < CERTIFICATION_TARGET:
+        return f"{value * 100:.1f}% {gettext('Below target')}"
     if column in RATES:
         return f"{value * 100:.1f}%"
     if column in ("level", "role"):
@@ -140,17 +154,24 @@ def _key_figures(report: dict) -> Table:
     return table
 
 
-def _table(columns: tuple[str, ...], records: list[dict], empty: str | None = None):
+def _table(columns: tuple[str, ...], records: list[dict], empty: str | None = None, first: str = "name"):
+    """A table whose column `first` (names, or an order's findings: text that wraps) is the widest."""
     if not records:
         return Paragraph(empty or gettext("No data."), _BODY)
     head = [Paragraph(heading(column), _CELL) for column in columns]
-    body = [[Paragraph(_format(column, record.get(column)), _CELL) if column == "name" else
+    body = [[_text(_format(column, record.get(column))) if column in ("name", first) else
              _format(column, record.get(column)) for column in columns] for record in records]
-    first = WIDTH * 0.22
-    table = Table([head, *body], colWidths=[first] + [(WIDTH - first) / (len(columns) - 1)] * (len(columns) - 1),
-                  repeatRows=1)
+    wide = WIDTH * (0.22 if first == "name" else 0.5)
+    narrow = (WIDTH - wide) / (len(columns) - 1)
+    table = Table([head, *body], colWidths=[wide if column == first else narrow for column in columns], repeatRows=1)
     table.setStyle(_style(header=True))
     return table
+
+
+def _text(value: str) -> Paragraph:
+    """A cell of text people typed (names, findings), never read as reportlab markup: '&' or '<'
+    would otherwise break the PDF."""
+    return Paragraph(escape(printable(value)), _CELL)
 
 
 def _style(header: bool) -> TableStyle:

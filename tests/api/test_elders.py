@@ -75,6 +75,22 @@ def test_an_id_card_number_registered_twice_conflicts(client, city, headers, eld
     assert_problem(again, 409, "conflict")
 
 
+def test_one_number_may_belong_to_two_kinds_of_document_but_not_twice_to_one(client, city, headers, elder_body):
+    """A resident ID number is also a well-formed passport number: unique within its kind only."""
+    resident = client.post("/api/v1/elders", json=elder_body, headers=headers("admin"))
+    passport = {**elder_body, "name": "刘淑贞", "id_document_type": "passport"}
+    first = client.post("/api/v1/elders", json=passport, headers=headers("admin"))
+    assert (resident.status_code, first.status_code) == (201, 201), first.get_json()
+    assert first.get_json()["id_card_no"] == ID_CARD and first.get_json()["id_document_type"] == "passport"
+    assert_problem(client.post("/api/v1/elders", json={**passport, "name": "刘树珍"}, headers=headers("admin")),
+                   409, "conflict")
+    # Nor may an edit give one elder another's document: the number under the other's kind.
+    moved = client.patch(f"/api/v1/elders/{first.get_json()['id']}",
+                         json={"id_document_type": "resident_id", "version": first.get_json()["version"]},
+                         headers=headers("admin"))
+    assert_problem(moved, 409, "conflict")
+
+
 def test_a_supervisor_records_an_assessment_and_the_server_computes_the_level(client, city, headers):
     url = f"/api/v1/elders/{city.elder_a1.id}/assessments"
     scores = {"assessed_on": "2026-11-20", "self_care": 20, "motion": 10, "mental": 20, "perception": 10,

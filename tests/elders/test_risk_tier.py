@@ -127,3 +127,35 @@ def test_a_tier_edited_with_the_elder_drops_the_last_overrides_reason(client, lo
     assert patched.status_code == 200 and patched.get_json()["version"] == put["version"] + 1
     body = client.get(url + "/risk-tier", headers=headers).get_json()
     assert (body["risk_tier"], body["reason"], body["set_by_id"]) == ("key", None, city.admin.id)
+
+
+def _register(client, login, city, **fields):
+    body = {"name": "赵桂兰", "gender": "female", "birth_on": "1950-05-01", "community_id": city.community_a1.id,
+            **fields}
+    response = client.post("/api/v1/elders", json=body, headers=login(city.admin))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.mark.parametrize("categories, birth_on, tier", [
+    (["solitary"], "1950-05-01", "key"),
+    (["low_income"], "1940-05-01", "key"),      # 86: advanced age
+    (["low_income"], "1960-05-01", "general"),
+])
+def test_a_new_elder_starts_at_the_suggested_tier_recorded_as_no_override(client, login, city, categories, birth_on,
+                                                                          tier):
+    elder = _register(client, login, city, categories=categories, birth_on=birth_on)
+    assert elder["risk_tier"] == tier
+    body = client.get(f"/api/v1/elders/{elder['id']}/risk-tier", headers=login(city.admin)).get_json()
+    assert (body["risk_tier"], body["suggested_tier"], body["differs_from_suggestion"]) == (tier, tier, False)
+    assert (body["reason"], body["set_by_id"], body["set_at"]) == (None, None, None)
+
+
+def test_a_tier_sent_at_registration_other_than_the_suggestion_is_the_callers(client, login, city):
+    elder = _register(client, login, city, categories=["solitary"], risk_tier="high")
+    body = client.get(f"/api/v1/elders/{elder['id']}/risk-tier", headers=login(city.admin)).get_json()
+    assert (body["risk_tier"], body["suggested_tier"], body["differs_from_suggestion"]) == ("high", "key", True)
+    assert body["set_by_id"] == city.admin.id and body["set_at"] is not None
+    same = _register(client, login, city, name="钱秀英", categories=["solitary"], risk_tier="key")
+    assert client.get(f"/api/v1/elders/{same['id']}/risk-tier", headers=login(city.admin)).get_json()["set_by_id"] \
+        is None

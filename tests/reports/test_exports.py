@@ -6,15 +6,18 @@ import pickle
 import re
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
+from backend.clock import local_today
+from backend.extensions import db
+from backend.rectifications import services as rectifications
 from backend.reports import services
 from sync.fonts import cjk_font
-from tests.poppler import pdf_fonts, pdf_info, pdf_text, without_fonts
+from tests.poppler import pdf_fonts, pdf_info, pdf_text, pdf_words, without_fonts
 
 
 def test_csv_holds_every_section_in_chinese_with_a_byte_order_mark(world, report):
@@ -82,6 +85,42 @@ def test_pdf_made_where_no_font_is_installed_carries_the_bundled_subset(world, t
     assert "居家养老上门服务月报" in text and "各服务机构核验率" in text and "颐康" in text
 
 
+FINDINGS = "回访满意度偏低 <未整改> & 需复查：" + "护理员未按时到岗，服务时长不足，" * 5
+
+
+@pytest.fixture
+def overdue_order(world, clock):
+    """颐康 has one certified caregiver of one, and an order past its deadline with findings typed
+    with reportlab's markup characters."""
+    world.caregiver.certificate_no = "YL2023000001"
+    order = rectifications.issue(provider_id=world.provider.id, findings=FINDINGS,
+                                 by=world.supervisor_a, at=clock() - timedelta(days=10),
+                                 due_on=local_today(clock()) - timedelta(days=1))
+    db.session.commit()
+    return order
+
+
+def test_pdf_shows_the_providers_workforce_and_their_overdue_orders(world, report, overdue_order, tmp_path):
+    pdf = report(world.admin, world.district, ext=".pdf").data
+    text = pdf_text(pdf, tmp_path)
+    workforce = text[text.index("十、人员与持证：持证上岗率（目标 90.0%）"):text.index("十一、逾期未整改")]
+    yikang = next(line for line in workforce.splitlines() if "颐康" in line)
+    assert "在岗护理员" in workforce and "持证上岗率" in workforce
+    nuanyang = next(line for line in workforce.splitlines() if "暖阳" in line)
+    assert yikang.split()[-4:-1] == ["1", "1", "100.0%"] and nuanyang.split()[-4:-1] == ["0", "0.0%", "未达标"]
+    overdue = text[text.index("十一、逾期未整改"):text.index("指标说明")]
+    assert "回访满意度偏低 <未整改> & 需复查" in overdue and str(overdue_order.due_on) in overdue
+    # The findings wrap in their column: nothing on their page is drawn past the right margin (15 mm).
+    words = pdf_words(pdf, tmp_path)
+    page = next(word["page"] for word in words if word["text"].startswith("十一、逾期未整改"))
+    assert max(word["x_max"] - word["page_width"] for word in words if word["page"] == page) <= -15 * 72 / 25.4 + 0.5
+
+
+def test_pdf_says_so_when_no_order_is_overdue(world, report, tmp_path):
+    text = pdf_text(report(world.admin, world.district, ext=".pdf").data, tmp_path)
+    assert "没有逾期未整改的整改通知。" in text
+
+
 def test_pdf_of_an_empty_month_still_renders(world, report):
     response = report(world.admin, world.community_b1, month="2027-03", ext=".pdf")
     assert response.status_code == 200
@@ -110,6 +149,8 @@ def test_the_workbook_and_the_pdf_read_in_english_on_request(world, client, logi
     book.close()
     text = pdf_text(client.get("/api/v1/reports/monthly.pdf", query_string=query, headers=headers).data, tmp_path)
     assert "How each figure is defined" in text and "4. Rectification list" in text and "指标说明" not in text
+    assert "10. Workforce: certified caregivers (target 90.0%)" in text
+    assert "11. Rectification orders past their deadline, unanswered" in text and "No rectification order" in text
 
 
 def test_the_pdf_defines_its_figures_in_chinese(world, report, tmp_path):

@@ -2,14 +2,18 @@
 are flagged on the later visit by the job, reach the review queue and the visit-log filter, and
 count per caregiver in the monthly report."""
 
+import random
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from backend.extensions import db
+from backend.visits.crosscheck import crosscheck_visits
 from backend.visits.jobs import crosscheck_job
-from backend.visits.models import Visit
+from backend.visits.models import Visit, VisitItem
+from sync import rules
 
 
 @pytest.fixture
@@ -107,3 +111,40 @@ def test_visits_older_than_the_lookback_are_marked_without_a_judgement(app, city
     second = make_visit(city.elder_a2, start=start + timedelta(minutes=20))
     crosscheck_job(now=clock())
     assert _flags(second) == [] and db.session.get(Visit, second.id).crosschecked_at == clock()
+
+
+def _item(visit, kind, at, place):
+    """A check-in or check-out of the visit, with a GPS fix at `place` or none."""
+    item = VisitItem(id=str(uuid.uuid4()), user_id=visit.user_id, device_id="phone-test", seq=visit.id * 2 + len(kind),
+                     type=kind, task_id=visit.task_id, captured_at=at, captured_at_corrected=at, received_at=at,
+                     clock_offset_seconds=0, lat=place and place[0], lon=place and place[1], flags=[],
+                     fingerprint="0" * 64, payload={})
+    db.session.add(item)
+    db.session.flush()
+    return item.id
+
+
+def test_batches_judge_a_busy_day_as_the_rule_judges_the_whole_sequence(city, far_elder, make_visit, clock):
+    """The job's judgement in SQL and batches agrees with sync.rules.cross_visit_flags, the rule
+    over one caregiver's whole sequence, on visits of random times, lengths, homes and GPS fixes."""
+    rng = random.Random(20261206)
+    homes = [city.elder_a1, city.elder_a2, far_elder]
+    fixes = [None, (41.8, 123.4), (42.0, 123.4), (41.9, 123.5)]
+    start, stops = clock() - timedelta(days=2), []
+    for _ in range(60):
+        start += timedelta(minutes=rng.randrange(0, 90))
+        home = rng.choice(homes)
+        visit = make_visit(home, start=start, commit=False)
+        visit.ended_at = visit.started_at + timedelta(minutes=rng.randrange(0, 180))
+        home = (home.lat, home.lon) if home.lat is not None else None
+        at_in, at_out = rng.choice(fixes), rng.choice(fixes)
+        visit.check_in_item_id = _item(visit, "check_in", visit.started_at, at_in)
+        visit.check_out_item_id = _item(visit, "check_out", visit.ended_at, at_out)
+        stops.append(rules.Stop(visit.id, visit.started_at, visit.ended_at, at_in or home, at_out or at_in or home))
+    db.session.commit()
+    while crosscheck_visits(now=clock(), batch=7):
+        pass
+    db.session.commit()
+    expected = rules.cross_visit_flags(stops, max_kmh=60)
+    assert {flag for found in expected.values() for flag in found} == set(rules.CROSS_VISIT_FLAGS)
+    assert {stop.id: set(_flags(stop)) for stop in stops} == expected
