@@ -2,7 +2,8 @@
 in force or the live draft of a provider's month, one statement with its lines, the list, and who
 may see which provider's.
 
-Problems raised: not_found (404) for a provider or statement outside the caller's scope.
+Problems raised: not_found (404) for a provider or statement outside the caller's scope (a
+supervisor's: the providers serving their region).
 """
 
 from sqlalchemy import false, select, true
@@ -10,6 +11,7 @@ from sqlalchemy import false, select, true
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.providers.models import Provider
+from backend.scope import supervised_providers
 from backend.settlement import ledger, lifecycle
 from backend.settlement.models import Statement, StatementDispute
 from backend.users.models import User
@@ -18,9 +20,12 @@ READERS = ("admin", "supervisor", "provider_manager")
 
 
 def providers_clause(user: User, provider_id_column):
-    """Providers whose statements a user reads: the office all, a provider manager their own."""
-    if user.role in ("admin", "supervisor"):
+    """Providers whose statements a user reads and issues: admins all, a supervisor those serving
+    their region (backend/scope.py: supervised_providers), a provider manager their own."""
+    if user.role == "admin":
         return true()
+    if user.role == "supervisor":
+        return provider_id_column.in_(supervised_providers(user))
     if user.role == "provider_manager" and user.provider_id is not None:
         return provider_id_column == user.provider_id
     return false()
