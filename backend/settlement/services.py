@@ -75,7 +75,7 @@ def month_view(provider: Provider, month: str, *, state: str | None = None) -> d
             "status": "draft", "total_fen": sums["total_fen"], "government_fen": sums["government_fen"],
             "copay_fen": sums["copay_fen"], "line_count": len(draft.lines), "hash": None, "issued_at": None,
             "answered_at": None, "approved_at": None, "superseded_by_id": None, "totals": sums,
-            "caps": _caps(draft.caps), "lines": lines}
+            "cap_usage": _cap_usage(ledger.cap_rows(draft.caps)), "lines": lines}
 
 
 def present(statement: Statement, *, state: str | None = None) -> dict:
@@ -89,7 +89,9 @@ def present(statement: Statement, *, state: str | None = None) -> dict:
               "elder_name": names.get(line.elder_id, ""), "disputed": disputes.get(line.id)}
              for line in every if state is None or line.state == state]
     sums = ledger.totals([{name: getattr(line, name) for name in ledger.LINE_FIELDS} for line in every])
-    return {**summary(statement, provider), "totals": sums, "caps": [], "lines": lines}
+    usages = [{name: getattr(usage, name) for name in ledger.CAP_FIELDS}
+              for usage in lifecycle.stored_cap_usage(db.session, statement.id)]
+    return {**summary(statement, provider), "totals": sums, "cap_usage": _cap_usage(usages), "lines": lines}
 
 
 def summary(statement: Statement, provider: Provider | None = None) -> dict:
@@ -99,6 +101,6 @@ def summary(statement: Statement, provider: Provider | None = None) -> dict:
         "hash", "issued_at", "answered_at", "approved_at", "superseded_by_id")} | {"provider_name": provider.name}
 
 
-def _caps(caps: dict) -> list[dict]:
-    names = ledger.elder_names(usage["elder_id"] for usage in caps.values())
-    return [{**usage, "elder_name": names.get(usage["elder_id"], "")} for usage in caps.values()]
+def _cap_usage(usages: list[dict]) -> list[dict]:
+    names = ledger.elder_names(usage["elder_id"] for usage in usages)
+    return [{**usage, "elder_name": names.get(usage["elder_id"], "")} for usage in usages]
