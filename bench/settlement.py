@@ -202,6 +202,7 @@ def main() -> None:
     url = benchlib.db_url(DB_NAME) if target else benchlib.create_database(DB_NAME)
     try:
         if target:
+            benchlib.migrate(url, tempfile.mkdtemp(prefix="bench-settlement-"))  # to this code's head
             print(f"reusing {DB_NAME}: {target['tasks']:,} visits, its issued statements deleted")
         else:
             benchlib.migrate(url, tempfile.mkdtemp(prefix="bench-settlement-"))
@@ -242,6 +243,8 @@ def reused(now: datetime) -> dict | None:
                         ).fetchone()[0]:
             return None
         conn.execute("SET session_replication_role = replica")  # the audit trail's triggers: not for this
+        if conn.execute("SELECT to_regclass('statement_cap_usage') IS NOT NULL").fetchone()[0]:
+            conn.execute("DELETE FROM statement_cap_usage")
         conn.execute("DELETE FROM statement_lines")
         conn.execute("DELETE FROM statements")
         provider, tasks = conn.execute("SELECT (SELECT min(id) FROM providers), (SELECT count(*) FROM tasks)"
