@@ -21,7 +21,7 @@ from datetime import date
 
 from flask import current_app
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Date, Integer, and_, case, exists, func, select
+from sqlalchemy import Date, Integer, and_, case, exists, func, select, true
 
 from backend.clock import care_tz
 from backend.elders.models import Assessment, Elder, ElderCategory
@@ -93,9 +93,14 @@ def _visit_rows(where, task_ids=None):
     followup_open = exists().where(Followup.task_id == Task.id, Followup.status != "resolved",
                                    Followup.kind.in_(DECIDING_FOLLOWUPS))
     copaid = FundingRule.kind == "copay"
+    # A task's one visit (visits.task_id is unique) looked up by its index: a provider's month is
+    # a small slice of all visits, which a join would read whole (a parallel scan of 5,000,000
+    # visits for 50,000 in bench/settlement.py); LIMIT 1 keeps the planner from making it one.
+    visit = (select(Visit.id, Visit.is_verified, Visit.needs_review, Visit.started_at, Visit.ended_at)
+             .where(Visit.task_id == Task.id).limit(1).lateral("visit"))
     # Whole minutes from the corrected check-in to check-out, and the scheduled window's, worked
     # out by the database: no datetime is built in Python for a line.
-    actual = func.coalesce(func.greatest(func.floor(func.extract("epoch", Visit.ended_at - Visit.started_at) / 60),
+    actual = func.coalesce(func.greatest(func.floor(func.extract("epoch", visit.c.ended_at - visit.c.started_at) / 60),
                                          0), 0).cast(Integer)
     scheduled = func.floor(func.extract("epoch", Task.window_end_at - Task.window_start_at) / 60).cast(Integer)
     served_on = func.timezone(current_app.config["CARE_TIMEZONE"], Task.window_start_at).cast(Date)
@@ -106,11 +111,11 @@ def _visit_rows(where, task_ids=None):
     query = (select(Task.id.label("task_id"), Task.elder_id, Task.care_plan_id, Task.service_type,
                     served_on.label("served_on"), actual.label("actual_minutes"),
                     func.least(actual, scheduled).label("minutes"), Task.min_duration_minutes,
-                    Visit.id.label("visit_id"), Visit.is_verified,
-                    Visit.needs_review, CURRENT.decision, CURRENT.reason_code, followup_open.label("followup_open"),
+                    visit.c.id.label("visit_id"), visit.c.is_verified,
+                    visit.c.needs_review, CURRENT.decision, CURRENT.reason_code, followup_open.label("followup_open"),
                     FundingRule.kind.label("funding"), FundingRule.monthly_cap_fen, FundingRule.monthly_cap_minutes,
                     case((copaid, categories)).label("categories"), case((copaid, level)).label("level"))
-             .join(Visit, Visit.task_id == Task.id)
+             .select_from(Task).join(visit, true())
              .outerjoin(CURRENT, joins_current(Task.id))
              .outerjoin(FundingRule, FundingRule.care_plan_id == Task.care_plan_id)
              .where(Task.kind == "service", Task.status == "completed", where)
