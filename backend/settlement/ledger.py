@@ -144,6 +144,7 @@ class _Context:
         self.too_short = current_app.config["SETTLEMENT_PAY_TOO_SHORT"]
         self.tz = care_tz()
         self._prices: dict = {}
+        self._percents: dict = {}
 
     def price(self, service_type: str, day: date):
         key = (service_type, day)
@@ -152,6 +153,14 @@ class _Context:
             self._prices[key] = None if price is None else (price.id, price.unit, price.price_fen,
                                                              price.rounding_minutes)
         return self._prices[key]
+
+    def percent(self, categories, level) -> int:
+        """The government's share of a co-paid elder, worked out once per combination of
+        categories and level."""
+        key = (tuple(categories or ()), level)
+        if key not in self._percents:
+            self._percents[key] = government_percent(list(key[0]), level, self.table)
+        return self._percents[key]
 
     def outcome(self, row, month: str, month_fees: set | None) -> dict:
         """The visit's line before funding: state, units and amount. `month`: the month it was
@@ -163,18 +172,23 @@ class _Context:
                 "funding": None, "price_id": None, "unit": None, "units": 0, "minutes": row.minutes,
                 "amount_fen": 0, "government_fen": 0, "copay_fen": 0, "reason": None, "adjusts_line_id": None}
         if row.decision == "rejected":
-            return {**line, "state": "rejected", "reason": row.reason_code}
+            line["state"], line["reason"] = "rejected", row.reason_code
+            return line
         if row.followup_open:
-            return {**line, "state": "held", "reason": "open_followup"}
+            line["state"], line["reason"] = "held", "open_followup"
+            return line
         if row.decision != "approved" and (row.needs_review or not row.is_verified):
-            return {**line, "state": "held", "reason": "awaiting_review"}
+            line["state"], line["reason"] = "held", "awaiting_review"
+            return line
         if row.actual_minutes < (row.min_duration_minutes or 0):
             if self.too_short == "none":
-                return {**line, "state": "rejected", "reason": "too_short"}
+                line["state"], line["reason"] = "rejected", "too_short"
+                return line
             line["reason"] = "too_short"
         price = self.price(row.service_type, served_on)
         if price is None:
-            return {**line, "reason": "no_price"}
+            line["reason"] = "no_price"
+            return line
         price_id, unit, price_fen, rounding = price
         line.update(price_id=price_id, unit=unit)
         if unit == "visit":
@@ -199,7 +213,7 @@ class _Context:
         if kind == "government":
             government = amount
         elif kind == "copay":
-            government = amount * government_percent(row.categories or [], row.level, self.table) // 100
+            government = amount * self.percent(row.categories, row.level) // 100
         else:
             government = 0
         if caps is not None and line["state"] == "payable" and kind != "self_pay":
@@ -213,9 +227,13 @@ def _usage(caps: dict, rule, line: dict, month: str) -> dict | None:
     paid of them."""
     if rule.monthly_cap_fen is None and rule.monthly_cap_minutes is None:
         return None
-    return caps.setdefault((rule.care_plan_id, month), {
-        "care_plan_id": rule.care_plan_id, "month": month, "elder_id": line["elder_id"],
-        "cap_fen": rule.monthly_cap_fen, "cap_minutes": rule.monthly_cap_minutes, "government_fen": 0, "minutes": 0})
+    usage = caps.get((rule.care_plan_id, month))
+    if usage is None:
+        usage = caps[(rule.care_plan_id, month)] = {
+            "care_plan_id": rule.care_plan_id, "month": month, "elder_id": line["elder_id"],
+            "cap_fen": rule.monthly_cap_fen, "cap_minutes": rule.monthly_cap_minutes, "government_fen": 0,
+            "minutes": 0}
+    return usage
 
 
 def _within_cap(line: dict, government: int, rule, usage: dict | None) -> int:
