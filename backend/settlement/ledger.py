@@ -128,8 +128,8 @@ def _visit_rows(where, task_ids=None):
     compiled = query.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
     cursor = db.session.connection().connection.driver_connection.cursor(row_factory=namedtuple_row)
     # Without JIT: a district month is estimated costly enough for PostgreSQL to inline and
-    # optimise the query into machine code, which took seconds (4.4 s of 5 s at 500,000 visits in
-    # the month, bench/settlement.py) to save milliseconds.
+    # optimise the query into machine code, which took longer than running it (4.4 s of
+    # compiling for a 4 s query at 500,000 visits in the month, bench/settlement.py).
     cursor.execute("SET LOCAL jit = off")
     cursor.execute(str(compiled), compiled.params)
     return cursor.fetchall()
