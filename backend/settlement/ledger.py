@@ -334,10 +334,10 @@ def _issued_usage(provider_id: int, month: str, plan_ids: set) -> tuple[set, dic
         .group_by(StatementLine.care_plan_id, StatementLine.service_type, served)).all()
     fees = {(row.care_plan_id, row.service_type, row.month) for row in rows if row.fees > 0}
     used: dict = {}
-    for row in rows:
+    for row in rows:  # sums of integers come back as numeric (Decimal): fen are int here
         usage = used.setdefault((row.care_plan_id, row.month), {"government_fen": 0, "minutes": 0})
-        usage["government_fen"] += row.government_fen
-        usage["minutes"] += row.minutes
+        usage["government_fen"] += int(row.government_fen)
+        usage["minutes"] += int(row.minutes)
     return fees, used
 
 

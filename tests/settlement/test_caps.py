@@ -12,6 +12,7 @@ from sqlalchemy import text
 from backend.clock import local_midnight
 from backend.extensions import db
 from backend.reviews.services import decide
+from backend.settlement import ledger
 from backend.tasks.models import Task
 from tests.console.conftest import ConsoleClient
 from tests.poppler import pdf_text
@@ -42,7 +43,7 @@ def _into_the_month_after_next(clock, months):
 
 
 def test_a_held_visit_released_next_month_is_capped_by_its_own_month(
-        api, city, months, make_price, make_plan, make_visit, into_next_month, clock):
+        app, api, city, months, make_price, make_plan, make_visit, into_next_month, clock):
     make_price("meal", price_fen=3000)
     plan = make_plan(cap_fen=5000)
     make_visit(plan, day=3, minutes=30)                   # November: 3000 by the government, 2000 of the cap left
@@ -63,6 +64,12 @@ def test_a_held_visit_released_next_month_is_capped_by_its_own_month(
         ("payable", november_month, 3000, 2000, 1000),  # November had 5000 − 3000 = 2000 left; the elder pays 1000
     ]
     assert _usage(december) == [(november_month, 5000, 5000, 70), (december_month, 5000, 3000, 20)]
+    assert all(type(u["government_fen"]) is int for u in ledger.compute(city.provider.id, december_month).caps.values())
+    console = ConsoleClient(app.test_client())
+    assert console.sign_in(city.supervisor_a).status_code == 302
+    page = console.text(f"/console/statements?provider_id={city.provider.id}&month={december_month}")
+    caps = page[page.index('id="caps-heading"'):page.index('id="lines-heading"')]
+    assert caps.count("<td class=\"num\">50.00</td>") == 3 and "<td class=\"num\">30.00</td>" in caps
 
     _into_the_month_after_next(clock, months)
     issued = _issue(api, city, december_month)
