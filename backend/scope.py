@@ -67,6 +67,18 @@ def providers_clause(user: User):
     return true() if user.role in ("admin", "supervisor") else false()
 
 
+def supervised_providers(user: User):
+    """SQL: ids of the providers a supervisor oversees: based in their region subtree, or serving
+    an elder of it under a care plan (all of them for an admin). A city bureau's supervisor (the
+    city's subtree) oversees every provider of the city; a street's only those working there.
+    Rectification orders and statements are scoped by it."""
+    if user.role == "admin":
+        return select(Provider.id)
+    serving = select(CarePlan.provider_id).join(Elder, CarePlan.elder_id == Elder.id) \
+        .where(region_ids_clause(user, Elder.community_id))
+    return select(Provider.id).where(region_ids_clause(user, Provider.region_id) | Provider.id.in_(serving))
+
+
 def regions_clause(user: User):
     """Regions a user may read: admins all; supervisors their subtree and its ancestors."""
     if user.role == "admin":

@@ -1,6 +1,6 @@
 """A provider's statement at scale: a district month of 500,000 visits among 5,000,000.
 
-    python bench/settlement.py [--tasks 5000000] [--month-visits 500000] [--providers 10] [--runs 3]
+    python bench/settlement.py [--tasks 5000000] [--month-visits 500000] [--providers 10] [--runs 3] [--keep]
 
 Seeds a private database (carerounds_bench_settlement, dropped at the end) by SQL: the district of
 benchlib.seed_city (10 streets, 100 communities, `--providers` providers, 2,000 caregivers, 40,000
@@ -17,6 +17,10 @@ beside a bare `SELECT … sum(…) … GROUP BY service_type` over the same visi
 run; target: draft ≤ 3× the bare aggregate and under 2 s. Then issuing (lifecycle.issue and the
 commit: its lines stored) in a fresh child process whose peak RSS (VmHWM) is read when it is done;
 target under 200 MB.
+
+Seeding 5,000,000 visits takes minutes on a small machine: `--keep` leaves the database in place
+and, when it is already seeded, measures again without seeding (its issued statements deleted
+first), so that two versions of the code are measured against the same data.
 """
 
 import argparse
@@ -185,6 +189,7 @@ def main() -> None:
     parser.add_argument("--month-visits", type=int, default=500_000)
     parser.add_argument("--providers", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the database; reuse it when already seeded")
     parser.add_argument("--issue-child", nargs=3, metavar=("URL", "PROVIDER", "MONTH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.issue_child:
@@ -193,13 +198,18 @@ def main() -> None:
         return
     now = datetime.now(UTC)
     benchlib.print_machine(benchlib.machine())
-    url = benchlib.create_database(DB_NAME)
+    target = reused(now) if args.keep else None
+    url = benchlib.db_url(DB_NAME) if target else benchlib.create_database(DB_NAME)
     try:
-        benchlib.migrate(url, tempfile.mkdtemp(prefix="bench-settlement-"))
-        t = time.monotonic()
-        target = seed(url, args, now)
-        print(f"seeded {args.tasks:,} visits ({args.month_visits:,} in {target['month']}) in "
-              f"{time.monotonic() - t:.0f} s")
+        if target:
+            benchlib.migrate(url, tempfile.mkdtemp(prefix="bench-settlement-"))  # to this code's head
+            print(f"reusing {DB_NAME}: {target['tasks']:,} visits, its issued statements deleted")
+        else:
+            benchlib.migrate(url, tempfile.mkdtemp(prefix="bench-settlement-"))
+            t = time.monotonic()
+            target = seed(url, args, now)
+            print(f"seeded {args.tasks:,} visits ({args.month_visits:,} in {target['month']}) in "
+                  f"{time.monotonic() - t:.0f} s")
         draft = measure_draft(url, target, args.runs)
         ratio = draft["draft_s"] / draft["bare_s"] if draft["bare_s"] else float("inf")
         print(f"provider {target['provider']}, {target['month']}: {draft['lines']:,} lines")
@@ -217,7 +227,31 @@ def main() -> None:
         print(f"  issue (store {issued['lines']:,} lines, commit) {issued['issue_s']:.3f} s, peak RSS {peak_mb:.0f} MB "
               f"(target < {TARGET_ISSUE_MB} MB; {issued['rss_before_kb'] / 1024:.0f} MB before issuing)")
     finally:
-        benchlib.drop_database(DB_NAME)
+        if not args.keep:
+            benchlib.drop_database(DB_NAME)
+
+
+def reused(now: datetime) -> dict | None:
+    """The target of a database kept by an earlier --keep run (None when there is none), with the
+    statements that run issued deleted so that the month can be issued again."""
+    try:
+        conn = psycopg.connect(benchlib.db_url(DB_NAME), autocommit=True)
+    except psycopg.OperationalError:
+        return None
+    with conn:
+        if conn.execute("SELECT to_regclass('funding_rules') IS NULL OR NOT EXISTS (SELECT 1 FROM funding_rules)"
+                        ).fetchone()[0]:
+            return None
+        conn.execute("SET session_replication_role = replica")  # the audit trail's triggers: not for this
+        if conn.execute("SELECT to_regclass('statement_cap_usage') IS NOT NULL").fetchone()[0]:
+            conn.execute("DELETE FROM statement_cap_usage")
+        conn.execute("DELETE FROM statement_lines")
+        conn.execute("DELETE FROM statements")
+        provider, tasks = conn.execute("SELECT (SELECT min(id) FROM providers), (SELECT count(*) FROM tasks)"
+                                       ).fetchone()
+    _, first, end = month_bounds(now)
+    return {"provider": provider, "month": f"{first.astimezone(CARE_TZ):%Y-%m}", "first": first, "end": end,
+            "tasks": tasks}
 
 
 if __name__ == "__main__":

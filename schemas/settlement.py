@@ -141,10 +141,24 @@ class StatementSummarySchema(Out):
     superseded_by_id = fields.Integer(allow_none=True)
 
 
+class CapUsageSchema(Out):
+    care_plan_id = fields.Integer()
+    month = fields.String(metadata={"description": "the month served (YYYY-MM): the statement's own, or an earlier "
+                                                   "one its adjustments paid into"})
+    elder_id = fields.Integer()
+    elder_name = fields.String()
+    cap_fen = fields.Integer(allow_none=True)
+    cap_minutes = fields.Integer(allow_none=True)
+    government_fen = fields.Integer(metadata={"description": "the government's share paid for the month so far, "
+                                                             "by this statement and the ones before it"})
+    minutes = fields.Integer(metadata={"description": "minutes of the month's paid visits, within the cap or past it"})
+
+
 class StatementSchema(StatementSummarySchema):
     totals = fields.Dict(metadata={"description": "by_state, by_service_type, by_funding"})
-    caps = fields.List(fields.Dict(), metadata={"description": "per elder and plan: the government share used "
-                                                                "against the monthly cap"})
+    cap_usage = fields.List(fields.Nested(CapUsageSchema), metadata={
+        "description": "per elder and plan with a monthly cap, and month served: the usage against the cap "
+                       "(frozen with the lines once issued, and covered by the hash)"})
     lines = fields.List(fields.Nested(LineSchema))
 
 

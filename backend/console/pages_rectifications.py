@@ -25,7 +25,7 @@ from backend.pagination import paginate
 from backend.providers.models import Provider
 from backend.rectifications import services
 from backend.rectifications.models import Rectification
-from backend.scope import scoped_or_404
+from backend.scope import scoped_or_404, supervised_providers
 from schemas.rectifications import RectificationListArgs
 from schemas.vocab import RECTIFICATION_SOURCES, RECTIFICATION_STATUSES
 
@@ -129,7 +129,7 @@ def _providers() -> list[tuple[int, str]]:
         query = select(Provider.id, Provider.name).where(Provider.id == g.user.provider_id)
     else:
         query = select(Provider.id, Provider.name).where(
-            Provider.is_active.is_(True), Provider.id.in_(services.supervised_providers(g.user)))
+            Provider.is_active.is_(True), Provider.id.in_(supervised_providers(g.user)))
     return [tuple(row) for row in db.session.execute(query.order_by(Provider.name))]
 
 

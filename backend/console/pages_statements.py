@@ -47,10 +47,11 @@ def statements():
     issued = db.session.execute(services.listed(g.user, {}).limit(50)).scalars().all()
     context = {"providers": [(p.id, p.name) for p in providers], "query": query, "issued": issued,
                "states": [(state, exports.word(state)) for state in LINE_STATES]}
-    if errors or not providers:
+    if not providers:  # a supervisor of a region no provider serves
+        return render_template("console/statements.html", statement=None, error=None, **context)
+    if errors:
         return render_template("console/statements.html", statement=None, **context,
-                               error=invalid_fields_message(errors, FIELD_NAMES) if errors else None), \
-            422 if errors else 200
+                               error=invalid_fields_message(errors, FIELD_NAMES)), 422
     provider = services.provider_or_404(g.user, args["provider_id"])
     statement = services.month_view(provider, args["month"], state=args.get("state"))
     return render_template("console/statements.html", statement=statement, error=None, **context,

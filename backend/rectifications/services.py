@@ -17,14 +17,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
 from backend.clock import local_today
-from backend.elders.models import Elder
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.extensions import db
 from backend.followups.services import notify
 from backend.plans.models import CarePlan
 from backend.providers.models import Provider
 from backend.rectifications.models import Rectification, RectificationEvent
-from backend.scope import region_ids_clause, tasks_clause
+from backend.scope import supervised_providers, tasks_clause
 from backend.tasks.models import Task
 from backend.users.models import User
 from backend.versions import check_version
@@ -43,16 +42,6 @@ def rectifications_clause(user: User):
     if user.role == "supervisor":
         return Rectification.provider_id.in_(supervised_providers(user)) | (Rectification.issued_by_id == user.id)
     return false()
-
-
-def supervised_providers(user: User):
-    """SQL: ids of the providers a supervisor oversees: based in their region, or serving an elder
-    of it under a care plan (all of them for an admin)."""
-    if user.role == "admin":
-        return select(Provider.id)
-    serving = select(CarePlan.provider_id).join(Elder, CarePlan.elder_id == Elder.id) \
-        .where(region_ids_clause(user, Elder.community_id))
-    return select(Provider.id).where(region_ids_clause(user, Provider.region_id) | Provider.id.in_(serving))
 
 
 def overdue_clause(today: date):

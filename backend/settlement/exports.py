@@ -24,6 +24,8 @@ HEADINGS = {
     "amount": N_("Amount (yuan)"), "government": N_("Government share (yuan)"), "copay": N_("Elder co-pay (yuan)"),
     "reason": N_("Reason"), "disputed": N_("Disputed by the provider"),
 }
+CAP_HEADINGS = (N_("Elder"), N_("Month served"), N_("Monthly cap (yuan)"), N_("Monthly cap (minutes)"),
+                N_("Government share used (yuan)"), N_("Minutes paid"))
 PEOPLE_COLUMNS = ("line_no", "state", "elder_name", "service_type", "served_on", "funding", "units", "minutes",
                   "amount", "government", "copay", "reason", "disputed")
 WORDS = {
@@ -75,6 +77,14 @@ def people_rows(statement: dict) -> list[list]:
     return rows
 
 
+def cap_rows(statement: dict) -> list[list[str]]:
+    """Each plan's usage against its monthly cap, as people read it (a cap not set: blank)."""
+    return [[spreadsheet_text(usage["elder_name"]), usage["month"],
+             "" if usage["cap_fen"] is None else yuan(usage["cap_fen"]),
+             "" if usage["cap_minutes"] is None else str(usage["cap_minutes"]),
+             yuan(usage["government_fen"]), str(usage["minutes"])] for usage in statement["cap_usage"]]
+
+
 def to_csv(statement: dict) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -108,6 +118,11 @@ def to_xlsx(statement: dict) -> bytes:
     sheet.append([gettext(HEADINGS[name]) for name in PEOPLE_COLUMNS])
     for row in people_rows(statement):
         sheet.append(row)
+    if statement["cap_usage"]:
+        caps = book.create_sheet(gettext("Usage against monthly caps"))
+        caps.append([gettext(heading) for heading in CAP_HEADINGS])
+        for row in cap_rows(statement):
+            caps.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -158,7 +173,14 @@ def to_pdf(statement: dict) -> bytes:
                   colWidths=[130 * mm, 130 * mm], rowHeights=[22 * mm, 10 * mm])
     signs.setStyle(TableStyle([("BOX", (0, 0), (0, -1), 0.6, colors.black), ("BOX", (1, 0), (1, -1), 0.6, colors.black),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    doc.build([_text(title(statement), h1), summary, Spacer(1, 4 * mm), lines, Spacer(1, 8 * mm), signs])
+    story = [_text(title(statement), h1), summary, Spacer(1, 4 * mm), lines]
+    if statement["cap_usage"]:
+        caps = Table([[Paragraph(gettext(heading), cell) for heading in CAP_HEADINGS],
+                      *[[_text(value, cell) for value in row] for row in cap_rows(statement)]],
+                     colWidths=[w * mm for w in (50, 25, 35, 35, 45, 30)], repeatRows=1)
+        caps.setStyle(grid)
+        story += [Spacer(1, 4 * mm), _text(gettext("Usage against monthly caps"), body), caps]
+    doc.build([*story, Spacer(1, 8 * mm), signs])
     return out.getvalue()
 
 

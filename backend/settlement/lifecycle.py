@@ -20,7 +20,7 @@ from backend.providers.models import Provider
 from backend.reviews.sampling import month_bounds
 from backend.settlement import ledger
 from backend.settlement.exports import word
-from backend.settlement.models import Statement, StatementDispute, StatementLine
+from backend.settlement.models import Statement, StatementCapUsage, StatementDispute, StatementLine
 from backend.users.models import User
 
 OFFICE = ("admin", "supervisor")
@@ -70,19 +70,26 @@ def issue(provider: Provider, month: str, *, by: User, at: datetime) -> Statemen
     # statement.
     tally = ledger.Tally(provider.id, month, seq)
     columns = ("statement_id", *ledger.LINE_FIELDS)
-    lines = ledger.iter_lines(provider.id, month, {})  # its queries run now, before the COPY opens
+    caps: dict = {}
+    lines = ledger.iter_lines(provider.id, month, caps)  # its queries run now, before the COPY opens
     cursor = db.session.connection().connection.driver_connection.cursor()
     with cursor.copy(f"COPY statement_lines ({', '.join(columns)}) FROM STDIN") as copy:
         for line in lines:
             tally.add(line)
             copy.write_row((statement.id, *(line[name] for name in ledger.LINE_FIELDS)))
+    # The usage against the caps is whole once every line is through: stored and hashed after them.
+    usages = ledger.cap_rows(caps)
+    with cursor.copy(f"COPY statement_cap_usage (statement_id, {', '.join(ledger.CAP_FIELDS)}) FROM STDIN") as copy:
+        for usage in usages:
+            tally.add_cap(usage)
+            copy.write_row((statement.id, *(usage[name] for name in ledger.CAP_FIELDS)))
     sums = tally.totals()
     statement.total_fen, statement.government_fen, statement.copay_fen = (
         sums["total_fen"], sums["government_fen"], sums["copay_fen"])
     statement.line_count, statement.hash = tally.count, tally.hexdigest()
     db.session.flush()
     trail.record(db.session, {"table": "statement_lines", "action": "bulk_insert", "statement_id": statement.id,
-                              "rows": tally.count, "hash": statement.hash})
+                              "rows": tally.count, "cap_usage_rows": len(usages), "hash": statement.hash})
     db.session.flush()
     return statement
 
@@ -144,6 +151,12 @@ def _require(statement: Statement, allowed: tuple[str, ...]) -> None:
                       statement_id=statement.id)
 
 
+def stored_cap_usage(session, statement_id: int):
+    """The statement's frozen usage against the caps, in the order its hash reads it."""
+    return session.execute(select(StatementCapUsage).where(StatementCapUsage.statement_id == statement_id)
+                           .order_by(StatementCapUsage.month, StatementCapUsage.care_plan_id)).scalars().all()
+
+
 def stored_lines(statement_id: int, state: str | None = None):
     query = select(StatementLine).where(StatementLine.statement_id == statement_id)
     if state is not None:
@@ -161,8 +174,10 @@ def verify_statements(session) -> list[tuple[int, str]]:
                                             Statement.hash).order_by(Statement.id)).all():
         lines = session.execute(select(*columns).where(StatementLine.statement_id == statement.id)
                                 .order_by(StatementLine.line_no)).all()
-        if ledger.statement_hash(statement.provider_id, statement.month, statement.seq, lines) != statement.hash:
-            broken.append((statement.id, "its lines were changed after it was issued"))
+        caps = [{name: getattr(usage, name) for name in ledger.CAP_FIELDS}
+                for usage in stored_cap_usage(session, statement.id)]
+        if ledger.statement_hash(statement.provider_id, statement.month, statement.seq, lines, caps) != statement.hash:
+            broken.append((statement.id, "its lines or its usage against the caps were changed after it was issued"))
             continue
         # The whole trail: a statement issued before the retention limit has its entry archived.
         recorded = session.execute(select(literal(1)).limit(1).where(

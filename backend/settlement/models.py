@@ -2,7 +2,8 @@
 (结算单) with their frozen lines and the provider's disputes.
 
 An issued statement's lines are written once and never changed: later changes land as adjustment
-lines on a later statement. `Statement.hash` covers the header and every line, and is recorded
+lines on a later statement. `Statement.hash` covers the header, every line and the usage against
+the caps, and is recorded
 in the audit trail with the statement's insert (see backend/settlement/ledger.py: statement_hash).
 """
 
@@ -170,6 +171,23 @@ class StatementLine(db.Model):
     # "clawback"/"release" (adjustment), "too_short", "no_price".
     reason: Mapped[str | None] = mapped_column(String(32))
     adjusts_line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_lines.id", ondelete="RESTRICT"))
+
+
+class StatementCapUsage(db.Model):
+    """An issued statement's record of a plan's usage against its monthly cap for a month of
+    service, frozen with its lines and covered by its hash: the statement's own month, and each
+    earlier month its adjustments paid into (with what that month's earlier statements used)."""
+
+    __tablename__ = "statement_cap_usage"
+
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id", ondelete="RESTRICT"), primary_key=True)
+    care_plan_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # the month served, "YYYY-MM"
+    elder_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    cap_fen: Mapped[int | None] = mapped_column(Integer)
+    cap_minutes: Mapped[int | None] = mapped_column(Integer)
+    government_fen: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    minutes: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class StatementDispute(db.Model):

@@ -12,9 +12,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
 
+from backend.console.display import label
 from backend.errors import Problem, ValidationFailed
 from backend.extensions import db
-from backend.i18n import N_
+from backend.i18n import N_, is_english
 from backend.plans.models import CarePlan, ServiceType
 from backend.providers.models import Provider
 from backend.settlement.models import CopayShare, FundingRule, Price
@@ -133,11 +134,15 @@ def unmet_rule(elder, *, today: date) -> str | None:
 
 
 def rule_message(rule: str):
+    """The unmet rule in the reader's language, naming the qualifying categories and assessment
+    levels as people know them (低保, 中度失能), not by their codes."""
     config = current_app.config
+    comma = ", " if is_english() else "、"
     return _l(RULE_MESSAGES[rule],
-              age=config["ELIGIBILITY_MIN_AGE"], categories=", ".join(config["ELIGIBILITY_CATEGORIES"]),
+              age=config["ELIGIBILITY_MIN_AGE"],
+              categories=comma.join(label("category", code) for code in config["ELIGIBILITY_CATEGORIES"]),
               days=config["ELIGIBILITY_ASSESSMENT_MAX_AGE_DAYS"],
-              levels=", ".join(str(level) for level in config["ELIGIBILITY_LEVELS"]))
+              levels=comma.join(label("capability", level) for level in config["ELIGIBILITY_LEVELS"]))
 
 
 def funding_of(plan: CarePlan) -> FundingRule | None:

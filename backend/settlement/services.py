@@ -2,7 +2,8 @@
 in force or the live draft of a provider's month, one statement with its lines, the list, and who
 may see which provider's.
 
-Problems raised: not_found (404) for a provider or statement outside the caller's scope.
+Problems raised: not_found (404) for a provider or statement outside the caller's scope (a
+supervisor's: the providers serving their region).
 """
 
 from sqlalchemy import false, select, true
@@ -10,6 +11,7 @@ from sqlalchemy import false, select, true
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.providers.models import Provider
+from backend.scope import supervised_providers
 from backend.settlement import ledger, lifecycle
 from backend.settlement.models import Statement, StatementDispute
 from backend.users.models import User
@@ -18,9 +20,12 @@ READERS = ("admin", "supervisor", "provider_manager")
 
 
 def providers_clause(user: User, provider_id_column):
-    """Providers whose statements a user reads: the office all, a provider manager their own."""
-    if user.role in ("admin", "supervisor"):
+    """Providers whose statements a user reads and issues: admins all, a supervisor those serving
+    their region (backend/scope.py: supervised_providers), a provider manager their own."""
+    if user.role == "admin":
         return true()
+    if user.role == "supervisor":
+        return provider_id_column.in_(supervised_providers(user))
     if user.role == "provider_manager" and user.provider_id is not None:
         return provider_id_column == user.provider_id
     return false()
@@ -70,7 +75,7 @@ def month_view(provider: Provider, month: str, *, state: str | None = None) -> d
             "status": "draft", "total_fen": sums["total_fen"], "government_fen": sums["government_fen"],
             "copay_fen": sums["copay_fen"], "line_count": len(draft.lines), "hash": None, "issued_at": None,
             "answered_at": None, "approved_at": None, "superseded_by_id": None, "totals": sums,
-            "caps": _caps(draft.caps), "lines": lines}
+            "cap_usage": _cap_usage(ledger.cap_rows(draft.caps)), "lines": lines}
 
 
 def present(statement: Statement, *, state: str | None = None) -> dict:
@@ -84,7 +89,9 @@ def present(statement: Statement, *, state: str | None = None) -> dict:
               "elder_name": names.get(line.elder_id, ""), "disputed": disputes.get(line.id)}
              for line in every if state is None or line.state == state]
     sums = ledger.totals([{name: getattr(line, name) for name in ledger.LINE_FIELDS} for line in every])
-    return {**summary(statement, provider), "totals": sums, "caps": [], "lines": lines}
+    usages = [{name: getattr(usage, name) for name in ledger.CAP_FIELDS}
+              for usage in lifecycle.stored_cap_usage(db.session, statement.id)]
+    return {**summary(statement, provider), "totals": sums, "cap_usage": _cap_usage(usages), "lines": lines}
 
 
 def summary(statement: Statement, provider: Provider | None = None) -> dict:
@@ -94,6 +101,6 @@ def summary(statement: Statement, provider: Provider | None = None) -> dict:
         "hash", "issued_at", "answered_at", "approved_at", "superseded_by_id")} | {"provider_name": provider.name}
 
 
-def _caps(caps: dict) -> list[dict]:
-    names = ledger.elder_names(usage["elder_id"] for usage in caps.values())
-    return [{**usage, "elder_name": names.get(usage["elder_id"], "")} for usage in caps.values()]
+def _cap_usage(usages: list[dict]) -> list[dict]:
+    names = ledger.elder_names(usage["elder_id"] for usage in usages)
+    return [{**usage, "elder_name": names.get(usage["elder_id"], "")} for usage in usages]

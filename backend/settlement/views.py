@@ -1,8 +1,9 @@
 """/prices, /funding/{plan_id}, /copay-shares and /statements: settlement (结算).
 
-The office (admins, supervisors) reads everything here; admins set prices, funding and the co-pay
-table; supervisors and admins issue and approve statements; a provider manager reads, confirms
-and disputes only their own provider's (any other answers 404).
+The office (admins, supervisors) reads prices, funding and the co-pay table; admins set them.
+Statements: admins read and issue any provider's, a supervisor only those of the providers
+serving their region (others answer 404); supervisors and admins approve; a provider manager
+reads, confirms and disputes only their own provider's (any other answers 404).
 """
 
 from flask import Response, g

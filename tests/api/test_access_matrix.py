@@ -134,6 +134,14 @@ ENDPOINTS = [
     ("POST", "/api/v1/statements/{w.statement.id}/dispute",
      lambda w: {"line_ids": [w.statement_line_id], "reason": "重复计费"}, ADMIN_ONLY),
     ("POST", "/api/v1/statements/{w.statement.id}/approve", None, expect(409, 409, 200, 403, 403)),
+    # A provider based in street A and serving no elder of street B: street B's supervisor neither reads nor
+    # issues nor approves its statements (the district's would).
+    ("GET", "/api/v1/statements?provider_id={w.other_provider.id}&month=2026-10", None, OFFICE_READS_IN_SCOPE),
+    ("GET", "/api/v1/statements/{w.street_a_statement.id}", None, OFFICE_READS_IN_SCOPE),
+    ("GET", "/api/v1/statements/{w.street_a_statement.id}.pdf", None, OFFICE_READS_IN_SCOPE),
+    ("POST", "/api/v1/statements", lambda w: {"provider_id": w.other_provider.id, "month": next(w.unissued_months)},
+     expect(201, 201, 404, 403, 403)),
+    ("POST", "/api/v1/statements/{w.street_a_statement.id}/approve", None, expect(409, 200, 404, 403, 403)),
 ]
 
 
@@ -178,6 +186,8 @@ def _october_statement(world, clock):
     db.session.flush()
     world.statement = lifecycle.issue(world.provider, f"{start:%Y-%m}", by=world.admin, at=clock())
     world.statement_line_id = services.present(world.statement)["lines"][0]["id"]
+    world.other_provider.region_id = world.community_a2.id
+    world.street_a_statement = lifecycle.issue(world.other_provider, f"{start:%Y-%m}", by=world.admin, at=clock())
     world.unissued_months = iter(f"2025-{month:02d}" for month in range(1, 13))
 
 
@@ -208,6 +218,7 @@ def _foreign_rows(path, items, w, role):
         "/api/v1/plans/care": lambda p: p["elder_id"] in visible["elders"],
         "/api/v1/plans/patrol": lambda p: p["elder_id"] in visible["elders"],
         "/api/v1/status-reports": lambda r: r["elder_id"] in visible["elders"],
+        "/api/v1/statements/issued": lambda st: role != "supervisor_out_of_scope" or st["provider_id"] == w.provider.id,
         "/api/v1/tasks": lambda t: t["elder_id"] in visible["elders"] and (
             role.startswith("supervisor") or t["assignee_id"] == me),
     }

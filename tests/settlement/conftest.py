@@ -46,7 +46,8 @@ def api(client, login):
     def call(user, method, path, **kwargs):
         if user.id not in headers:
             headers[user.id] = login(user)
-        return getattr(client, method)("/api/v1" + path, headers=headers[user.id], **kwargs)
+        return getattr(client, method)("/api/v1" + path, headers={**headers[user.id], **kwargs.pop("headers", {})},
+                                       **kwargs)
     return call
 
 

@@ -52,10 +52,27 @@ def test_an_ineligible_elder_is_refused_naming_the_unmet_rule(api, city, plan, e
     assert (fallback["kind"], fallback["refused_rule"]) == ("self_pay", rule)
 
 
-def test_the_refusal_is_in_chinese_by_default(api, city, plan):
+def test_the_refusal_names_the_qualifying_categories_as_people_know_them_in_chinese_by_default(api, city, plan):
     body = _put(api, city, plan, kind="government").get_json()
     assert body["rule"] == "category"
-    assert "类别" in body["detail"] or "类别" in body["errors"]["kind"][0]
+    assert body["errors"]["kind"] == ["老人不属于符合条件的类别（低保、特困、失能/半失能、高龄（80岁以上）、"
+                                      "计划生育特殊家庭）"]
+    assert "low_income" not in body["detail"]
+
+
+def test_the_refusal_is_in_english_when_asked(api, city, plan):
+    body = api(city.admin, "put", f"/funding/{plan.id}", json={"kind": "government"},
+               headers={"Accept-Language": "en"}).get_json()
+    assert body["errors"]["kind"] == ["the elder is in no qualifying category (Low income, Extreme poverty, "
+                                      "Disabled or partly disabled, Advanced age (80+), Special family-planning "
+                                      "family)"]
+
+
+def test_a_refused_assessment_level_is_named_not_numbered(api, city, plan, eligible):
+    eligible(city.elder_a1, ["low_income"], level=0)
+    body = _put(api, city, plan, kind="copay").get_json()
+    assert (body["rule"], body["errors"]["kind"]) == (
+        "assessment_level", ["最近一次能力评估的等级不符合条件（轻度失能、中度失能、重度失能、完全失能）"])
 
 
 def test_admins_edit_the_co_pay_table_and_supervisors_read_it(api, city):

@@ -73,7 +73,7 @@ def test_the_monthly_cap_limits_the_government_share_and_the_elder_pays_the_rest
     draft = ledger.compute(city.provider.id, month_of(months[0]))
     assert [(line["government_fen"], line["copay_fen"]) for line in draft.lines] == [(3000, 0), (2000, 1000),
                                                                                      (0, 3000)]
-    assert draft.caps[plan.id]["government_fen"] == 5000
+    assert draft.caps[(plan.id, month_of(months[0]))]["government_fen"] == 5000
 
 
 def test_an_hours_cap_pays_the_government_share_of_the_minutes_within_it(city, months, make_price, make_plan,

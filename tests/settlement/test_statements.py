@@ -9,6 +9,7 @@ from backend.extensions import db
 from backend.reviews.services import decide
 from backend.tasks.models import Task
 from tests.api.conftest import assert_problem
+from tests.console.conftest import ConsoleClient
 from tests.settlement.conftest import month_of
 
 
@@ -229,3 +230,29 @@ def test_exports_hold_names_that_are_markup_or_control_characters(api, city, mon
     for ext, magic in (("xlsx", b"PK"), ("pdf", b"%PDF")):
         response = api(city.supervisor_a, "get", f"/statements/{issued['id']}.{ext}")
         assert response.status_code == 200 and response.data[:len(magic)] == magic, ext
+
+
+def test_a_supervisor_reads_and_issues_statements_only_of_providers_serving_their_region(
+        api, app, city, months, make_price, make_plan, make_visit, into_next_month):
+    """city.provider serves an elder of street A; street B's supervisor sees none of it, the
+    district's (the whole tree) sees it, and the console's provider choice follows."""
+    _november_with_two_visits(city, months, make_price, make_plan, make_visit)
+    into_next_month()
+    month = _month(months)
+    draft = f"/statements?provider_id={city.provider.id}&month={month}"
+    assert_problem(api(city.supervisor_b, "get", draft), 404, "not_found")
+    assert_problem(api(city.supervisor_b, "post", "/statements", json={"provider_id": city.provider.id,
+                                                                        "month": month}), 404, "not_found")
+    issued = api(city.supervisor_all, "post", "/statements", json={"provider_id": city.provider.id, "month": month})
+    assert issued.status_code == 201, issued.get_json()
+    statement_id = issued.get_json()["id"]
+    assert_problem(api(city.supervisor_b, "get", f"/statements/{statement_id}"), 404, "not_found")
+    assert_problem(api(city.supervisor_b, "post", f"/statements/{statement_id}/approve"), 404, "not_found")
+    assert api(city.supervisor_b, "get", "/statements/issued").get_json()["items"] == []
+    assert [s["id"] for s in api(city.supervisor_a, "get", "/statements/issued").get_json()["items"]] == [
+        statement_id]
+
+    console = ConsoleClient(app.test_client())
+    assert console.sign_in(city.supervisor_b).status_code == 302
+    assert console.get(f"/console/statements/{statement_id}").status_code == 404
+    assert city.provider.name not in console.text("/console/statements")
