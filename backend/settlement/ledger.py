@@ -100,7 +100,7 @@ def _visit_rows(where, task_ids=None):
                     Visit.needs_review, CURRENT.decision, CURRENT.reason_code, followup_open.label("followup_open"),
                     FundingRule.kind.label("funding"), FundingRule.monthly_cap_fen, FundingRule.monthly_cap_minutes,
                     case((copaid, categories)).label("categories"), case((copaid, level)).label("level"))
-             .join(Visit, Visit.task_id == Task.id)
+             .join(Visit, and_(Visit.task_id == Task.id, Visit.window_start_at == Task.window_start_at))
              .outerjoin(CURRENT, joins_current(Task.id))
              .outerjoin(FundingRule, FundingRule.care_plan_id == Task.care_plan_id)
              .where(Task.kind == "service", Task.status == "completed", where)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.orm import aliased
 
 from backend.elders.models import Elder
@@ -75,11 +75,15 @@ def _stops(user_id: int, since: datetime, until: datetime) -> tuple[list[rules.S
                Elder.lon.label("home_lon"), check_in.lat.label("in_lat"), check_in.lon.label("in_lon"),
                check_out.lat.label("out_lat"), check_out.lon.label("out_lon"),
                report.lat.label("report_lat"), report.lon.label("report_lon"))
-        .join(Task, Task.id == Visit.task_id)
+        # Each by its partition key too (a visit's task and items share its window start): one
+        # month's partition is read per lookup.
+        .join(Task, and_(Task.id == Visit.task_id, Task.window_start_at == Visit.window_start_at))
         .join(Elder, Elder.id == Task.elder_id)
-        .outerjoin(check_in, check_in.id == Visit.check_in_item_id)
-        .outerjoin(check_out, check_out.id == Visit.check_out_item_id)
-        .outerjoin(report, report.id == Visit.report_item_id)
+        .outerjoin(check_in, and_(check_in.id == Visit.check_in_item_id,
+                                  check_in.window_start_at == Visit.window_start_at))
+        .outerjoin(check_out, and_(check_out.id == Visit.check_out_item_id,
+                                   check_out.window_start_at == Visit.window_start_at))
+        .outerjoin(report, and_(report.id == Visit.report_item_id, report.window_start_at == Visit.window_start_at))
         .where(Visit.user_id == user_id, Visit.started_at.between(since, until),
                Visit.patrol_mode.is_distinct_from("phone"))).all()
     stops, current = [], {}
