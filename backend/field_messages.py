@@ -85,6 +85,7 @@ TEMPLATES = (
     N_("must be an 11-digit mobile number or a landline number with its area code"),
     # schemas/followups.py
     N_("Must be after window_start_at."),
+    N_("Must be at most 92 days after window_start_at."),
     # schemas/plans.py
     N_("must be a local time as HH:MM"),
     N_("2–32 lower-case letters or underscores"),

@@ -26,6 +26,12 @@ MONTHLY: dict[str, str] = {
     "audit_trail": "at",
     "followup_events": "at",
     "notifications": "created_at",
+    # The task family, all by their task's window (visits, items and events carry a copy), so a
+    # month's tasks join their visits, items and events partition by partition (migration 0016).
+    "tasks": "window_start_at",
+    "task_events": "window_start_at",
+    "visits": "window_start_at",
+    "visit_items": "window_start_at",
 }
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")

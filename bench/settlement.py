@@ -93,9 +93,10 @@ def seed(url: str, args, now: datetime) -> dict:
               "history_seconds": history_seconds})
         cur.execute("""
             INSERT INTO visits (task_id, user_id, started_at, ended_at, duration_seconds, is_verified, satisfaction,
-                                is_late_sync, flags, needs_review, created_at, updated_at)
+                                is_late_sync, flags, needs_review, created_at, updated_at, window_start_at)
             SELECT id, assignee_id, window_start_at, window_start_at + d * interval '1 second', d, h >= 50, 5, false,
-                   CASE WHEN h < 50 THEN '["qr_missing"]' ELSE '[]' END::json, h < 50, window_start_at, window_start_at
+                   CASE WHEN h < 50 THEN '["qr_missing"]' ELSE '[]' END::json, h < 50, window_start_at, window_start_at,
+                   window_start_at
             FROM (SELECT id, assignee_id, window_start_at, mod(abs(hashint4(id)), 1000) AS h,
                          600 + mod(id * 7, 3000) AS d FROM tasks) t
         """)

@@ -4,6 +4,7 @@ from marshmallow import ValidationError, validate, validates_schema
 
 from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
+from schemas.tasks import LONGEST_WINDOW
 
 FOLLOWUP_KINDS = ("missed_visit", "unverified_visit", "patrol_concern", "welfare_check", "reassessment",
                   "worker_pattern", "register_change")
@@ -105,6 +106,8 @@ class RescheduleSchema(Strict):
     def _window_in_order(self, data, **kwargs):
         if data["window_end_at"] <= data["window_start_at"]:
             raise ValidationError("Must be after window_start_at.", "window_end_at")
+        if data["window_end_at"] - data["window_start_at"] > LONGEST_WINDOW:
+            raise ValidationError("Must be at most 92 days after window_start_at.", "window_end_at")
 
 
 class ResolveSchema(VersionedSchema):

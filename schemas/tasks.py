@@ -1,10 +1,17 @@
 """Visit task payloads."""
 
+from datetime import timedelta
+
 from marshmallow import validate
 
 from schemas import fields
 from schemas.common import Out, PageArgs, Strict, page_of
 from schemas.vocab import TASK_KINDS, TASK_STATUSES
+
+# The longest a task's window may be: a calendar quarter (92 days), the longest patrol period.
+# Readers of a day's tasks (the pull) bound window_start_at by it, which keeps them to the few
+# monthly partitions such a window can start in.
+LONGEST_WINDOW = timedelta(days=92)
 
 
 class TaskSchema(Out):

@@ -39,7 +39,7 @@ class Followup(ChangeTracked, TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
     dedupe_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
     elder_id: Mapped[int | None] = mapped_column(ForeignKey("elders.id", ondelete="RESTRICT"), index=True)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task_keys.id", ondelete="RESTRICT"), index=True)
     # Whose work it concerns (a caregiver for worker_pattern) and which provider is answerable.
     subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id", ondelete="SET NULL"))
@@ -59,7 +59,7 @@ class Followup(ChangeTracked, TimestampMixin, db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolution_code: Mapped[str | None] = mapped_column(String(32))
     resolution_note: Mapped[str | None] = mapped_column(Text)
-    rescheduled_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    rescheduled_task_id: Mapped[int | None] = mapped_column(ForeignKey("task_keys.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     elder: Mapped[Elder | None] = relationship()
@@ -109,7 +109,7 @@ class Notification(ChangeTracked, db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     event: Mapped[str] = mapped_column(String(20), nullable=False)
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="CASCADE"), index=True)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task_keys.id", ondelete="CASCADE"))
     # One notification per (person, event, subject, step): re-running a job notifies nobody twice
     # (the key is claimed in notification_keys by the statement that inserts the notification).
     dedupe_key: Mapped[str] = mapped_column(String(160), nullable=False)
@@ -147,5 +147,5 @@ class CareRiskEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     occurred_on: Mapped[date] = mapped_column(Date, nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
-    visit_item_id: Mapped[str | None] = mapped_column(ForeignKey("visit_items.id", ondelete="SET NULL"))
+    visit_item_id: Mapped[str | None] = mapped_column(ForeignKey("visit_item_ids.id", ondelete="SET NULL"))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -36,7 +36,7 @@ class MediaTask(db.Model):
     __tablename__ = "media_tasks"
 
     sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256", ondelete="RESTRICT"), primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), primary_key=True,
+    task_id: Mapped[int] = mapped_column(ForeignKey("task_keys.id", ondelete="RESTRICT"), primary_key=True,
                                          index=True)
     linked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -28,7 +28,7 @@ class StatusReport(TimestampMixin, db.Model):
     returns_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     # The patrol report that said so, when a patrol did.
-    visit_item_id: Mapped[str | None] = mapped_column(ForeignKey("visit_items.id", ondelete="SET NULL"))
+    visit_item_id: Mapped[str | None] = mapped_column(ForeignKey("visit_item_ids.id", ondelete="SET NULL"))
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="SET NULL"))

@@ -205,8 +205,16 @@ def _in_region(area: Area):
     return Region.path.startswith(area.path, autoescape=True)
 
 
-def _in_month(period: Period):
-    return and_(Task.window_start_at >= period.start, Task.window_start_at < period.until)
+def _in_month(period: Period, table=Task):
+    """`table`'s rows of the month's tasks: tasks, and visits by their copy of the task's window
+    start (their partition key), so each reads the month's partition only."""
+    return and_(table.window_start_at >= period.start, table.window_start_at < period.until)
+
+
+def _visit_of_task(period: Period):
+    """The task's visit, found in the month's partition of visits (by the partition key, also
+    stated as a range so the planner prunes before it runs)."""
+    return and_(Visit.task_id == Task.id, Visit.window_start_at == Task.window_start_at, _in_month(period, Visit))
 
 
 @dataclass(frozen=True)
@@ -299,7 +307,7 @@ def visit_groups(conn: Connection, scope: Scope, period: Period) -> list[dict]:
             *(value.label(name) for name, value in _visit_sums(Visit, Task).items()),
         )
         .select_from(Task)
-        .outerjoin(Visit, and_(Visit.task_id == Task.id, Visit.task_id.between(*ids)))
+        .outerjoin(Visit, and_(_visit_of_task(period), Visit.task_id.between(*ids)))
         .where(Task.id.between(*ids), _in_month(period), Task.community_id.in_(inline_ids(scope.children)))
         .group_by(*keys, Task.status)
         .subquery()
@@ -371,7 +379,8 @@ def rejected_groups(conn: Connection, scope: Scope, period: Period) -> list[dict
                Visit.patrol_outcome, Visit.patrol_mode, Visit.flags)
         .select_from(decision)
         .join(Task, Task.id == decision.task_id)
-        .join(Visit, Visit.id == decision.visit_id)  # by primary key: a rejection is looked up, not hashed
+        # by primary key: a rejection is looked up, not hashed
+        .join(Visit, and_(Visit.id == decision.visit_id, _visit_of_task(period)))
         .where(decision.superseded_by_id.is_(None), verification.is_rejected(decision.decision),
                Task.status == "completed", Task.id.between(scope.first_task_id, scope.last_task_id),
                _in_month(period), Task.community_id.in_(inline_ids(scope.children)))
@@ -405,7 +414,9 @@ def coverage_groups(conn: Connection, area: Area, period: Period, categories: tu
         # Not correlated: the completed patrols are read once (ix_tasks_completed_patrols, then each
         # visit by its task) and hashed, rather than every in-scope elder's tasks looked up one by one.
         return Elder.id.in_(
-            select(Task.elder_id).join(Visit, Visit.task_id == Task.id)
+            select(Task.elder_id)
+            .join(Visit, and_(Visit.task_id == Task.id, Visit.window_start_at == Task.window_start_at,
+                              Visit.window_start_at >= start, Visit.window_start_at < period.until))
             .where(Task.kind == "patrol", Task.status == "completed", Task.window_start_at >= start,
                    Task.window_start_at < period.until, Visit.patrol_outcome.in_(SEEN_OUTCOMES), ~rejected))
 

@@ -34,8 +34,8 @@ class Review(db.Model):
     __table_args__ = (UniqueConstraint("task_id", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=False, index=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="RESTRICT"), nullable=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task_keys.id", ondelete="RESTRICT"), nullable=False, index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit_keys.id", ondelete="RESTRICT"), nullable=False)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     decision: Mapped[str] = mapped_column(String(24), nullable=False)
     reason_code: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -48,7 +48,7 @@ class Review(db.Model):
     unlocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     unlock_reason: Mapped[str | None] = mapped_column(Text)
 
-    task: Mapped[Task] = relationship()
+    task: Mapped[Task] = relationship(primaryjoin="foreign(Review.task_id) == Task.id")
     # The provider's answer when this decision asked for an explanation.
     explanation: Mapped["ReviewExplanation | None"] = relationship(uselist=False, viewonly=True)
 
@@ -100,7 +100,7 @@ class Callback(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draw_id: Mapped[int] = mapped_column(ForeignKey("callback_draws.id", ondelete="RESTRICT"), nullable=False,
                                          index=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=False, index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task_keys.id", ondelete="RESTRICT"), nullable=False, index=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     is_confirmed: Mapped[bool | None] = mapped_column(Boolean)
     satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
@@ -111,7 +111,7 @@ class Callback(db.Model):
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="SET NULL"))
 
     draw: Mapped[CallbackDraw] = relationship()
-    task: Mapped[Task] = relationship()
+    task: Mapped[Task] = relationship(primaryjoin="foreign(Callback.task_id) == Task.id")
 
 
 class ReviewExplanation(db.Model):

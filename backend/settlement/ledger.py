@@ -97,7 +97,8 @@ def _visit_rows(where, task_ids=None):
     # a small slice of all visits, which a join would read whole (a parallel scan of 5,000,000
     # visits for 50,000 in bench/settlement.py); LIMIT 1 keeps the planner from making it one.
     visit = (select(Visit.id, Visit.is_verified, Visit.needs_review, Visit.started_at, Visit.ended_at)
-             .where(Visit.task_id == Task.id).limit(1).lateral("visit"))
+             .where(Visit.task_id == Task.id, Visit.window_start_at == Task.window_start_at)
+             .limit(1).lateral("visit"))
     # Whole minutes from the corrected check-in to check-out, and the scheduled window's, worked
     # out by the database: no datetime is built in Python for a line.
     actual = func.coalesce(func.greatest(func.floor(func.extract("epoch", visit.c.ended_at - visit.c.started_at) / 60),

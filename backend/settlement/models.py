@@ -151,7 +151,7 @@ class StatementLine(db.Model):
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id", ondelete="RESTRICT"), nullable=False)
     line_no: Mapped[int] = mapped_column(Integer, nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task_keys.id", ondelete="RESTRICT"), nullable=False)
     # Copies, not references, beside the task (a line is a frozen record, and a month's lines are
     # copied in at once: each foreign key would be one more check per line).
     visit_id: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -154,7 +154,8 @@ def _set_communities(rows: list[dict]) -> None:
 
 
 def _insert_ignoring_existing(rows: list[dict]) -> int:
-    statement = insert(Task.__table__).values(rows).on_conflict_do_nothing(index_elements=["source_key"])
+    statement = insert(Task.__table__).values(rows).on_conflict_do_nothing(
+        index_elements=["source_key", "window_start_at"])
     return len(db.session.execute(statement.returning(Task.id)).all())
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, select, text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.changefeed import ChangeTracked
@@ -28,9 +28,38 @@ def _plan_provider(context):
     return context.connection.execute(select(CarePlan.provider_id).where(CarePlan.id == plan_id)).scalar()
 
 
+def task_window_start(context):
+    """The window_start_at of the row's task: visits, task events and items carry a copy, their
+    partition key, so every insert path gets it (push's raw SQL writes it itself)."""
+    task_id = context.get_current_parameters()["task_id"]
+    return context.connection.execute(select(TaskKey.window_start_at).where(TaskKey.id == task_id)).scalar()
+
+
+class TaskKey(db.Model):
+    """Every task's id and month, unpartitioned: what foreign keys into tasks point at.
+
+    tasks is partitioned by window_start_at, and a partitioned table's unique keys must hold the
+    partition key, so no foreign key can point at tasks(id) alone. Triggers on tasks
+    (migration 0016) insert and delete these rows with the tasks, whatever the insert path.
+    """
+
+    __tablename__ = "task_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    window_start_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 class Task(ChangeTracked, TimestampMixin, db.Model):
+    """A visit to make. Partitioned by month of window_start_at (migration 0016): a task never
+    changes its window (a trigger refuses it), so the partition a task lives in is fixed."""
+
     __tablename__ = "tasks"
     __table_args__ = (
+        # A source key names one plan slot, whose window it fixes ("care:<item>:r<rev>:<start>"
+        # holds the start; a patrol period and revision fix its start; "manual:<uuid>" is unique
+        # by itself), and no task's window ever changes: unique with window_start_at (all a
+        # partitioned table allows) is then as unique as source_key alone.
+        UniqueConstraint("source_key", "window_start_at", name="uq_tasks_source_key"),
         Index("ix_tasks_assignee_window", "assignee_id", "window_start_at"),
         Index("ix_tasks_status_window_end", "status", "window_end_at"),
         Index("ix_tasks_elder_window", "elder_id", "window_start_at"),
@@ -53,9 +82,10 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
         # month, read from this index alone instead of the month's whole range of the table.
         Index("ix_tasks_completed_patrols", "window_start_at", postgresql_include=["elder_id"],
               postgresql_where=text("kind = 'patrol' AND status = 'completed'")),
+        {"postgresql_partition_by": "RANGE (window_start_at)"},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     service_type: Mapped[str | None] = mapped_column(ForeignKey("service_types.code", ondelete="RESTRICT"))
     elder_id: Mapped[int] = mapped_column(ForeignKey("elders.id", ondelete="RESTRICT"), nullable=False)
@@ -73,8 +103,8 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
                                                     default=_plan_provider)
     # What makes a generated task unique: its plan slot ("care:<item>:r<rev>:<start>",
     # "patrol:<plan>:r<rev>:<period>") or "manual:<uuid>". Re-running generation cannot duplicate it.
-    source_key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
-    window_start_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    source_key: Mapped[str] = mapped_column(String(120), nullable=False)
+    window_start_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     window_end_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     min_duration_minutes: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
@@ -90,7 +120,8 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
     elder: Mapped[Elder] = relationship()
     assignee: Mapped[User | None] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}
+    # The table's key is (id, window_start_at); id alone names a task (db.session.get(Task, id)).
+    __mapper_args__ = {"version_id_col": version, "primary_key": [id]}
 
     @property
     def window_start_local(self) -> str:
@@ -101,13 +132,21 @@ class Task(ChangeTracked, TimestampMixin, db.Model):
         return self.window_end_at.astimezone(care_tz()).isoformat()
 
 
+# task_keys rows come from tasks (by trigger): the metadata's table order says so, so whatever
+# deletes tables in reverse order (the tests' cleanup) empties what points at task_keys first.
+TaskKey.__table__.add_is_dependent_on(Task.__table__)
+
+
 class TaskEvent(db.Model):
-    """Every state change of a task: from what, to what, when, by whom or by which job."""
+    """Every state change of a task: from what, to what, when, by whom or by which job.
+    Partitioned with its task, by the task's window_start_at."""
 
     __tablename__ = "task_events"
+    __table_args__ = ({"postgresql_partition_by": "RANGE (window_start_at)"},)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task_keys.id", ondelete="CASCADE"), nullable=False, index=True)
+    window_start_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, default=task_window_start)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -115,6 +154,8 @@ class TaskEvent(db.Model):
     # Who or what, when not a user: "generator", "sweep", "sync", "cli", …
     by_system: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"primary_key": [id]}
 
 
 class TaskRemoval(ChangeTracked, db.Model):
@@ -125,8 +166,8 @@ class TaskRemoval(ChangeTracked, db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task_keys.id", ondelete="CASCADE"), nullable=False)
     reason: Mapped[str] = mapped_column(String(32), nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
-    task: Mapped[Task] = relationship()
+    task: Mapped[Task] = relationship(primaryjoin="foreign(TaskRemoval.task_id) == Task.id")

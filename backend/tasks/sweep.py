@@ -44,9 +44,10 @@ def sweep(*, now: datetime) -> SweepResult:
     seq = next_seq(db.session)
     mark_missed = (
         update(Task).where(_among(select(Task.id).where(
-            Task.status == "scheduled", Task.missed_after_at <= now).with_for_update(skip_locked=True)))
+            Task.status == "scheduled", Task.missed_after_at <= now, _begun(now)).with_for_update(skip_locked=True)),
+            _begun(now))
         .values(status="missed", status_changed_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
-        .returning(Task.id, Task.window_end_at)
+        .returning(Task.id, Task.window_end_at, Task.window_start_at)
     )
     missed, oldest = _mark_missed_and_record(mark_missed, now)
     # Late flags after the missed marks: a task past its missed deadline is no longer scheduled by
@@ -54,8 +55,8 @@ def sweep(*, now: datetime) -> SweepResult:
     # `missed_after_at > now` filter made PostgreSQL scan the missed-deadline index instead).
     late = db.session.execute(
         update(Task).where(_among(select(Task.id).where(
-            Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now)
-            .with_for_update(skip_locked=True)))
+            Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now, _begun(now))
+            .with_for_update(skip_locked=True)), _begun(now))
         .values(late_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -67,11 +68,11 @@ def sweep(*, now: datetime) -> SweepResult:
 
 
 def _record_missed(task_ids, now: datetime):
-    """The task events of the tasks `task_ids` (a one-column select) just marked missed."""
+    """The task events of the tasks `task_ids` (a select of id, window_start_at) just marked missed."""
     ids = task_ids.subquery()
     return insert(TaskEvent).from_select(
-        ["task_id", "at", "from_status", "to_status", "by_system", "reason"],
-        select(ids.c[0], literal(now, type_=TaskEvent.at.type), literal("scheduled"), literal("missed"),
+        ["task_id", "window_start_at", "at", "from_status", "to_status", "by_system", "reason"],
+        select(ids.c[0], ids.c[1], literal(now, type_=TaskEvent.at.type), literal("scheduled"), literal("missed"),
                literal("sweep"), literal(MISSED_REASON)))
 
 
@@ -79,7 +80,7 @@ def _mark_missed_and_record(mark_missed, now: datetime) -> tuple[int, datetime |
     """Mark and record in one statement (data-modifying CTEs), so the missed tasks'
     ids never travel to Python and back; answers how many, and the oldest window among them."""
     marked = mark_missed.cte("marked")
-    recorded = _record_missed(select(marked.c.id), now).cte("recorded")
+    recorded = _record_missed(select(marked.c.id, marked.c.window_start_at), now).cte("recorded")
     statement = select(func.count(), func.min(marked.c.window_end_at)).select_from(marked).add_cte(recorded)
     count, oldest = db.session.execute(statement).one()
     # A SELECT to the ORM, so the audit trail's capture of bulk writes does not see it: say what it wrote.
@@ -88,6 +89,14 @@ def _mark_missed_and_record(mark_missed, now: datetime) -> tuple[int, datetime |
         record(db.session, {"table": table, "action": action, "statement": text_of,
                             "params": {"now": now.isoformat()}, "rows": count})
     return count, oldest
+
+
+def _begun(now: datetime):
+    """Tasks whose window has opened: every late or missed deadline falls after its window's start,
+    so this bounds the partition key and the months ahead (tasks are made days ahead) are pruned.
+    Past months are all read, each through its partial index of scheduled tasks (empty once a
+    month is done): an offline phone may still be holding one of their tasks open."""
+    return Task.window_start_at <= now
 
 
 def _among(locked_ids):

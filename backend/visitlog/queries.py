@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Text, cast, func, literal, literal_column, select, tuple_
+from sqlalchemy import Text, and_, cast, func, literal, literal_column, select, true, tuple_
 from sqlalchemy.orm import aliased
 
 from backend import replica
-from backend.clock import local_midnight
+from backend.clock import local_midnight, local_today
 from backend.elders.models import Elder
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db, inline_ids
@@ -142,8 +142,47 @@ def visit_row(user: User, task_id: int) -> dict | None:
 def visit_rows(user: User, filters: Filters, *, now: datetime | None, after: Cursor | None, limit: int,
                task_id: int | None = None, source: replica.Source | None = None) -> list[dict]:
     """Rows read from `source` (the session's, the primary's, unless given). Problems: not_found
-    when the region filter names no region."""
-    page = _page_query(user, filters, now=now, after=after, limit=limit, task_id=task_id).subquery("page")
+    when the region filter names no region.
+
+    Newest first, a page is first looked for in the month its upper bound falls in (now's, or the
+    cursor's): bounded on both sides, that reads one monthly partition of tasks. Unbounded below,
+    PostgreSQL would open every month's index (the default partition, which may hold any date,
+    stops it from reading the months in order and stopping early). The month's rows come first in
+    the page's order, so when the month holds a whole page it is the page; otherwise the page is
+    read again without the bound."""
+    since = _newest_month(filters, now, after)
+    with replica.read_connection(source or replica.Source(db.engine, "primary", now)) as conn:
+        rows = []
+        if since is not None:
+            rows = _read(conn, user, filters, now=now, after=after, limit=limit, task_id=task_id, since=since)
+        if len(rows) < limit:
+            rows = _read(conn, user, filters, now=now, after=after, limit=limit, task_id=task_id, since=None)
+        followups = _followups_of(conn, [row["id"] for row in rows])
+    for row in rows:
+        row["flags"] = row["flags"] or []
+        row["followups"] = followups.get(row["id"], [])
+    return rows
+
+
+def _newest_month(filters: Filters, now: datetime | None, after: Cursor | None) -> datetime | None:
+    """Where the month of a newest-first page's upper bound begins (None: no such bound)."""
+    if not filters.descending or (after is None and now is None):
+        return None
+    return local_midnight(local_today(after.start if after is not None else now).replace(day=1))
+
+
+def _read(conn, user: User, filters: Filters, *, now, after: Cursor | None, limit: int, task_id: int | None,
+          since: datetime | None) -> list[dict]:
+    page = _page_query(user, filters, now=now, after=after, limit=limit, task_id=task_id)
+    if since is not None:
+        page = page.where(Task.window_start_at >= since)
+    page = page.subquery("page")
+    # The page's month stated on every table joined by it too, so the plan holds that month's
+    # partitions only, whatever join it picks.
+    until = after.start if after is not None else now
+
+    def in_month(column):
+        return true() if since is None else and_(column >= since, column <= until)
     check_in, check_out, community, street = _CHECK_IN, _CHECK_OUT, _COMMUNITY, _STREET
     order = (page.c.window_start_at.desc(), page.c.id.desc()) if filters.descending \
         else (page.c.window_start_at, page.c.id)
@@ -164,28 +203,33 @@ def visit_rows(user: User, filters: Filters, *, now: datetime | None, after: Cur
             verification.state(verification.CURRENT.decision).label("verification_state"),
         )
         .select_from(page)
-        .join(Task, Task.id == page.c.id)
+        .join(Task, and_(Task.id == page.c.id, Task.window_start_at == page.c.window_start_at,
+                         in_month(Task.window_start_at)))
         .join(Elder, Elder.id == Task.elder_id)
         .join(community, community.id == Task.community_id)
         .outerjoin(street, street.id == community.parent_id)
         .outerjoin(ServiceType, ServiceType.code == Task.service_type)
         .outerjoin(User, User.id == Task.assignee_id)
         .outerjoin(Provider, Provider.id == Task.provider_id)
-        .outerjoin(Visit, Visit.task_id == Task.id)
+        .outerjoin(Visit, and_(_of_task(Visit), in_month(Visit.window_start_at)))
         .outerjoin(verification.CURRENT, verification.joins_current(Task.id))
-        .outerjoin(check_in, check_in.id == Visit.check_in_item_id)
-        .outerjoin(check_out, check_out.id == func.coalesce(Visit.check_out_item_id, Visit.report_item_id))
+        .outerjoin(check_in, and_(check_in.id == Visit.check_in_item_id,
+                                  check_in.window_start_at == Visit.window_start_at,
+                                  in_month(check_in.window_start_at)))
+        .outerjoin(check_out, and_(check_out.id == func.coalesce(Visit.check_out_item_id, Visit.report_item_id),
+                                   check_out.window_start_at == Visit.window_start_at,
+                                   in_month(check_out.window_start_at)))
         .order_by(*order)
     )
     # On a connection, not through the ORM's result path: plain rows, about twice as fast, which
     # an export of half a million rows feels.
-    with replica.read_connection(source or replica.Source(db.engine, "primary", now)) as conn:
-        rows = [dict(row._mapping) for row in conn.execute(query)]
-        followups = _followups_of(conn, [row["id"] for row in rows])
-    for row in rows:
-        row["flags"] = row["flags"] or []
-        row["followups"] = followups.get(row["id"], [])
-    return rows
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _of_task(table):
+    """`table`'s rows of the task (visits, items): by task id and the task's window start, the
+    partition key they share with it, so each lookup reads one month's partition."""
+    return and_(table.task_id == Task.id, table.window_start_at == Task.window_start_at)
 
 
 def _page_query(user: User, filters: Filters, *, now, after: Cursor | None, limit: int, task_id: int | None):
@@ -221,16 +265,16 @@ def _page_query(user: User, filters: Filters, *, now, after: Cursor | None, limi
         # Flags come from a fixed vocabulary and are stored as a JSON list of strings, so the quoted
         # name matches exactly one flag. A position test rather than LIKE: for
         # LIKE '%…%' PostgreSQL guesses almost no match and sorts the whole scope instead.
-        flags = select(cast(Visit.flags, Text)).where(Visit.task_id == Task.id).scalar_subquery()
+        flags = select(cast(Visit.flags, Text)).where(_of_task(Visit)).scalar_subquery()
         query = query.where(func.strpos(flags, f'"{filters.flag}"') > 0)
     if filters.verification:
         column, wanted = VERIFICATION[filters.verification]
-        query = query.where(select(column).where(Visit.task_id == Task.id).scalar_subquery() == wanted)
+        query = query.where(select(column).where(_of_task(Visit)).scalar_subquery() == wanted)
     if filters.verification_state:
         # The visit log's own column, so the filter finds exactly the rows that show the state.
         state = (select(verification.state(verification.CURRENT.decision)).select_from(Visit)
                  .outerjoin(verification.CURRENT, verification.joins_current(Visit.task_id))
-                 .where(Visit.task_id == Task.id).scalar_subquery())
+                 .where(_of_task(Visit)).scalar_subquery())
         query = query.where(state == filters.verification_state)
     key = tuple_(Task.window_start_at, Task.id)
     if after is not None:
@@ -250,7 +294,7 @@ def _on_days(first: date | None, last: date | None) -> list:
     """
     begins = local_midnight(first) if first else None
     ends = local_midnight(last + timedelta(days=1)) if last else None
-    visited = select(func.coalesce(Visit.started_at, Visit.ended_at)).where(Visit.task_id == Task.id) \
+    visited = select(func.coalesce(Visit.started_at, Visit.ended_at)).where(_of_task(Visit)) \
         .scalar_subquery()
     # Without evidence, the moment of the window nearest the first day stands for the task: it
     # falls within the days exactly when the window overlaps them.

@@ -57,11 +57,13 @@ WITH spans AS (
                   point(e.lat, e.lon)) AS left_from
   FROM spans s
   JOIN visits v ON v.user_id = s.user_id AND v.started_at BETWEEN s.first - :reach AND s.last + :reach
-  JOIN tasks t ON t.id = v.task_id
+  -- Each by its partition key too (a visit's task and items share its window start): one month's
+  -- partition is read per lookup.
+  JOIN tasks t ON t.id = v.task_id AND t.window_start_at = v.window_start_at
   JOIN elders e ON e.id = t.elder_id
-  LEFT JOIN visit_items ci ON ci.id = v.check_in_item_id
-  LEFT JOIN visit_items co ON co.id = v.check_out_item_id
-  LEFT JOIN visit_items rp ON rp.id = v.report_item_id
+  LEFT JOIN visit_items ci ON ci.id = v.check_in_item_id AND ci.window_start_at = v.window_start_at
+  LEFT JOIN visit_items co ON co.id = v.check_out_item_id AND co.window_start_at = v.window_start_at
+  LEFT JOIN visit_items rp ON rp.id = v.report_item_id AND rp.window_start_at = v.window_start_at
   WHERE v.patrol_mode IS DISTINCT FROM 'phone'
 ), neighbours AS (
   SELECT id, started_at, ended_at, flags, first, arrived, left_from,

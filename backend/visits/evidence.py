@@ -41,6 +41,7 @@ class ItemRow:
     plate_id: int | None
     fingerprint: str
     payload: dict
+    window_start_at: datetime  # the task's: the item's partition key
     lat: float | None = None
     lon: float | None = None
     accuracy_m: float | None = None
@@ -79,6 +80,7 @@ class VisitRow:
 
     task_id: int
     user_id: int
+    window_start_at: datetime  # the task's: the visit's partition key
     id: int | None = None
     check_in_item_id: str | None = None
     check_out_item_id: str | None = None
@@ -119,7 +121,8 @@ def apply_item(item: ItemRow, data: dict, task: TaskRow, visits: dict[int, Visit
         return None
     visit = visits.get(task.id)
     if visit is None:
-        visit = visits[task.id] = VisitRow(task_id=task.id, user_id=item.user_id)
+        visit = visits[task.id] = VisitRow(task_id=task.id, user_id=item.user_id,
+                                           window_start_at=task.window_start_at)
     _attach(visit, item, data)
     _move_task(task, item)
     _recompute(visit, task, item, items)

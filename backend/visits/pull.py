@@ -41,6 +41,7 @@ from backend.visits.pull_rows import (
     task_row,
     tasks,
 )
+from schemas.tasks import LONGEST_WINDOW
 from sync.cursor import AfterKey, CursorInvalid, CursorState, decode_cursor, encode_cursor, new_snapshot
 from sync.digest import task_set_digest
 
@@ -125,7 +126,13 @@ def phone_window(now: datetime) -> tuple[date, date]:
 
 
 def _in_window(from_on: date, to_on: date):
-    return and_(tasks.c.window_end_at > local_midnight(from_on),
+    return and_(tasks.c.window_end_at > local_midnight(from_on), _starting_for(from_on, to_on))
+
+
+def _starting_for(from_on: date, to_on: date):
+    """Tasks that may touch the days from_on … to_on: no window is longer than LONGEST_WINDOW, so
+    this bounds the partition key on both sides and a pull reads only the few months it needs."""
+    return and_(tasks.c.window_start_at >= local_midnight(from_on) - LONGEST_WINDOW,
                 tasks.c.window_start_at < local_midnight(to_on + timedelta(days=1)))
 
 
@@ -158,6 +165,7 @@ class _Page:
     def snapshot(self) -> None:
         paging = self.state.paging
         params = {"user_id": self.user.id, "start_at": self.start_at, "end_at": self.end_at,
+                  "start_floor": self.start_at - LONGEST_WINDOW,
                   "high": paging.seq_high, "limit": self.limit + 1}
         if paging.after:
             params.update(after_seq=paging.after.change_seq, after_id=paging.after.id)
@@ -167,8 +175,11 @@ class _Page:
     def delta(self) -> None:
         paging, low = self.state.paging, self.state.seq
         after = paging.after.as_tuple() if paging.after else None
+        # Changes to tasks the phone cannot hold, before or after its window then or now, would
+        # only be answered out_of_window: they are not read.
+        held_span = _starting_for(min(self.state.from_on, self.from_on), max(self.state.to_on, self.to_on))
         task_rows = self._range(
-            select(*TASK_COLUMNS).select_from(TASKS_FROM).where(tasks.c.assignee_id == self.user.id),
+            select(*TASK_COLUMNS).select_from(TASKS_FROM).where(tasks.c.assignee_id == self.user.id, held_span),
             tasks, low, paging.seq_high, after, "task")
         removal_rows = self._range(
             select(removals.c.id, removals.c.task_id, removals.c.reason, removals.c.change_seq)
@@ -192,7 +203,8 @@ class _Page:
         old_from, old_to = self.state.from_on, self.state.to_on
         if self.from_on > old_from:
             gone = db.session.execute(select(tasks.c.id).where(
-                tasks.c.assignee_id == self.user.id, tasks.c.window_end_at > local_midnight(old_from),
+                tasks.c.assignee_id == self.user.id, _starting_for(old_from, self.from_on),
+                tasks.c.window_end_at > local_midnight(old_from),
                 tasks.c.window_end_at <= local_midnight(self.from_on))).scalars()
             self.extra_removed = [{"id": task_id, "reason": "out_of_window"} for task_id in gone]
         if self.to_on > old_to:

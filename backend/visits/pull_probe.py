@@ -10,8 +10,11 @@ from sqlalchemy.dialects import postgresql
 from backend.clock import local_midnight
 from backend.columns import UTCDateTime
 from backend.extensions import db
+from schemas.tasks import LONGEST_WINDOW
 
-# Whether anything a phone holds or is owed changed in (seq, counter now]: its user's tasks,
+# Whether anything a phone holds or is owed changed in (seq, counter now]: its user's tasks that
+# may touch its window (from_floor: no window is longer than LONGEST_WINDOW; the bounds keep the
+# probe to the few monthly partitions of tasks those can be),
 # removals, follow-ups and notifications, and the elders of the tasks it holds; with the counter,
 # the user's open follow-ups (sent on every pull) and the account itself, and whether the access
 # token's sign-in (its refresh-token family) was revoked, which the empty pull checks here instead
@@ -21,6 +24,7 @@ from backend.extensions import db
 _PROBE = text("""
 SELECT u.is_active, u.role, c.value AS high,
        CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.assignee_id = :user_id
+                           AND t.window_start_at >= :from_floor AND t.window_start_at < :to_at
                            AND t.change_seq > :seq AND t.change_seq <= c.value)
               OR EXISTS (SELECT 1 FROM task_removals r WHERE r.user_id = :user_id
                            AND r.change_seq > :seq AND r.change_seq <= c.value)
@@ -31,7 +35,7 @@ SELECT u.is_active, u.role, c.value AS high,
               OR EXISTS (SELECT 1 FROM elders e WHERE e.change_seq > :seq AND e.change_seq <= c.value
                            AND EXISTS (SELECT 1 FROM tasks h WHERE h.elder_id = e.id AND h.assignee_id = :user_id
                                          AND h.status <> 'cancelled' AND h.window_end_at > :from_at
-                                         AND h.window_start_at < :to_at))
+                                         AND h.window_start_at >= :from_floor AND h.window_start_at < :to_at))
             THEN 1 ELSE 0 END AS changed,
        f.id AS open_followup_id,
        EXISTS (SELECT 1 FROM refresh_tokens rt WHERE rt.family_id = :family_id
@@ -41,7 +45,8 @@ LEFT JOIN sync_clock c ON c.id = 1
 LEFT JOIN followups f ON f.owner_id = u.id AND f.status <> 'resolved'
 WHERE u.id = :user_id
 ORDER BY f.id
-""").bindparams(bindparam("from_at", type_=UTCDateTime()), bindparam("to_at", type_=UTCDateTime()))
+""").bindparams(bindparam("from_at", type_=UTCDateTime()), bindparam("from_floor", type_=UTCDateTime()),
+               bindparam("to_at", type_=UTCDateTime()))
 
 
 # The same statement in psycopg's own placeholders, for probe_alone().
@@ -92,7 +97,7 @@ def probe_alone(user_id: int, family_id: str, seq: int, from_on: date, to_on: da
 
 def _parameters(user_id: int, family_id: str | None, seq: int, from_on: date, to_on: date) -> dict:
     return {"user_id": user_id, "family_id": family_id, "seq": seq, "from_at": local_midnight(from_on),
-            "to_at": local_midnight(to_on + timedelta(days=1))}
+            "from_floor": local_midnight(from_on) - LONGEST_WINDOW, "to_at": local_midnight(to_on + timedelta(days=1))}
 
 
 def _answer(rows, seq: int) -> Probe | None:

@@ -44,6 +44,7 @@ NOTIFICATION_COLUMNS = (notifications.c.id, notifications.c.event, notifications
 SNAPSHOT_TASKS = (select(*TASK_COLUMNS).select_from(TASKS_FROM)
                   .where(tasks.c.assignee_id == bindparam("user_id"), tasks.c.status != "cancelled",
                          tasks.c.window_end_at > bindparam("start_at"), tasks.c.window_start_at < bindparam("end_at"),
+                         tasks.c.window_start_at >= bindparam("start_floor"),
                          tasks.c.change_seq <= bindparam("high"))
                   .order_by(tasks.c.change_seq, tasks.c.id).limit(bindparam("limit")))
 SNAPSHOT_TASKS_AFTER = SNAPSHOT_TASKS.where(

@@ -221,7 +221,7 @@ class _Batch:
             id=v.id, user_id=self.user.id, device_id=self.device_id, seq=data["seq"], type=data["type"],
             task_id=task.id, captured_at=data["captured_at"], captured_at_corrected=corrected,
             received_at=self.received_at, clock_offset_seconds=self.offset.total_seconds(), qr_flag=qr_flag,
-            plate_id=plate_id, fingerprint=v.fingerprint, payload=v.raw,
+            plate_id=plate_id, fingerprint=v.fingerprint, payload=v.raw, window_start_at=task.window_start_at,
         )
         location = data.get("location")
         if location:

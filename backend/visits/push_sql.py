@@ -6,6 +6,11 @@ each written out once. Rows go in as one JSON parameter (`json_populate_recordse
 psycopg re-parses a query of more than 50 parameters on every call. Lists of ids go in as one
 array. `id = ANY(…)` beside a join keeps a statement on the primary key whatever the planner
 guesses. tests/visits/test_push_sql.py holds the column lists to the tables.
+
+tasks, visits, visit_items and task_events are partitioned by month of the task's window_start_at
+(migration 0016). A lookup by id alone would probe every month's index, so each statement names
+the partition key too: read from the narrow key tables (task_keys, visit_item_ids) by id, or
+carried in the rows (TaskRow, VisitRow and ItemRow hold the task's window_start_at).
 """
 
 # Keeps the batch's statements (and the foreign-key checks its inserts fire) on their indexes,
@@ -18,8 +23,10 @@ LOCK_TASKS = """
 SELECT t.id, t.kind, t.status, t.version, t.assignee_id, t.elder_id, t.care_plan_id, t.created_at,
        t.window_start_at, t.window_end_at, t.min_duration_minutes, e.lat, e.lon,
        EXISTS (SELECT 1 FROM task_removals r WHERE r.task_id = t.id AND r.user_id = %(user_id)s)
-FROM tasks t JOIN elders e ON e.id = t.elder_id
-WHERE t.id = ANY(%(ids)s::int[])
+FROM task_keys k
+JOIN tasks t ON t.id = k.id AND t.window_start_at = k.window_start_at
+JOIN elders e ON e.id = t.elder_id
+WHERE k.id = ANY(%(ids)s::int[])
 ORDER BY t.id
 FOR UPDATE OF t
 """
@@ -29,65 +36,78 @@ PLATES_OF = "SELECT plate_id, id, elder_id, kind, status FROM door_plates WHERE 
 
 # Stored items by id, in HeldItem's order: what a duplicate answer and a visit's recompute read.
 HELD_ITEMS = """
-SELECT id, user_id, fingerprint, flags, device_id, captured_at, captured_at_corrected, distance_m, qr_flag
-FROM visit_items
-WHERE id = ANY(%(ids)s::varchar[])
+SELECT i.id, i.user_id, i.fingerprint, i.flags, i.device_id, i.captured_at, i.captured_at_corrected,
+       i.distance_m, i.qr_flag
+FROM visit_item_ids k JOIN visit_items i ON i.id = k.id AND i.window_start_at = k.window_start_at
+WHERE k.id = ANY(%(ids)s::varchar[])
 """
 
 # The tasks' visits in VisitRow's order, each followed by its check-in and check-out items in
-# HeldItem's order (NULLs when it has none).
+# HeldItem's order (NULLs when it has none). A visit's items are its task's: the same month.
 VISITS = """
-SELECT v.task_id, v.user_id, v.id, v.check_in_item_id, v.check_out_item_id, v.report_item_id,
+SELECT v.task_id, v.user_id, v.window_start_at, v.id, v.check_in_item_id, v.check_out_item_id, v.report_item_id,
        v.started_at, v.ended_at, v.duration_seconds, v.is_verified, v.max_distance_m, v.satisfaction,
        v.patrol_outcome, v.patrol_mode, v.is_late_sync, v.flags, v.needs_review, v.crosschecked_at,
        i.id, i.user_id, i.fingerprint, i.flags, i.device_id, i.captured_at, i.captured_at_corrected,
        i.distance_m, i.qr_flag,
        o.id, o.user_id, o.fingerprint, o.flags, o.device_id, o.captured_at, o.captured_at_corrected,
        o.distance_m, o.qr_flag
-FROM visits v
-LEFT JOIN visit_items i ON i.id = v.check_in_item_id
-LEFT JOIN visit_items o ON o.id = v.check_out_item_id
-WHERE v.task_id = ANY(%(ids)s::int[])
+FROM task_keys k
+JOIN visits v ON v.task_id = k.id AND v.window_start_at = k.window_start_at
+LEFT JOIN visit_items i ON i.id = v.check_in_item_id AND i.window_start_at = v.window_start_at
+LEFT JOIN visit_items o ON o.id = v.check_out_item_id AND o.window_start_at = v.window_start_at
+WHERE k.id = ANY(%(ids)s::int[])
 """
 
 # The new items, in id order (two pushes sharing ids never deadlock); returns the ids this
-# transaction inserted. The rows but their payloads are one JSON array of records; the payloads
-# come beside it as a text array (zipped back by ROWS FROM), each cast to json. Inside the
-# records' JSON a payload would go through PostgreSQL's JSON reader twice, and a \u0000 (allowed
-# in a json column) has no text form there, so a nested payload holding one would fail; as text
-# it is read once, by the cast.
+# transaction inserted. Exactly-once is visit_item_ids' primary key: the statement claims the ids
+# there first (ON CONFLICT waits for a concurrent push holding one, as a unique index does) and
+# stores only the items it claimed; the partitioned visit_items cannot hold a global unique id.
+# The rows but their payloads are one JSON array of records; the payloads come beside it as a
+# text array (zipped back by ROWS FROM), each cast to json. Inside the records' JSON a payload
+# would go through PostgreSQL's JSON reader twice, and a \u0000 (allowed in a json column) has no
+# text form there, so a nested payload holding one would fail; as text it is read once, by the cast.
 INSERT_ITEMS = """
+WITH r AS MATERIALIZED (
+    SELECT * FROM ROWS FROM (
+        json_to_recordset(%(rows)s::json) AS (
+            id varchar, user_id int, device_id varchar, seq bigint, type varchar, task_id int,
+            captured_at timestamptz, captured_at_corrected timestamptz, received_at timestamptz,
+            clock_offset_seconds float8, qr_flag varchar, plate_id int, lat float8, lon float8,
+            accuracy_m float8, distance_m float8, flags json, fingerprint varchar, window_start_at timestamptz),
+        unnest(%(payloads)b::text[])
+    ) AS r(id, user_id, device_id, seq, type, task_id, captured_at, captured_at_corrected, received_at,
+           clock_offset_seconds, qr_flag, plate_id, lat, lon, accuracy_m, distance_m, flags, fingerprint,
+           window_start_at, payload)
+), claimed AS (
+    INSERT INTO visit_item_ids (id, window_start_at)
+    SELECT id, window_start_at FROM r ORDER BY id
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+)
 INSERT INTO visit_items (id, user_id, device_id, seq, type, task_id, captured_at, captured_at_corrected,
                          received_at, clock_offset_seconds, qr_flag, plate_id, lat, lon, accuracy_m,
-                         distance_m, flags, fingerprint, payload)
+                         distance_m, flags, fingerprint, window_start_at, payload)
 SELECT r.id, r.user_id, r.device_id, r.seq, r.type, r.task_id, r.captured_at, r.captured_at_corrected,
        r.received_at, r.clock_offset_seconds, r.qr_flag, r.plate_id, r.lat, r.lon, r.accuracy_m,
-       r.distance_m, r.flags, r.fingerprint, r.payload::json
-FROM ROWS FROM (
-    json_to_recordset(%(rows)s::json) AS (
-        id varchar, user_id int, device_id varchar, seq bigint, type varchar, task_id int,
-        captured_at timestamptz, captured_at_corrected timestamptz, received_at timestamptz,
-        clock_offset_seconds float8, qr_flag varchar, plate_id int, lat float8, lon float8,
-        accuracy_m float8, distance_m float8, flags json, fingerprint varchar),
-    unnest(%(payloads)b::text[])
-) AS r(id, user_id, device_id, seq, type, task_id, captured_at, captured_at_corrected, received_at,
-       clock_offset_seconds, qr_flag, plate_id, lat, lon, accuracy_m, distance_m, flags, fingerprint, payload)
-ON CONFLICT (id) DO NOTHING
+       r.distance_m, r.flags, r.fingerprint, r.window_start_at, r.payload::json
+FROM r JOIN claimed c ON c.id = r.id
 RETURNING id
 """
 
 # Takes back rows this transaction inserted (another push took some of the batch's ids: the
-# round is redone).
-DELETE_ITEMS = "DELETE FROM visit_items WHERE id = ANY(%(ids)s::varchar[])"
+# round is redone): the claims, and with them (ON DELETE CASCADE) the items.
+DELETE_ITEMS = "DELETE FROM visit_item_ids WHERE id = ANY(%(ids)s::varchar[])"
 
 # New visits (their tasks are locked: no one else writes them).
 INSERT_VISITS = """
 INSERT INTO visits (task_id, user_id, check_in_item_id, check_out_item_id, report_item_id, started_at,
                     ended_at, duration_seconds, is_verified, max_distance_m, satisfaction, patrol_outcome,
-                    patrol_mode, is_late_sync, flags, needs_review, crosschecked_at, created_at, updated_at)
+                    patrol_mode, is_late_sync, flags, needs_review, crosschecked_at, window_start_at,
+                    created_at, updated_at)
 SELECT task_id, user_id, check_in_item_id, check_out_item_id, report_item_id, started_at,
        ended_at, duration_seconds, is_verified, max_distance_m, satisfaction, patrol_outcome,
-       patrol_mode, is_late_sync, flags, needs_review, crosschecked_at, %(at)s, %(at)s
+       patrol_mode, is_late_sync, flags, needs_review, crosschecked_at, window_start_at, %(at)s, %(at)s
 FROM json_populate_recordset(NULL::visits, %(rows)s::json)
 """
 
@@ -103,12 +123,12 @@ UPDATE visits SET check_in_item_id = v.check_in_item_id, check_out_item_id = v.c
                   is_late_sync = v.is_late_sync, flags = v.flags, needs_review = v.needs_review,
                   crosschecked_at = NULL, updated_at = %(at)s
 FROM json_populate_recordset(NULL::visits, %(rows)s::json) AS v
-WHERE visits.id = v.id AND visits.id = ANY(%(ids)s::int[])
+WHERE visits.id = v.id AND visits.window_start_at = v.window_start_at AND visits.id = ANY(%(ids)s::int[])
 """
 
 INSERT_TASK_EVENTS = """
-INSERT INTO task_events (task_id, at, from_status, to_status, by_user_id, by_system, reason)
-SELECT task_id, at, from_status, to_status, by_user_id, by_system, reason
+INSERT INTO task_events (task_id, window_start_at, at, from_status, to_status, by_user_id, by_system, reason)
+SELECT task_id, window_start_at, at, from_status, to_status, by_user_id, by_system, reason
 FROM json_populate_recordset(NULL::task_events, %(rows)s::json)
 """
 
@@ -163,6 +183,8 @@ VALUES (%(user_id)s, %(device_id)s, %(device_time)s, %(received_at)s, %(accepted
 UPDATE_TASKS = """
 UPDATE tasks SET status = v.status, status_changed_at = %(at)s, updated_at = %(now)s,
                  version = tasks.version + 1, change_seq = %(seq)s
-FROM unnest(%(ids)s::int[], %(versions)s::int[], %(statuses)s::varchar[]) AS v(id, version, status)
-WHERE tasks.id = v.id AND tasks.version = v.version AND tasks.id = ANY(%(ids)s::int[])
+FROM unnest(%(ids)s::int[], %(starts)s::timestamptz[], %(versions)s::int[], %(statuses)s::varchar[])
+    AS v(id, window_start_at, version, status)
+WHERE tasks.id = v.id AND tasks.window_start_at = v.window_start_at AND tasks.version = v.version
+  AND tasks.id = ANY(%(ids)s::int[])
 """

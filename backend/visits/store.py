@@ -95,7 +95,8 @@ def visits_of(task_ids) -> tuple[dict[int, VisitRow], dict[str, HeldItem]]:
 # ------------------------------------------------------------------ writes
 
 def insert_items(rows: list[ItemRow]) -> set[str]:
-    """INSERT … ON CONFLICT (id) DO NOTHING; returns the ids this transaction inserted.
+    """Claim the ids (ON CONFLICT (id) DO NOTHING) and store the claimed items; returns the ids
+    this transaction inserted.
 
     An id missing from the answer is held by another push (committed, or committing: the insert
     waits for it). Rows go in id order, so two pushes sharing ids never deadlock.
@@ -138,13 +139,15 @@ def write_tasks(tasks: list[TaskRow], *, by_user_id: int, at: datetime) -> list:
     moved = [t for t in tasks if t.status != t.initial_status]
     if not moved:
         return []
-    events = [{"task_id": t.id, "at": at, "from_status": old, "to_status": new, "by_user_id": by_user_id,
-               "by_system": "sync", "reason": reason} for t in moved for old, new, reason in t.transitions]
+    events = [{"task_id": t.id, "window_start_at": t.window_start_at, "at": at, "from_status": old,
+               "to_status": new, "by_user_id": by_user_id, "by_system": "sync", "reason": reason}
+              for t in moved for old, new, reason in t.transitions]
     raw_write("task_events", push_sql.INSERT_TASK_EVENTS, {"rows": _dumps(events)},
               audit={"action": "push_insert", "rows": len(events)})
     transitions = [(t.id, t.initial_status, t.status) for t in moved]
     raw_write("tasks", push_sql.UPDATE_TASKS,
-              {"ids": [t.id for t in moved], "versions": [t.version for t in moved],
+              {"ids": [t.id for t in moved], "starts": [t.window_start_at for t in moved],
+               "versions": [t.version for t in moved],
                "statuses": [t.status for t in moved], "at": at, "now": utcnow()},
               audit={"action": "push_update", "transitions": transitions}, expect_rows=len(moved))
     return transitions

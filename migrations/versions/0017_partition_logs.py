@@ -9,7 +9,7 @@ copied, its id sequence handed over, the old one dropped, then its keys and inde
 filled partitions. Foreign keys out of the table are recreated as they stood.
 
 Revision ID: 0017_partition_logs
-Revises: 0015_settlement
+Revises: 0016_partition_tasks
 """
 import sqlalchemy as sa
 from alembic import op
@@ -19,7 +19,7 @@ from backend.clock import local_today
 from backend.partitions import add_months, ensure_default, ensure_months, first_of
 
 revision = "0017_partition_logs"
-down_revision = "0015_settlement"
+down_revision = "0016_partition_tasks"
 branch_labels = None
 depends_on = None
 

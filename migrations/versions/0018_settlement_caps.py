@@ -3,13 +3,13 @@ cap, per month of service, frozen with its lines and covered by its hash. Statem
 before have none, and their hashes stand as they were.
 
 Revision ID: 0018_settlement_caps
-Revises: 0015_settlement
+Revises: 0017_partition_logs
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_settlement_caps"
-down_revision = "0015_settlement"
+down_revision = "0017_partition_logs"
 branch_labels = None
 depends_on = None
 

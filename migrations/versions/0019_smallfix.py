@@ -5,12 +5,12 @@ Downgrading puts back the uniqueness of the number alone, and fails while two el
 of different kinds share a number.
 
 Revision ID: 0019_smallfix
-Revises: 0015_settlement
+Revises: 0018_settlement_caps
 """
 from alembic import op
 
 revision = "0019_smallfix"
-down_revision = "0015_settlement"
+down_revision = "0018_settlement_caps"
 branch_labels = None
 depends_on = None
 
