@@ -21,7 +21,7 @@ from datetime import date
 
 from flask import current_app
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Date, Integer, and_, case, exists, func, select, true
+from sqlalchemy import Connection, Date, Integer, and_, case, exists, func, select, true
 
 from backend.clock import care_tz
 from backend.elders.models import Assessment, Elder, ElderCategory
@@ -53,22 +53,25 @@ class Draft:
     caps: dict = field(default_factory=dict)  # (care_plan_id, month served) → usage against the cap
 
 
-def compute(provider_id: int, month: str) -> Draft:
-    """The lines of `provider_id`'s statement for `month` ("YYYY-MM") as of now."""
+def compute(provider_id: int, month: str, conn: Connection | None = None) -> Draft:
+    """The lines of `provider_id`'s statement for `month` ("YYYY-MM") as of now, its visits and
+    earlier statements read on `conn` (a draft's page: the replica's, backend/replica.py) or the
+    session's (issuing)."""
     draft = Draft(provider_id, month)
-    draft.lines = list(iter_lines(provider_id, month, draft.caps))
+    draft.lines = list(iter_lines(provider_id, month, draft.caps, conn))
     return draft
 
 
-def iter_lines(provider_id: int, month: str, caps: dict):
+def iter_lines(provider_id: int, month: str, caps: dict, conn: Connection | None = None):
     """The statement's lines one at a time, numbered (issuing copies them as they come); `caps`
     collects each capped plan's usage, per month served. Every query runs here, before the lines
     are iterated: issuing copies them into the same connection, which can run nothing else while a
     COPY is open."""
     start, end = month_bounds(month)
     ctx = _Context(provider_id)
-    own = _visit_rows(and_(Task.provider_id == provider_id, Task.window_start_at >= start, Task.window_start_at < end))
-    carried = _carried(ctx, provider_id, month, caps)
+    own = _visit_rows(and_(Task.provider_id == provider_id, Task.window_start_at >= start, Task.window_start_at < end),
+                      conn=conn)
+    carried = _carried(ctx, provider_id, month, caps, conn)
 
     def lines():
         month_fees: set = set()
@@ -86,7 +89,7 @@ def iter_lines(provider_id: int, month: str, caps: dict):
     return lines()
 
 
-def _visit_rows(where, task_ids=None):
+def _visit_rows(where, task_ids=None, conn: Connection | None = None):
     """The visits with everything their lines need, in one statement: the current decision, an
     open follow-up, the plan's funding rule, and (for co-paid plans only) the elder's categories
     and latest assessment level."""
@@ -127,7 +130,7 @@ def _visit_rows(where, task_ids=None):
     # has tens of thousands of rows, and SQLAlchemy's per-row result processing cost more than
     # the query.
     compiled = query.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
-    cursor = db.session.connection().connection.driver_connection.cursor(row_factory=namedtuple_row)
+    cursor = (conn or db.session.connection()).connection.driver_connection.cursor(row_factory=namedtuple_row)
     # Without JIT: a district month is estimated costly enough for PostgreSQL to inline and
     # optimise the query into machine code, which took longer than running it (4.4 s of
     # compiling for a 4 s query at 500,000 visits in the month, bench/settlement.py).
@@ -257,12 +260,12 @@ def _half_up(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-def _carried(ctx: _Context, provider_id: int, month: str, caps: dict) -> list[dict]:
+def _carried(ctx: _Context, provider_id: int, month: str, caps: dict, conn: Connection | None) -> list[dict]:
     """Lines about visits already on an earlier issued statement whose outcome changed since:
     held lines now decided (or still held), clawbacks of paid visits now rejected, releases of
     rejected visits now approved. What they pay counts against the cap of the month each visit
     was served in, after what that month's lines issued so far used (`caps` gets those months)."""
-    prior = db.session.execute(
+    prior = (conn or db.session).execute(
         select(StatementLine.id, StatementLine.task_id, StatementLine.state, StatementLine.reason,
                StatementLine.amount_fen, StatementLine.government_fen, StatementLine.copay_fen)
         .join(Statement, Statement.id == StatementLine.statement_id)
@@ -283,7 +286,7 @@ def _carried(ctx: _Context, provider_id: int, month: str, caps: dict) -> list[di
     if not settled:
         return []
     changed = []
-    for row in _visit_rows(Task.provider_id == provider_id, task_ids=list(settled)):
+    for row in _visit_rows(Task.provider_id == provider_id, task_ids=list(settled), conn=conn):
         was = settled[row.task_id]
         now = ctx.outcome(row, f"{row.served_on:%Y-%m}", None)
         if (was["status"] == "held" or (was["status"] == "paid" and now["state"] == "rejected")
@@ -291,7 +294,7 @@ def _carried(ctx: _Context, provider_id: int, month: str, caps: dict) -> list[di
             changed.append((row, was))
     if not changed:
         return []
-    fees, used = _issued_usage(provider_id, month, {row.care_plan_id for row, _ in changed})
+    fees, used = _issued_usage(provider_id, month, {row.care_plan_id for row, _ in changed}, conn)
     for row, _ in changed:
         served = f"{row.served_on:%Y-%m}"
         if (row.funding in ("government", "copay") and (row.care_plan_id, served) not in caps
@@ -317,14 +320,14 @@ def _carried(ctx: _Context, provider_id: int, month: str, caps: dict) -> list[di
     return lines
 
 
-def _issued_usage(provider_id: int, month: str, plan_ids: set) -> tuple[set, dict]:
+def _issued_usage(provider_id: int, month: str, plan_ids: set, conn: Connection | None) -> tuple[set, dict]:
     """What statements in force before `month` paid the plans, per month served: the (plan,
     service type, month) whose month fee is paid, and per (plan, month) the government's share and
     the minutes paid (a clawback counting against them)."""
     paid = case((StatementLine.state == "payable", 1), (StatementLine.reason == "release", 1),
                 (StatementLine.reason == "clawback", -1), else_=0)
     served = func.to_char(StatementLine.served_on, "YYYY-MM")
-    rows = db.session.execute(
+    rows = (conn or db.session).execute(
         select(StatementLine.care_plan_id, StatementLine.service_type, served.label("month"),
                func.sum(StatementLine.government_fen).label("government_fen"),
                func.sum(paid * StatementLine.minutes).label("minutes"),

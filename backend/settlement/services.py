@@ -8,6 +8,8 @@ supervisor's: the providers serving their region).
 
 from sqlalchemy import false, select, true
 
+from backend import replica
+from backend.clock import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.providers.models import Provider
@@ -66,7 +68,9 @@ def month_view(provider: Provider, month: str, *, state: str | None = None) -> d
     statement = lifecycle.in_force(provider.id, month)
     if statement is not None:
         return present(statement, state=state)
-    draft = ledger.compute(provider.id, month)
+    # A draft is recomputed on every read, a heavy one: on the replica while it keeps up.
+    with replica.read_connection(replica.heavy_read_source(now=utcnow())) as conn:
+        draft = ledger.compute(provider.id, month, conn)
     names = ledger.elder_names(line["elder_id"] for line in draft.lines)
     sums = ledger.totals(draft.lines)
     lines = [{**line, "id": None, "elder_name": names.get(line["elder_id"], ""), "disputed": None}

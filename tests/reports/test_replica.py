@@ -142,3 +142,26 @@ def test_an_unreachable_replica_leaves_the_heavy_reads_on_the_primary(app, clust
         db.session.remove()
         db.engine.dispose()
         assert source.read_from == "primary" and source.engine is db.engine
+
+
+def test_a_statement_draft_reads_the_replica(world, city, client, login, cluster, paused):
+    from backend.plans.models import CarePlan
+
+    headers = login(city.admin)
+    plan = db.session.get(CarePlan, world.tasks["T1"].care_plan_id)
+    query = {"provider_id": plan.provider_id, "month": "2026-11"}
+    cluster.wait_for_replay()
+    before = client.get("/api/v1/statements", query_string=query, headers=headers).get_json()
+    assert before["status"] == "draft"
+
+    paused()
+    world.task("new", city.elder_a1, city.caregiver, "2026-11-20 10:00", plan=plan, started="2026-11-20 10:05",
+               minutes=30, verified=True)
+    db.session.commit()
+    behind = client.get("/api/v1/statements", query_string=query, headers=headers).get_json()
+    assert behind["line_count"] == before["line_count"]  # the standby has not replayed the visit yet
+
+    cluster.standby.sql("SELECT pg_wal_replay_resume()")
+    cluster.wait_for_replay()
+    caught_up = client.get("/api/v1/statements", query_string=query, headers=headers).get_json()
+    assert caught_up["line_count"] == before["line_count"] + 1
