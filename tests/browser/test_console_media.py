@@ -55,6 +55,8 @@ def test_the_visit_page_shows_the_signature_and_the_photo(page, live_server, cli
     expect(images.get_by_role("heading")).to_have_text("签名与照片")
     expect(images.get_by_role("img", name="签名图片")).to_be_visible()
     expect(images.get_by_role("img", name="照片")).to_be_visible()
+    # Visible is not loaded: on a busy machine the second image may still be arriving.
+    page.wait_for_function("() => [...document.querySelectorAll('#images img')].every(i => i.complete)")
     loaded = page.evaluate("() => [...document.querySelectorAll('#images img')].map(i => i.naturalWidth)")
     assert loaded == [360, 400]
     images.scroll_into_view_if_needed()
