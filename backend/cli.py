@@ -298,7 +298,7 @@ def partitions_list():
             continue
         click.echo(f"{table} (by {column}, months of {tz.key}):")
         for name, lower, upper, estimate in partitions_of(db.session, table):
-            rows = "~? rows" if estimate is None else f"~{estimate} rows"
+            rows = "rows not estimated yet (never analysed)" if estimate is None else f"~{estimate} rows"
             if lower is None:
                 stray = default_rows(db.session, table)
                 click.echo(f"  {name:<32} default                  {rows}; {stray} rows in default"

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from backend import partitions
 from backend.clock import local_midnight, local_today, utcnow
 from backend.demo_field import FieldDay, crosscheck, previous_month, reported_deceased
 from backend.elders import risk
@@ -82,6 +83,10 @@ def seed_demo(now=None) -> bool:
     # The city's history starts on the first of the previous month, a finished month.
     history_from = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     month_ends = min(today.replace(day=1), yesterday)
+    # Its months made first: a fresh database has only this month's partitions and those ahead,
+    # and the history would otherwise sit in the default partitions.
+    for table in partitions.MONTHLY:
+        partitions.ensure_months(db.session, table, history_from, today)
     elders = _elders(rng, communities, today)
     _quarterly(elders, staff["supervisor1"], today, local_midnight(history_from))
     _plans(rng, elders, providers, staff, history_from, today, local_midnight(history_from))
