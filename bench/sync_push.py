@@ -136,6 +136,11 @@ def seed(url: str, phones: int, tasks_per_phone: int, now: datetime) -> list[dic
         cur.execute("INSERT INTO sync_clock (id, value) VALUES (1, 1)")
         for table in ("bench_bare_items", "bench_naive_items"):
             cur.execute(f"CREATE TABLE {table} (LIKE visit_items INCLUDING ALL)")
+            # Since visit_items is partitioned (migration 0016) the copy's key is (id, window_start_at)
+            # and it has that column: the references stay the plain table keyed by the item's id
+            # they always were, which the real server's claim table and partitions are measured against.
+            cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey, ADD PRIMARY KEY (id)")
+            cur.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS window_start_at")
         by_user = {spec["user_id"]: spec for spec in specs}
         cur.execute("SELECT assignee_id, id, elder_id FROM tasks ORDER BY assignee_id, id")
         for user_id, task_id, elder_id in cur.fetchall():
