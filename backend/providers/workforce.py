@@ -34,7 +34,7 @@ def _verified_visits(*columns):
     tasks, a visit counting by its corrected check-in and check-out times; the caller narrows it."""
     verified = state(CURRENT.decision).in_((VERIFIED_AUTOMATICALLY, VERIFIED_ON_REVIEW))
     return (select(*columns)
-            .join(Task, Visit.task_id == Task.id)
+            .join(Task, and_(Visit.task_id == Task.id, Visit.window_start_at == Task.window_start_at))
             .outerjoin(CURRENT, joins_current(Task.id))
             .where(Task.status == "completed", and_(Visit.started_at.is_not(None), Visit.ended_at > Visit.started_at),
                    verified))
