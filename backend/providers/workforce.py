@@ -41,8 +41,11 @@ def _verified_visits(*columns):
 
 
 def _in_month(month: str):
+    """The month's tasks, and their visits by their copy of the task's window (the partition key
+    of both: one month's partitions are read)."""
     begins, ends = month_bounds(month)
-    return and_(Task.window_start_at >= begins, Task.window_start_at < ends)
+    return and_(Task.window_start_at >= begins, Task.window_start_at < ends,
+                Visit.window_start_at >= begins, Visit.window_start_at < ends)
 
 
 SECONDS = func.extract("epoch", Visit.ended_at - Visit.started_at)

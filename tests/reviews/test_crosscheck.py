@@ -12,7 +12,7 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.visits.crosscheck import crosscheck_visits
 from backend.visits.jobs import crosscheck_job
-from backend.visits.models import Visit, VisitItem
+from backend.visits.models import Visit, VisitItem, VisitItemId
 from sync import rules
 
 
@@ -115,10 +115,14 @@ def test_visits_older_than_the_lookback_are_marked_without_a_judgement(app, city
 
 def _item(visit, kind, at, place):
     """A check-in or check-out of the visit, with a GPS fix at `place` or none."""
-    item = VisitItem(id=str(uuid.uuid4()), user_id=visit.user_id, device_id="phone-test", seq=visit.id * 2 + len(kind),
+    window = db.session.get(Visit, visit.id).window_start_at
+    item_id = str(uuid.uuid4())
+    db.session.add(VisitItemId(id=item_id, window_start_at=window))  # the push claims the id first
+    db.session.flush()
+    item = VisitItem(id=item_id, user_id=visit.user_id, device_id="phone-test", seq=visit.id * 2 + len(kind),
                      type=kind, task_id=visit.task_id, captured_at=at, captured_at_corrected=at, received_at=at,
                      clock_offset_seconds=0, lat=place and place[0], lon=place and place[1], flags=[],
-                     fingerprint="0" * 64, payload={})
+                     fingerprint="0" * 64, payload={}, window_start_at=window)
     db.session.add(item)
     db.session.flush()
     return item.id
