@@ -10,7 +10,8 @@ def test_the_scheduler_lists_every_job_once(app):
 
     ids = sorted(job.id for job in build_scheduler(app).get_jobs())
     assert ids == ["advanced_age", "close_ended_plans", "crosscheck_visits", "deliver_notifications",
-                   "escalate_followups", "generate_tasks", "resume_returned_elders", "sweep", "worker_patterns"]
+                   "escalate_followups", "generate_tasks", "partition_ahead", "resume_returned_elders", "sweep",
+                   "worker_patterns"]
 
 
 def test_the_scheduler_logs_each_job_by_its_own_name(app):
@@ -18,7 +19,7 @@ def test_the_scheduler_logs_each_job_by_its_own_name(app):
 
     names = sorted(job.name for job in build_scheduler(app).get_jobs())
     assert names == ["advanced_age_job", "close_ended_plans_job", "crosscheck_job", "delivery_job",
-                     "escalation_job", "generate_tasks_job", "resume_returned_job", "sweep_job",
+                     "escalation_job", "generate_tasks_job", "partition_ahead_job", "resume_returned_job", "sweep_job",
                      "worker_pattern_job"]
 
 
