@@ -3,7 +3,7 @@
 import math
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from marshmallow import ValidationError, validate, validates_schema
 from marshmallow.utils import from_iso_datetime
@@ -23,6 +23,10 @@ SIGNERS = ("elder", "family", "none")
 ITEM_STATUSES = ("accepted", "duplicate", "rejected")
 REMOVAL_REASONS = ("cancelled", "reassigned", "out_of_window", "elder_out_of_scope", "no_open_tasks", "resolved")
 MAX_ITEMS = 500
+# A phone holds its user's notifications of the last 30 days before its window (older ones, read
+# or not, are in the console and GET /api/v1/notifications): the pull reads only the notifications
+# table's latest months, and the phone drops what falls behind (docs/sync-protocol.md).
+NOTIFICATION_HORIZON = timedelta(days=30)
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 _text = validate.Length(max=2000)

@@ -57,3 +57,27 @@ def test_the_inbox_and_the_list_of_reads_have_no_month_bound_and_visit_every_mon
     reads = listed(city.admin).limit(50)
     assert scanned(compiled(reads)) == {name for name, *_ in partitions_of(db.session, "audit_trail")}
 
+
+
+def test_a_pull_reads_only_the_notification_months_a_phone_holds(months, city, clock):
+    """The pull and its probe read notifications of the last NOTIFICATION_HORIZON before the
+    phone's window: one or two months, whatever the years kept (with the months made ahead and
+    the default partition, which hold nothing)."""
+    from sqlalchemy.dialects import postgresql
+
+    from backend.visits.pull_probe import _PROBE_PSYCOPG, _parameters
+    from backend.visits.pull_rows import CHANGED_NOTIFICATIONS, RECENT_NOTIFICATIONS
+
+    today = clock().date()
+    params = _parameters(city.caregiver.id, "family", 0, today.replace(day=1), today)
+    params.update(since=params["horizon"], low=0, high=1)
+    recent = {name for name, _, upper, _ in partitions_of(db.session, "notifications")
+              if upper is None or upper > params["horizon"]}
+    assert f"notifications_p{add_months(months, -1):%Y%m}" in recent  # the horizon reaches last month
+    assert f"notifications_p{add_months(months, -3):%Y%m}" not in recent
+    for statement in (_PROBE_PSYCOPG, *(str(query.compile(dialect=postgresql.psycopg.dialect()))
+                                        for query in (RECENT_NOTIFICATIONS, CHANGED_NOTIFICATIONS))):
+        plan = db.session.connection().exec_driver_sql("EXPLAIN (COSTS OFF) " + statement, params).scalars().all()
+        read = {name for name in re.findall(r" on (\w+_(?:p\d{6}|default))\b", "\n".join(plan))
+                if name.startswith("notifications")}
+        assert read and read <= recent, statement

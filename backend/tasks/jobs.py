@@ -6,7 +6,7 @@ from backend.clock import utcnow
 from backend.extensions import db
 from backend.followups.opening import open_missed_followups
 from backend.tasks.generation import generate_tasks
-from backend.tasks.sweep import sweep
+from backend.tasks.sweep import advance_floor, sweep
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,8 @@ def generate_tasks_job(now=None) -> int:
 
 
 def sweep_job(now=None):
-    """The sweep, then at once the missed tasks' follow-ups, each in its own transaction.
+    """The sweep, then at once the missed tasks' follow-ups, then the sweep's floor, each in its
+    own transaction.
 
     Detection commits first, so it never waits on the heavier follow-up writes; the second step
     opens what is missing for any missed task, so if it fails (or the process dies in between),
@@ -35,4 +36,9 @@ def sweep_job(now=None):
     result.followups = open_missed_followups(now=now, since=result.oldest_missed_window_end)
     db.session.commit()
     log.info("sweep: %d missed-visit follow-ups opened", result.followups)
+    # Last, in a short transaction of its own (it locks the floor against inserts of earlier
+    # tasks): months that no longer hold a scheduled task drop out of the next sweep's reads.
+    floor = advance_floor(now=now)
+    db.session.commit()
+    log.info("sweep: reads tasks from %s on", floor.isoformat() if floor else "nowhere (none scheduled)")
     return result

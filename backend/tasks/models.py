@@ -2,7 +2,18 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, select, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.changefeed import ChangeTracked
@@ -47,6 +58,18 @@ class TaskKey(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     window_start_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class SweepFloor(db.Model):
+    """One row: no scheduled task starts before `starts_at` (NULL: none is scheduled), so the
+    sweep reads only the months from there on. Lowered by a trigger on tasks' inserts (migration
+    0020), raised by the sweep job (backend/tasks/sweep.py::advance_floor)."""
+
+    __tablename__ = "sweep_floor"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Task(ChangeTracked, TimestampMixin, db.Model):

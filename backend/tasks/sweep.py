@@ -12,17 +12,24 @@ if still unchecked, and the UPDATE only touches rows still `scheduled`, so a com
 never overwritten. Only one sweep runs at a time across processes and hosts (a PostgreSQL
 advisory lock). The change-feed number is taken first, before any row
 lock, so the sweep can never deadlock with a push (which takes row locks, then that number).
+
+Tasks are partitioned by the month their window starts, and years of months are kept: the sweep
+reads only the months from its floor on (the sweep_floor row: no scheduled task starts before
+it), which the job raises once a month holds no scheduled task (advance_floor).
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import any_, func, insert, literal, select, text, update
+from sqlalchemy import and_, any_, func, insert, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backend.audit.trail import record
 from backend.changefeed import next_seq
+from backend.clock import care_tz
 from backend.extensions import db
-from backend.tasks.models import Task, TaskEvent
+from backend.partitions import add_months, month_start
+from backend.tasks.models import SweepFloor, Task, TaskEvent
 
 SWEEP_LOCK_KEY = 0x43525357  # "CRSW": the advisory lock id of the sweep
 MISSED_REASON = "no check-in before the window closed and its grace ran out"
@@ -42,10 +49,11 @@ def sweep(*, now: datetime) -> SweepResult:
     if not _take_lock():
         return SweepResult(ran=False)
     seq = next_seq(db.session)
+    begun = _begun(now, db.session.execute(select(SweepFloor.starts_at).where(SweepFloor.id == 1)).first())
     mark_missed = (
         update(Task).where(_among(select(Task.id).where(
-            Task.status == "scheduled", Task.missed_after_at <= now, _begun(now)).with_for_update(skip_locked=True)),
-            _begun(now))
+            Task.status == "scheduled", Task.missed_after_at <= now, begun).with_for_update(skip_locked=True)),
+            begun)
         .values(status="missed", status_changed_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
         .returning(Task.id, Task.window_end_at, Task.window_start_at)
     )
@@ -55,8 +63,8 @@ def sweep(*, now: datetime) -> SweepResult:
     # `missed_after_at > now` filter made PostgreSQL scan the missed-deadline index instead).
     late = db.session.execute(
         update(Task).where(_among(select(Task.id).where(
-            Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now, _begun(now))
-            .with_for_update(skip_locked=True)), _begun(now))
+            Task.status == "scheduled", Task.late_at.is_(None), Task.late_after_at <= now, begun)
+            .with_for_update(skip_locked=True)), begun)
         .values(late_at=now, change_seq=seq, version=Task.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -91,12 +99,45 @@ def _mark_missed_and_record(mark_missed, now: datetime) -> tuple[int, datetime |
     return count, oldest
 
 
-def _begun(now: datetime):
-    """Tasks whose window has opened: every late or missed deadline falls after its window's start,
-    so this bounds the partition key and the months ahead (tasks are made days ahead) are pruned.
-    Past months are all read, each through its partial index of scheduled tasks (empty once a
-    month is done): an offline phone may still be holding one of their tasks open."""
-    return Task.window_start_at <= now
+def _begun(now: datetime, floor_row):
+    """Tasks whose window has opened, from the floor on: every late or missed deadline falls after
+    its window's start, and no scheduled task starts before the floor, so both ends of the
+    partition key are bound: the months ahead (tasks are made days ahead) and the finished months
+    behind are pruned. A floor of NULL: nothing is scheduled. No floor row at all (never so after
+    the migration, but a sweep that skipped tasks would be far worse than a slow one): every
+    month is read, and advance_floor puts the row back."""
+    if floor_row is None:
+        return Task.window_start_at <= now
+    if floor_row.starts_at is None:
+        return literal(False)
+    return and_(Task.window_start_at >= floor_row.starts_at, Task.window_start_at <= now)
+
+
+def advance_floor(*, now: datetime) -> datetime | None:
+    """Raise the sweep's floor past every month, from the floor's own, that holds no scheduled
+    task, up to the month of `now`; answers the floor. The caller commits.
+
+    One cheap probe per month (the first scheduled task of one partition, through its partial
+    index); usually one, the floor's month, which still holds tasks. The row is locked FOR UPDATE:
+    an insert of an earlier scheduled task (whose trigger lowers the floor under FOR SHARE) either
+    committed before the probe, which sees it, or waits and lowers the floor after this raise."""
+    row = db.session.execute(select(SweepFloor.starts_at).where(SweepFloor.id == 1).with_for_update()).first()
+    if row is None:
+        db.session.execute(pg_insert(SweepFloor).from_select(
+            ["id", "starts_at"], select(literal(1), func.min(Task.window_start_at)).where(Task.status == "scheduled"))
+            .on_conflict_do_nothing())
+        return advance_floor(now=now)
+    floor = start = row.starts_at
+    while start is not None and start <= now:
+        month_end = month_start(add_months(start.astimezone(care_tz()).date(), 1))
+        if db.session.execute(select(literal(1)).where(
+                Task.status == "scheduled", Task.window_start_at >= start, Task.window_start_at < month_end)
+                .limit(1)).first():
+            break
+        start = month_end
+    if start != floor:
+        db.session.execute(update(SweepFloor).where(SweepFloor.id == 1).values(starts_at=start))
+    return start
 
 
 def _among(locked_ids):

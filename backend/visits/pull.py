@@ -41,6 +41,7 @@ from backend.visits.pull_rows import (
     task_row,
     tasks,
 )
+from schemas.sync import NOTIFICATION_HORIZON
 from schemas.tasks import LONGEST_WINDOW
 from sync.cursor import AfterKey, CursorInvalid, CursorState, decode_cursor, encode_cursor, new_snapshot
 from sync.digest import task_set_digest
@@ -266,10 +267,12 @@ class _Page:
             return [], [], self._open_followup_ids()
         if paging.is_snapshot:
             owned, notes = OPEN_FOLLOWUPS, RECENT_NOTIFICATIONS
-            params = {"user_id": self.user.id, "since": now - NOTIFICATION_HISTORY}
+            params = {"user_id": self.user.id, "since": now - NOTIFICATION_HISTORY,
+                      "horizon": self.start_at - NOTIFICATION_HORIZON}
         else:
             owned, notes = CHANGED_FOLLOWUPS, CHANGED_NOTIFICATIONS
-            params = {"user_id": self.user.id, "low": self.state.seq, "high": paging.seq_high}
+            params = {"user_id": self.user.id, "low": self.state.seq, "high": paging.seq_high,
+                      "horizon": self.start_at - NOTIFICATION_HORIZON}
         owned_rows = db.session.execute(owned, params).all()
         note_rows = db.session.execute(notes, params).all()
         # A snapshot's follow-ups are exactly the open ones; a delta's are only those changed.

@@ -10,12 +10,14 @@ from sqlalchemy.dialects import postgresql
 from backend.clock import local_midnight
 from backend.columns import UTCDateTime
 from backend.extensions import db
+from schemas.sync import NOTIFICATION_HORIZON
 from schemas.tasks import LONGEST_WINDOW
 
 # Whether anything a phone holds or is owed changed in (seq, counter now]: its user's tasks that
 # may touch its window (from_floor: no window is longer than LONGEST_WINDOW; the bounds keep the
 # probe to the few monthly partitions of tasks those can be),
-# removals, follow-ups and notifications, and the elders of the tasks it holds; with the counter,
+# removals, follow-ups and notifications (those of the last NOTIFICATION_HORIZON, the few latest
+# months of that table: older ones the phone no longer holds), and the elders of the tasks it holds; with the counter,
 # the user's open follow-ups (sent on every pull) and the account itself, and whether the access
 # token's sign-in (its refresh-token family) was revoked, which the empty pull checks here instead
 # of in statements of their own. No row: no such account. Written out once,
@@ -31,7 +33,7 @@ SELECT u.is_active, u.role, c.value AS high,
               OR EXISTS (SELECT 1 FROM followups f2 WHERE f2.owner_id = :user_id
                            AND f2.change_seq > :seq AND f2.change_seq <= c.value)
               OR EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = :user_id
-                           AND n.change_seq > :seq AND n.change_seq <= c.value)
+                           AND n.created_at > :horizon AND n.change_seq > :seq AND n.change_seq <= c.value)
               OR EXISTS (SELECT 1 FROM elders e WHERE e.change_seq > :seq AND e.change_seq <= c.value
                            AND EXISTS (SELECT 1 FROM tasks h WHERE h.elder_id = e.id AND h.assignee_id = :user_id
                                          AND h.status <> 'cancelled' AND h.window_end_at > :from_at
@@ -46,7 +48,7 @@ LEFT JOIN followups f ON f.owner_id = u.id AND f.status <> 'resolved'
 WHERE u.id = :user_id
 ORDER BY f.id
 """).bindparams(bindparam("from_at", type_=UTCDateTime()), bindparam("from_floor", type_=UTCDateTime()),
-               bindparam("to_at", type_=UTCDateTime()))
+               bindparam("to_at", type_=UTCDateTime()), bindparam("horizon", type_=UTCDateTime()))
 
 
 # The same statement in psycopg's own placeholders, for probe_alone().
@@ -97,7 +99,8 @@ def probe_alone(user_id: int, family_id: str, seq: int, from_on: date, to_on: da
 
 def _parameters(user_id: int, family_id: str | None, seq: int, from_on: date, to_on: date) -> dict:
     return {"user_id": user_id, "family_id": family_id, "seq": seq, "from_at": local_midnight(from_on),
-            "from_floor": local_midnight(from_on) - LONGEST_WINDOW, "to_at": local_midnight(to_on + timedelta(days=1))}
+            "from_floor": local_midnight(from_on) - LONGEST_WINDOW, "to_at": local_midnight(to_on + timedelta(days=1)),
+            "horizon": local_midnight(from_on) - NOTIFICATION_HORIZON}
 
 
 def _answer(rows, seq: int) -> Probe | None:

@@ -58,10 +58,12 @@ CHANGED_FOLLOWUPS = (select(*FOLLOWUP_COLUMNS)
                      .order_by(followups.c.id))
 RECENT_NOTIFICATIONS = (select(*NOTIFICATION_COLUMNS)
                         .where(notifications.c.user_id == bindparam("user_id"),
+                               notifications.c.created_at > bindparam("horizon"),
                                or_(notifications.c.read_at.is_(None), notifications.c.created_at > bindparam("since")))
                         .order_by(notifications.c.id))
 CHANGED_NOTIFICATIONS = (select(*NOTIFICATION_COLUMNS)
                          .where(notifications.c.user_id == bindparam("user_id"),
+                                notifications.c.created_at > bindparam("horizon"),
                                 notifications.c.change_seq > bindparam("low"),
                                 notifications.c.change_seq <= bindparam("high"))
                          .order_by(notifications.c.id))

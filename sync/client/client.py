@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from schemas.sync import validate_item
+from schemas.sync import NOTIFICATION_HORIZON, validate_item
 from sync.client.api import Api, ApiError, NetworkError, Transport
 from sync.client.store import Store
 from sync.digest import digests_match, task_set_digest
@@ -149,6 +149,9 @@ class PhoneClient:
                 changes = page.get(table) or {}
                 self.store.upsert(table, changes.get("upserted", []))
                 self.store.remove(table, [row["id"] for row in changes.get("removed", [])])
+            if page.get("server_time"):  # notifications beyond the horizon are no longer sent
+                horizon = datetime.fromisoformat(page["server_time"]) - NOTIFICATION_HORIZON
+                self.store.drop_older("notifications", "created_at", horizon)
             open_ids = (page.get("followups") or {}).get("open_ids")
             if open_ids is not None:  # one escalated to a supervisor, say, is no longer ours
                 self.store.keep_only("followups", open_ids)

@@ -5,6 +5,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
@@ -73,6 +74,12 @@ class Store:
     def remove(self, table: str, ids: Iterable[int]) -> None:
         assert table in _TABLES
         self.db.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in ids])
+
+    def drop_older(self, table: str, field: str, before: datetime) -> None:
+        """Drop every row whose ISO 8601 `field` is an instant before `before`."""
+        assert table in _TABLES and field.isidentifier()
+        self.db.execute(f"DELETE FROM {table} WHERE julianday(json_extract(body, '$.{field}')) < julianday(?)",
+                        (before.isoformat(),))
 
     def keep_only(self, table: str, ids: Iterable[int]) -> None:
         """Drop every row whose id is not in `ids` (a pull's `followups.open_ids`)."""

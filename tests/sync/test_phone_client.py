@@ -108,6 +108,36 @@ def test_a_pull_keeps_the_users_open_follow_ups_and_notifications(clock):
     assert store.rows("notifications")[0]["read_at"] is not None
 
 
+def test_a_pull_drops_notifications_that_fell_behind_the_horizon(clock):
+    """The server sends no notification older than NOTIFICATION_HORIZON (nor changes to one), so
+    the phone drops those it holds once they fall behind, reckoned from the page's server_time."""
+    from datetime import timedelta
+
+    from schemas.sync import NOTIFICATION_HORIZON
+
+    now = clock()
+
+    def note(id_, age):
+        return {"id": id_, "event": "assigned", "title": "新的跟进事项", "read_at": None,
+                "created_at": (now - age).isoformat()}
+
+    pages = [{"notifications": {"upserted": [note(1, NOTIFICATION_HORIZON - timedelta(hours=1)),
+                                             note(2, timedelta(days=1))]}, "server_time": now.isoformat()},
+             {"notifications": {"upserted": []}, "server_time": (now + timedelta(hours=2)).isoformat()}]
+
+    def transport(request):
+        return HttpResponse(200, {"tasks": {}, "elders": {}, "cursor": "c", "has_more": False, "digest": None,
+                                  **pages.pop(0)})
+
+    store = Store()
+    store.put("access_token", "token")
+    client = PhoneClient(store, transport, device_id="phone-1", clock=clock)
+    client.pull()
+    assert [n["id"] for n in store.rows("notifications")] == [1, 2]
+    client.pull()
+    assert [n["id"] for n in store.rows("notifications")] == [2]
+
+
 # --- recording ---------------------------------------------------------------------------------
 
 def test_recorded_items_get_uuids_rising_seqs_and_the_device_clock(client, clock):

@@ -15,7 +15,8 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
-from backend.partitions import add_months, ensure_months, months
+from backend.partitions import add_months, ensure_months, month_start, months
+from backend.tasks.jobs import sweep_job
 from backend.tasks.sweep import sweep
 from backend.visits.pull_probe import _PROBE_PSYCOPG, _parameters
 
@@ -149,6 +150,41 @@ def test_the_sweep_reads_no_month_ahead_and_past_months_only_through_their_sched
     past = [node for node in nodes if node["name"].startswith("tasks_p") and node["name"] < "tasks_p202611"]
     assert past and [node for node in past if node["index"] is None] == []
     assert any(re.search(r"missed_after_at", node["index"]) for node in past)
+
+
+def test_once_swept_the_sweep_reads_only_the_months_still_holding_scheduled_tasks(history, clock):
+    """The sweep job raises the floor past every month left without a scheduled task: one sweep
+    marks every past month's leftover task missed, and the next reads only this month."""
+    now = clock()
+    sweep_job(now=now)
+    floor = db.session.execute(text("SELECT starts_at FROM sweep_floor")).scalar()
+    this_month = month_start(now.date())
+    assert this_month <= floor <= now
+    with _statements() as seen:
+        sweep(now=now)
+        db.session.rollback()
+    assert _all_read(seen) <= {f"tasks_p{now:%Y%m}"}
+
+
+def test_an_earlier_scheduled_task_lowers_the_floor_and_is_swept(history, clock):
+    now = clock()
+    sweep_job(now=now)
+    june = month_start(add_months(now.date(), -5)) + timedelta(days=3)
+    db.session.execute(text(
+        "INSERT INTO tasks (kind, service_type, elder_id, assignee_id, community_id, provider_id, source_key, "
+        "window_start_at, window_end_at, min_duration_minutes, status, status_changed_at, late_after_at, "
+        "missed_after_at, version, change_seq, "
+        "created_at, updated_at) "
+        "SELECT 'service', 'meal', e.id, :assignee, e.community_id, :provider, 'late-entry', :at, "
+        ":at + interval '1 hour', 30, 'scheduled', :now, :at, :at + interval '3 hours', 1, 1, :now, :now "
+        "FROM elders e LIMIT 1"), {"assignee": history.caregiver.id, "provider": history.provider.id, "at": june,
+                                   "now": now})
+    db.session.commit()
+    assert db.session.execute(text("SELECT starts_at FROM sweep_floor")).scalar() == june
+    result = sweep_job(now=now)
+    assert result.missed == 1
+    assert db.session.execute(text("SELECT status FROM tasks WHERE source_key = 'late-entry'")).scalar() == "missed"
+    assert db.session.execute(text("SELECT starts_at FROM sweep_floor")).scalar() >= month_start(now.date())
 
 
 def test_the_visit_logs_first_page_reads_only_this_month(history, client, login):

@@ -433,3 +433,26 @@ def test_a_patrol_plans_new_modes_reach_the_phone(city, make_patrol_plan, client
     db.session.commit()
     body = holder.sync()[-1]
     assert body["tasks"]["upserted"] and {t["patrol_mode"] for t in holder.tasks.values()} == {"phone"}
+
+
+def test_a_phone_is_sent_only_notifications_within_the_horizon(field, city, clock):
+    """Notifications older than NOTIFICATION_HORIZON before the window are not sent, unread or
+    not, nor are later changes to them: the pull reads only the notifications table's latest
+    months. They stay in the console and GET /api/v1/notifications."""
+    from backend.followups.models import Notification
+    from schemas.sync import NOTIFICATION_HORIZON
+
+    def note(key, age):
+        row = Notification(user_id=city.caregiver.id, event="overdue", dedupe_key=key, title=key,
+                           created_at=clock() - age)
+        db.session.add(row)
+        return row
+
+    old, recent = note("old", NOTIFICATION_HORIZON + timedelta(days=3)), note("recent", timedelta(days=20))
+    db.session.commit()
+    holder = Holder(field.phone)
+    titles = {n["title"] for n in holder.sync()[0]["notifications"]["upserted"]}
+    assert "recent" in titles and "old" not in titles
+    old.read_at = recent.read_at = clock()
+    db.session.commit()
+    assert {n["title"] for n in holder.sync()[0]["notifications"]["upserted"]} == {"recent"}
