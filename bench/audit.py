@@ -200,8 +200,8 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
         timings["indexes"] = time.monotonic() - t
         conn.commit()
     t = time.monotonic()
+    benchlib.vacuum_after_load(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
         counts = dict(conn.execute("""
             SELECT 'tasks', count(*) FROM tasks UNION ALL SELECT 'visits', count(*) FROM visits UNION ALL
             SELECT 'visit_items', count(*) FROM visit_items UNION ALL SELECT 'followups', count(*) FROM followups

@@ -386,6 +386,16 @@ def drop_plain_indexes(cur, tables: list[str]) -> list[str]:
     return [definition for definition, _ in found]
 
 
+def vacuum_after_load(url: str) -> None:
+    """What triggers would have kept on a load made with them off (session_replication_role =
+    replica): the sweep's floor (migration 0020: no scheduled task starts before it); then VACUUM
+    ANALYZE."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE sweep_floor SET starts_at = (SELECT min(window_start_at) FROM tasks "
+                     "WHERE status = 'scheduled') WHERE id = 1")
+        conn.execute("VACUUM ANALYZE")
+
+
 def create_indexes(cur, definitions: list[str]) -> None:
     """Build the indexes drop_plain_indexes() dropped. A partitioned table's index is listed as
     `ON ONLY <table>` (the parent alone, invalid until each partition's is attached): built

@@ -140,8 +140,8 @@ def seed(url: str, tasks: int, step_s: float, now: datetime) -> dict:
         timings["indexes"] = time.monotonic() - t
         conn.commit()
     t = time.monotonic()
+    benchlib.vacuum_after_load(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
         counts = conn.execute("""
             SELECT count(*), count(*) FILTER (WHERE status = 'scheduled' AND missed_after_at <= %s),
                    min(window_start_at), max(window_start_at)

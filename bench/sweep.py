@@ -177,8 +177,8 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
         timings["indexes"] = time.monotonic() - t
         conn.commit()
     t = time.monotonic()
+    benchlib.vacuum_after_load(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
         counts = dict(conn.execute("""
             SELECT 'tasks', count(*) FROM tasks UNION ALL
             SELECT 'due', count(*) FROM tasks WHERE status = 'scheduled' AND missed_after_at <= %(now)s UNION ALL

@@ -141,8 +141,8 @@ def seed(url: str, tasks: int, now: datetime) -> dict:
         cur.execute("INSERT INTO sync_clock (id, value) VALUES (1, %s)", (tasks + ELDERS + 1,))
         conn.commit()
     t = time.monotonic()
+    benchlib.vacuum_after_load(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
         target_in_window = conn.execute("""
             SELECT count(*) FROM tasks WHERE assignee_id = %s AND status <> 'cancelled'
               AND window_end_at > %s AND window_start_at < %s
