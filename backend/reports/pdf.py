@@ -7,7 +7,7 @@ nothing beyond reportlab is needed."""
 import io
 from xml.sax.saxutils import escape
 
-from flask_babel import gettext, pgettext
+from flask_babel import get_locale, gettext, pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -39,6 +39,13 @@ _H2 = ParagraphStyle("h2", fontName=FONT, fontSize=12, leading=16, spaceBefore=5
                      wordWrap="CJK")
 _BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=13, wordWrap="CJK")
 _CELL = ParagraphStyle("cell", fontName=FONT, fontSize=7.5, leading=9.5, wordWrap="CJK")
+# In English a cell breaks between words, and splits only a word wider than its column.
+_CELL_WORDS = ParagraphStyle("cell-words", parent=_CELL, wordWrap=None, splitLongWords=True)
+
+
+def _cell() -> ParagraphStyle:
+    locale = get_locale()
+    return _CELL if locale is None or locale.language == "zh" else _CELL_WORDS
 
 REGION_COLUMNS = ("name", "planned", "completed", "rejected", "completed_on_time", "missed", "verification_rate",
                   "satisfaction_mean", "followups_overdue", "patrols_door_share", "patrols_attempted",
@@ -158,8 +165,10 @@ def _table(columns: tuple[str, ...], records: list[dict], empty: str | None = No
     """A table whose column `first` (names, or an order's findings: text that wraps) is the widest."""
     if not records:
         return Paragraph(empty or gettext("No data."), _BODY)
-    head = [Paragraph(heading(column), _CELL) for column in columns]
-    body = [[_text(_format(column, record.get(column))) if column in ("name", first) else
+    head = [Paragraph(heading(column), _cell()) for column in columns]
+    # Text cells wrap (a Paragraph): names, the first column, roles and the source of satisfaction
+    # ("Community worker", "Check-out ratings" are wider than a narrow column in English).
+    body = [[_text(_format(column, record.get(column))) if column in ("name", "role", "satisfaction_source", first) else
              _format(column, record.get(column)) for column in columns] for record in records]
     wide = WIDTH * (0.22 if first == "name" else 0.5)
     narrow = (WIDTH - wide) / (len(columns) - 1)
@@ -171,7 +180,7 @@ def _table(columns: tuple[str, ...], records: list[dict], empty: str | None = No
 def _text(value: str) -> Paragraph:
     """A cell of text people typed (names, findings), never read as reportlab markup: '&' or '<'
     would otherwise break the PDF."""
-    return Paragraph(escape(printable(value)), _CELL)
+    return Paragraph(escape(printable(value)), _cell())
 
 
 def _style(header: bool) -> TableStyle:
