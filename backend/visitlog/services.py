@@ -31,8 +31,11 @@ def visit_history(task: Task) -> list[dict]:
                       "generator" if not task.source_key.startswith("manual:") else None,
                       source_key=task.source_key, window_start_at=task.window_start_at,
                       window_end_at=task.window_end_at)]
+    # Items and state changes are read in the task's month only (their copy of its window start is
+    # their partition key), not in every month kept.
     items = list(db.session.execute(
-        select(VisitItem).where(VisitItem.task_id == task.id).order_by(VisitItem.received_at, VisitItem.seq)
+        select(VisitItem).where(VisitItem.task_id == task.id, VisitItem.window_start_at == task.window_start_at)
+        .order_by(VisitItem.received_at, VisitItem.seq)
     ).scalars())
     for item in items:
         entries.append(_entry(item.received_at, "item_accepted", item.user_id, None, id=item.id, type=item.type,
@@ -47,10 +50,13 @@ def visit_history(task: Task) -> list[dict]:
         entries.append(_entry(held.received_at, "item_quarantined", held.user_id, None, item_id=held.item_uuid,
                               device_id=held.device_id, seq=held.seq, code=held.code, message=held.message,
                               payload=held.payload))
-    for event in db.session.execute(select(TaskEvent).where(TaskEvent.task_id == task.id)
+    for event in db.session.execute(select(TaskEvent).where(TaskEvent.task_id == task.id,
+                                                            TaskEvent.window_start_at == task.window_start_at)
                                     .order_by(TaskEvent.id)).scalars():
         entries.append(_entry(event.at, "state_changed", event.by_user_id, event.by_system,
                               from_status=event.from_status, to_status=event.to_status, reason=event.reason))
+    # Follow-up steps are partitioned by when they happened, which nothing bounds here: each month
+    # of followup_events is looked into once, by its index on followup_id.
     steps = db.session.execute(select(FollowupEvent, Followup.kind).join(Followup)
                                .where(Followup.task_id == task.id).order_by(FollowupEvent.id))
     for event, kind in steps:
