@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -386,13 +387,19 @@ def drop_plain_indexes(cur, tables: list[str]) -> list[str]:
     return [definition for definition, _ in found]
 
 
+def set_sweep_floor(conn) -> None:
+    """The sweep's floor (migration 0020: no scheduled task starts before it) set from the tasks,
+    after writes its trigger does not follow: a load with triggers off, tasks put back to
+    scheduled. The caller commits."""
+    conn.execute("UPDATE sweep_floor SET starts_at = (SELECT min(window_start_at) FROM tasks "
+                 "WHERE status = 'scheduled') WHERE id = 1")
+
+
 def vacuum_after_load(url: str) -> None:
     """What triggers would have kept on a load made with them off (session_replication_role =
-    replica): the sweep's floor (migration 0020: no scheduled task starts before it); then VACUUM
-    ANALYZE."""
+    replica): the sweep's floor (set_sweep_floor); then VACUUM ANALYZE."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("UPDATE sweep_floor SET starts_at = (SELECT min(window_start_at) FROM tasks "
-                     "WHERE status = 'scheduled') WHERE id = 1")
+        set_sweep_floor(conn)
         conn.execute("VACUUM ANALYZE")
 
 
@@ -525,6 +532,81 @@ def caregiver_of(city: dict, elder_sql: str) -> str:
     p, per = city["providers"], city["caregivers"] // city["providers"]
     # mod() rather than %: the fragment goes into queries with %(name)s placeholders
     return f"({city['caregiver0']} + mod({elder_sql}, {p}) + {p} * mod(({elder_sql}) / {p}, {per}))"
+
+
+# ------------------------------------------------------------------ a schema partitioned by month
+
+# Narrow unpartitioned tables holding the keys of a partitioned one (what foreign keys point at,
+# what keeps an id unique across partitions), by the table whose ids they hold.
+KEY_TABLES = {"task_keys": "tasks", "visit_keys": "visits", "visit_item_ids": "visit_items"}
+# The tables that carry a copy of their task's window_start_at, their partition key (migration 0016).
+WINDOW_COPIES = ("visits", "visit_items", "task_events")
+
+
+def app_for(url: str, prefix: str = "carerounds-bench-app-"):
+    """The Flask app on the benchmark database, in this process, with the bench secrets and a
+    fresh instance folder (a temporary directory named by `prefix`)."""
+    from backend import create_app
+
+    config = {"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://"),
+              "INSTANCE_PATH": tempfile.mkdtemp(prefix=prefix),
+              "SECRET_KEY": SECRETS["CARE_SECRET_KEY"], "TOKEN_SECRET": SECRETS["CARE_TOKEN_SECRET"],
+              "QR_SECRET": SECRETS["CARE_QR_SECRET"]}
+    return create_app(config)
+
+
+def make_months(url: str, oldest: datetime, newest: datetime) -> None:
+    """On a partitioned schema, every month of the seeded span made first (the migration makes
+    only the months around today; the rest would land in the default partitions)."""
+    try:
+        from backend import partitions
+    except ImportError:
+        return
+    from backend.clock import local_today
+    from backend.extensions import db
+
+    app = app_for(url)
+    with app.app_context():
+        for table in partitions.MONTHLY:
+            partitions.ensure_months(db.session, table, local_today(oldest), local_today(newest))
+        db.session.commit()
+        db.engine.dispose()
+
+
+def narrow_tables(cur, sources: dict[str, str] | None = None) -> dict:
+    """What the schema's partitioning asks of a seed that runs without triggers: the copied
+    partition columns of WINDOW_COPIES (`<table>_partition`: column-list and value fragments, the
+    value being `sources[table]`, the task's window_start_at as the seed's SELECT names it,
+    "window_start_at" unless given; both empty when the schema has no such column), and the
+    statements filling the narrow key tables a trigger or the push keeps (KEY_TABLES, under
+    "fill", to run once every row is in), when they exist."""
+    def has(table, column=None):
+        cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = %s AND (%s::text IS NULL OR column_name = %s)", (table, column, column))
+        return cur.fetchone()[0] > 0
+
+    sources = sources or {}
+    found: dict = {f"{table}_partition": ("", "") for table in WINDOW_COPIES}
+    found["fill"] = []
+    for table in WINDOW_COPIES:
+        for column in ("task_window_start_at", "window_start_at"):
+            if has(table, column):
+                found[f"{table}_partition"] = (f", {column}", f", {sources.get(table, 'window_start_at')}")
+                break
+    for keys, source in KEY_TABLES.items():
+        if has(keys):
+            columns = "id, window_start_at" if has(keys, "window_start_at") and has(source, "window_start_at") else "id"
+            found["fill"].append(f"INSERT INTO {keys} ({columns}) SELECT {columns} FROM {source}")
+    return found
+
+
+def in_default_partitions(url: str) -> dict[str, int]:
+    """Rows sitting in each partitioned table's default partition (a seed should leave none)."""
+    with psycopg.connect(url) as conn:
+        names = [row[0] for row in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid "
+            "WHERE right(c.relname, 8) = '_default' AND c.relnamespace = current_schema()::regnamespace")]
+        return {name: conn.execute(f'SELECT count(*) FROM ONLY "{name}"').fetchone()[0] for name in sorted(names)}
 
 
 # ------------------------------------------------------------------ memory

@@ -49,9 +49,6 @@ TARGET_RATIO, TARGET_REPORT_S = 1.2, 1.0
 SERVICE_TYPES = ["meal", "bathing", "cleaning", "medical", "emergency", "mobility", "shopping", "companionship",
                  "recreation", "learning"]
 DEVICE = "bench-history-phone"
-# Narrow unpartitioned tables holding the keys of a partitioned one (what foreign keys point at,
-# what keeps an id unique across partitions), by the table whose ids they hold.
-KEY_TABLES = {"task_keys": "tasks", "visit_keys": "visits", "visit_item_ids": "visit_items"}
 
 
 # ------------------------------------------------------------------ seeding
@@ -60,7 +57,7 @@ def seed(url: str, tasks: int, step_s: float, now: datetime) -> dict:
     """The city, `tasks` tasks (g = 0 the newest) with their visits and items; timings by part."""
     newest = now + timedelta(days=FUTURE_DAYS)
     timings = {}
-    make_months(url, newest - timedelta(seconds=step_s * tasks), newest)
+    benchlib.make_months(url, newest - timedelta(seconds=step_s * tasks), newest)
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         cur.execute("SET session_replication_role = replica")  # no FK triggers while loading our own rows
@@ -69,7 +66,7 @@ def seed(url: str, tasks: int, step_s: float, now: datetime) -> dict:
         city = benchlib.seed_city(cur, now, streets=STREETS, per_street=PER_STREET, providers=PROVIDERS,
                                   managed=0, caregivers=CAREGIVERS, elders=ELDERS)
         timings["city"] = time.monotonic() - t
-        narrow = narrow_tables(cur)
+        narrow = benchlib.narrow_tables(cur, {"visit_items": "t.ws"})
         indexes = benchlib.drop_plain_indexes(cur, ["tasks", "visits", "visit_items"])
         benchlib.check_required(cur, "tasks", benchlib.SEEDED_TASK_COLUMNS | {"care_plan_id", "late_at"})
         t = time.monotonic()
@@ -151,59 +148,7 @@ def seed(url: str, tasks: int, step_s: float, now: datetime) -> dict:
             "timings": timings}
 
 
-def make_months(url: str, oldest: datetime, newest: datetime) -> None:
-    """On a partitioned schema, every month of the seeded span made first (the migration makes
-    only the months around today; the rest would land in the default partitions)."""
-    try:
-        from backend import partitions
-    except ImportError:
-        return
-    from backend.clock import local_today
-    from backend.extensions import db
-
-    app = app_for(url)
-    with app.app_context():
-        for table in partitions.MONTHLY:
-            partitions.ensure_months(db.session, table, local_today(oldest), local_today(newest))
-        db.session.commit()
-
-
-def narrow_tables(cur) -> dict:
-    """What the schema's partitioning asks of a seed that runs without triggers: the copied
-    partition columns of visits and visit_items (column-list and value fragments, empty when the
-    schema has none), and the statements filling the narrow key tables a trigger or the push
-    keeps (KEY_TABLES), when they exist."""
-    def has(table, column=None):
-        cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
-                    "AND table_name = %s AND (%s::text IS NULL OR column_name = %s)", (table, column, column))
-        return cur.fetchone()[0] > 0
-
-    found = {"visits_partition": ("", ""), "visit_items_partition": ("", ""), "fill": []}
-    for table, alias in (("visits", "visits_partition"), ("visit_items", "visit_items_partition")):
-        for column in ("task_window_start_at", "window_start_at"):
-            if has(table, column):
-                source = "window_start_at" if table == "visits" else "t.ws"
-                found[alias] = (f", {column}", f", {source}")
-                break
-    for keys, source in KEY_TABLES.items():
-        if has(keys):
-            columns = "id, window_start_at" if has(keys, "window_start_at") and has(source, "window_start_at") else "id"
-            found["fill"].append(f"INSERT INTO {keys} ({columns}) SELECT {columns} FROM {source}")
-    return found
-
-
 # ------------------------------------------------------------------ measuring
-
-def app_for(url: str):
-    from backend import create_app
-
-    env = benchlib.SECRETS
-    config = {"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://"),
-              "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-history-"),
-              "SECRET_KEY": env["CARE_SECRET_KEY"], "TOKEN_SECRET": env["CARE_TOKEN_SECRET"],
-              "QR_SECRET": env["CARE_QR_SECRET"]}
-    return create_app(config)
-
 
 class Phases:
     """The five measured operations against one database, each a callable returning nothing."""
@@ -281,7 +226,8 @@ def measure(targets: dict, now: datetime, runs: int) -> dict:
     """Per database: the seconds of every run of every phase, and the relations each phase's plans
     ran. Runs alternate between the databases (which goes first alternates too), so the load other
     processes put on the machine falls on both alike."""
-    phases = {name: Phases(app_for(url), seeded, now) for name, (url, seeded) in targets.items()}
+    phases = {name: Phases(benchlib.app_for(url, "bench-history-"), seeded, now)
+              for name, (url, seeded) in targets.items()}
     for each in phases.values():  # warm the caches and the app's lazy imports
         for phase in Phases.ALL:
             getattr(each, phase)()

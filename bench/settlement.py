@@ -132,22 +132,13 @@ SELECT t.service_type, count(*), sum(v.duration_seconds)
 """
 
 
-def app_for(url: str):
-    from backend import create_app
-
-    config = {"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://"),
-              "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-settlement-"), "SECRET_KEY": "b" * 40,
-              "TOKEN_SECRET": "c" * 40, "QR_SECRET": "d" * 40}
-    return create_app(config)
-
-
 def measure_draft(url: str, target: dict, runs: int) -> dict:
     from sqlalchemy import text
 
     from backend.extensions import db
     from backend.settlement import ledger
 
-    app = app_for(url)
+    app = benchlib.app_for(url, "bench-settlement-")
     drafts, bares, lines = [], [], 0
     with app.app_context():
         for _ in range(runs):
@@ -171,7 +162,7 @@ def issue_child(url: str, provider: int, month: str) -> None:
     from backend.settlement import lifecycle
     from backend.users.models import User
 
-    app = app_for(url)
+    app = benchlib.app_for(url, "bench-settlement-")
     with app.app_context(), acting_as("bench:settlement"):
         user = db.session.query(User).filter_by(username="bench_sup_district").one()
         provider_row = db.session.get(Provider, provider)
