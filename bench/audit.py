@@ -95,7 +95,11 @@ def layout(tasks: int, export_rows: int, now: datetime) -> dict:
 
 
 def seed(url: str, plan: dict, now: datetime) -> dict:
+    """Triggers are off, so what they keep is made by hand: every month of the span first, the
+    visits' and items' copy of their task's window, the key tables filled after the load, the
+    sweep's floor set (benchlib.narrow_tables, vacuum_after_load)."""
     timings = {}
+    benchlib.make_months(url, now - timedelta(days=PAST_DAYS + 1), now + timedelta(days=FUTURE_DAYS + 1))
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         cur.execute("SET session_replication_role = replica")  # no FK triggers while loading our own rows
@@ -104,6 +108,7 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
         city = benchlib.seed_city(cur, now, streets=STREETS, per_street=PER_STREET, providers=PROVIDERS,
                                   managed=PROVIDERS, caregivers=CAREGIVERS, elders=ELDERS)
         timings["people"] = time.monotonic() - t
+        narrow = benchlib.narrow_tables(cur, {"visit_items": "v.window_start_at"})
         indexes = benchlib.drop_plain_indexes(cur, SEED_TABLES)
         t = time.monotonic()
         benchlib.check_required(cur, "tasks", benchlib.SEEDED_TASK_COLUMNS | {"care_plan_id", "late_at"})
@@ -137,10 +142,11 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
         timings["tasks"] = time.monotonic() - t
         t = time.monotonic()
         # One visit per completed task; items (and item ids on the visit) only from items_from on.
+        visit_extra = narrow["visits_partition"]
         cur.execute(f"""
             INSERT INTO visits (task_id, user_id, check_in_item_id, check_out_item_id, report_item_id, started_at,
                                 ended_at, duration_seconds, is_verified, max_distance_m, satisfaction, patrol_outcome,
-                                patrol_mode, is_late_sync, flags, needs_review, created_at, updated_at)
+                                patrol_mode, is_late_sync, flags, needs_review, created_at, updated_at{visit_extra[0]})
             SELECT id, assignee_id,
                    CASE WHEN recent AND kind = 'service' THEN md5('in:' || id)::uuid::text END,
                    CASE WHEN recent AND kind = 'service' THEN md5('out:' || id)::uuid::text END,
@@ -151,8 +157,9 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
                    CASE WHEN kind = 'patrol' THEN CASE WHEN h %% 10 = 9 THEN 'no_answer' ELSE 'seen_well' END END,
                    CASE WHEN kind = 'patrol' THEN CASE WHEN h %% 4 = 0 THEN 'phone' ELSE 'door' END END,
                    h >= 100 AND h < 110, ({FLAGS_SQL})::json, h < 100 OR h >= 110 AND h < 120, started, started
+                   {visit_extra[1]}
             FROM (
-                SELECT id, kind, assignee_id, window_start_at >= %(items_from)s AS recent,
+                SELECT id, kind, assignee_id, window_start_at, window_start_at >= %(items_from)s AS recent,
                        abs(hashint4(id # 1431655765)) %% 1000 AS h,
                        window_start_at + ((id %% 80) - 10) * interval '1 minute' AS started,
                        CASE WHEN abs(hashint4(id # 1431655765)) %% 1000 BETWEEN 50 AND 119 THEN 300 + id %% 600
@@ -162,16 +169,17 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
         """, plan)
         timings["visits"] = time.monotonic() - t
         t = time.monotonic()
-        cur.execute("""
+        item_extra = narrow["visit_items_partition"]
+        cur.execute(f"""
             INSERT INTO visit_items (id, user_id, device_id, seq, type, task_id, captured_at, captured_at_corrected,
                                      received_at, clock_offset_seconds, qr_flag, plate_id, lat, lon, accuracy_m,
-                                     distance_m, flags, fingerprint, payload)
+                                     distance_m, flags, fingerprint, payload{item_extra[0]})
             SELECT i.id, v.user_id, 'bench-phone-' || v.user_id, v.task_id * 2 + i.n, i.type, v.task_id, i.at, i.at,
                    i.at + interval '2 minutes', 0.4, CASE WHEN v.is_verified THEN 'qr_verified' ELSE 'qr_missing' END,
                    NULL, 41.7, 123.3, 8.0, v.max_distance_m, '["qr_verified"]', md5(i.id),
                    json_build_object('id', i.id, 'type', i.type, 'task_id', v.task_id, 'captured_at', i.at,
                                      'location', json_build_object('lat', 41.7, 'lon', 123.3, 'accuracy_m', 8.0),
-                                     'qr', 'CRP1.bench.' || md5(i.id))
+                                     'qr', 'CRP1.bench.' || md5(i.id)){item_extra[1]}
             FROM visits v
             CROSS JOIN LATERAL (VALUES (v.check_in_item_id, 'check_in', 0, v.started_at),
                                        (v.check_out_item_id, 'check_out', 1, v.ended_at),
@@ -196,11 +204,14 @@ def seed(url: str, plan: dict, now: datetime) -> dict:
         cur.execute("INSERT INTO sync_clock (id, value) VALUES (1, %s)", (plan["tasks"] + 10,))
         timings["followups"] = time.monotonic() - t
         t = time.monotonic()
+        for statement in narrow["fill"]:
+            cur.execute(statement)
         benchlib.create_indexes(cur, indexes)
         timings["indexes"] = time.monotonic() - t
         conn.commit()
     t = time.monotonic()
     benchlib.vacuum_after_load(url)
+    benchlib.check_default_partitions(url)
     with psycopg.connect(url, autocommit=True) as conn:
         counts = dict(conn.execute("""
             SELECT 'tasks', count(*) FROM tasks UNION ALL SELECT 'visits', count(*) FROM visits UNION ALL
