@@ -596,10 +596,17 @@ def export_phase(url, plan, city, env, work, servers) -> dict:
     with psycopg.connect(url) as pg:
         logged = pg.execute("SELECT row_count, finished_at IS NOT NULL FROM export_logs ORDER BY id DESC LIMIT 1"
                             ).fetchone()
+        # A row is on the day its visit's evidence is (check-in, else report or check-out), else on
+        # the day its window overlaps (backend/visitlog/queries.py::_on_days): a visit started a
+        # little before or after its window's day is exported on the day it happened.
         expected = pg.execute("""
-            SELECT count(*) FROM tasks WHERE window_start_at >= %s AND window_start_at < %s AND window_start_at <= now()
-        """, (datetime.combine(plan["export_from"], datetime.min.time(), CARE_TZ),
-              datetime.combine(plan["export_to"] + timedelta(days=1), datetime.min.time(), CARE_TZ))).fetchone()[0]
+            SELECT count(*) FROM tasks t LEFT JOIN visits v ON v.task_id = t.id
+            WHERE t.window_start_at <= now() AND tstzrange(%(begins)s, %(ends)s, '[)') @> coalesce(
+                v.started_at, v.ended_at,
+                greatest(t.window_start_at, least(%(begins)s, t.window_end_at - interval '1 microsecond')))
+        """, {"begins": datetime.combine(plan["export_from"], datetime.min.time(), CARE_TZ),
+              "ends": datetime.combine(plan["export_to"] + timedelta(days=1), datetime.min.time(), CARE_TZ)}
+        ).fetchone()[0]
     exporter.stop()
     return {"status": response.status, "seconds": seconds, "first_byte": first_byte, "bytes": size,
             "rows": lines - 1, "expected": expected, "logged": logged, "baseline_kb": baseline_kb,
