@@ -395,15 +395,21 @@ def verify(url: str, before: dict, now: datetime, due: int, late_expected: int) 
     problems = [f"{name}: {got[name]} (expected {want})" for name, want in (
         ("missed", due), ("still_due", 0), ("task_events", due), ("followups", due), ("unowned", 0), ("owned", due),
         ("followup_events", due), ("assigned", due), ("late", late_expected)) if got[name] != want]
+    if got["late_notices"] < got["late"]:  # each late task tells its caregiver (and its provider's manager)
+        problems.append(f"late_notices: {got['late_notices']} (expected at least {got['late']})")
     return got, problems
 
 
 def put_back(url: str, before: dict, seq: int, now: datetime) -> float:
-    """Undo a sweep: its rows deleted, its tasks scheduled again (late flags as before), the
-    sweep's floor set again (no trigger follows a task set back to scheduled, and the sweep may
-    have raised it past them); VACUUM."""
+    """Undo a sweep: its rows (and its notifications' dedupe keys) deleted, its tasks scheduled
+    again (late flags as before), the sweep's floor set again (no trigger follows a task set back
+    to scheduled, and the sweep may have raised it past them); VACUUM."""
     t = time.monotonic()
     with psycopg.connect(url) as conn:
+        # The deleted notifications' dedupe keys too: left claimed, they would keep a later sweep
+        # (the backlog phase) from notifying the same late starts again.
+        conn.execute("DELETE FROM notification_keys k USING notifications n WHERE n.id > %s "
+                     "AND k.dedupe_key = n.dedupe_key", (before["notifications"],))
         for table in ("notifications", "followup_events", "followups", "task_events"):
             conn.execute(f"DELETE FROM {table} WHERE id > %s", (before[table],))
         conn.execute("""
