@@ -9,7 +9,8 @@ elders with one care plan each), `--tasks` completed service tasks with their vi
 (durations 10–60 min in one-hour windows, 5% flagged for review, 0.5% rejected on review), a
 price for every service type (half per visit, half per hour in quarter hours), and a funding rule
 per plan (a third each government, co-pay and self-pay, with a monthly cap on the government's).
-ANALYZE.
+On a schema partitioned by month, every month of the span is made first and the narrow key
+tables (task_keys, visit_keys) filled after the load, as the app's triggers would; VACUUM ANALYZE.
 
 Then, in one process on the app's own engine, for the first provider (1/`--providers` of the
 month): the draft statement (backend/settlement/ledger.compute plus its totals, best of `--runs`)
@@ -60,11 +61,13 @@ def month_bounds(now: datetime) -> tuple[datetime, datetime, datetime]:
 
 def seed(url: str, args, now: datetime) -> dict:
     history, first, end = month_bounds(now)
+    benchlib.make_months(url, history - timedelta(days=1), end + timedelta(days=1))
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         cur.execute("SET session_replication_role = replica")
         city = benchlib.seed_city(cur, now, streets=STREETS, per_street=PER_STREET, providers=args.providers,
                                   managed=0, caregivers=CAREGIVERS, elders=ELDERS)
+        narrow = benchlib.narrow_tables(cur)
         indexes = benchlib.drop_plain_indexes(cur, ["tasks", "visits"])
         benchlib.check_required(cur, "tasks", benchlib.SEEDED_TASK_COLUMNS | {"care_plan_id", "late_at"})
         e = "s.e"
@@ -115,10 +118,12 @@ def seed(url: str, args, now: datetime) -> dict:
             SELECT id, (ARRAY['government', 'copay', 'self_pay'])[mod(id, 3) + 1],
                    CASE WHEN mod(id, 3) < 2 THEN 40000 END, now() FROM care_plans
         """)
+        for statement in narrow["fill"]:
+            cur.execute(statement)
         benchlib.create_indexes(cur, indexes)
         conn.commit()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("ANALYZE")
+    benchlib.vacuum_after_load(url)
+    benchlib.check_default_partitions(url)
     return {"provider": city["provider0"], "month": f"{first.astimezone(CARE_TZ):%Y-%m}", "first": first,
             "end": end}
 
