@@ -106,11 +106,12 @@ def _notify_owners_of_new(*, seq: int, now: datetime, kind: str) -> None:
     insert_notifications(columns, rows)
 
 
-def notify_late_starts(*, seq: int, now: datetime) -> None:
-    """Tell the assignee (and the provider's manager) that a visit window opened with no check-in."""
-    # Late tasks have begun: the bound keeps the lookup to the months up to now (tasks are partitioned by it).
+def notify_late_starts(*, seq: int, now: datetime, begun) -> None:
+    """Tell the assignee (and the provider's manager) that a visit window opened with no check-in.
+    `begun`: the sweep's bound on the tasks' window start (from its floor to now), the same the
+    late flags were set under: it keeps the lookup to those months (tasks are partitioned by it)."""
     base = select(Task).where(Task.change_seq == seq, Task.late_at == now, Task.assignee_id.is_not(None),
-                              Task.window_start_at <= now).subquery()
+                              begun).subquery()
     title = literal("服务已开始但尚未签到")
     assignee_rows = select(
         base.c.assignee_id, literal("late_start"), cast(null(), Integer), base.c.id,

@@ -71,7 +71,7 @@ def sweep(*, now: datetime) -> SweepResult:
     if late:
         from backend.followups.opening import notify_late_starts
 
-        notify_late_starts(seq=seq, now=now)
+        notify_late_starts(seq=seq, now=now, begun=begun)
     return SweepResult(ran=True, late=late, missed=missed, oldest_missed_window_end=oldest)
 
 

@@ -8,12 +8,13 @@ scan of it ran at least once (run-time pruning leaves the others "never executed
 
 import re
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
+from backend.clock import local_today
 from backend.extensions import db
 from backend.partitions import add_months, ensure_months, month_start, months
 from backend.tasks.jobs import sweep_job
@@ -160,25 +161,38 @@ def test_once_swept_the_sweep_reads_only_the_months_still_holding_scheduled_task
     floor = db.session.execute(text("SELECT starts_at FROM sweep_floor")).scalar()
     this_month = month_start(now.date())
     assert this_month <= floor <= now
+    # A visit due half an hour ago, not begun: flagged late, its caregiver and manager told. The
+    # late notices find their tasks within the same bound as the flags.
+    at = now - timedelta(minutes=30)
+    _insert_scheduled(history, "due-now", at, now)
+    db.session.commit()
     with _statements() as seen:
-        sweep(now=now)
+        result = sweep(now=now)
         db.session.rollback()
-    assert _all_read(seen) <= {f"tasks_p{now:%Y%m}"}
+    assert result.late == 1
+    assert any("INSERT INTO notifications" in statement for statement, _ in seen)
+    assert _all_read(seen) <= _months(local_today(at), local_today(now), ("tasks",))
+
+
+def _insert_scheduled(city, source_key: str, at: datetime, now: datetime) -> None:
+    """A scheduled service task of the city's caregiver whose window opens `at` (an hour long,
+    late from its start, missed three hours after it), inserted as generation does (the triggers
+    keep the key table and the sweep's floor)."""
+    db.session.execute(text(
+        "INSERT INTO tasks (kind, service_type, elder_id, assignee_id, community_id, provider_id, source_key, "
+        "window_start_at, window_end_at, min_duration_minutes, status, status_changed_at, late_after_at, "
+        "missed_after_at, version, change_seq, created_at, updated_at) "
+        "SELECT 'service', 'meal', e.id, :assignee, e.community_id, :provider, :key, :at, "
+        ":at + interval '1 hour', 30, 'scheduled', :now, :at, :at + interval '3 hours', 1, 1, :now, :now "
+        "FROM elders e ORDER BY e.id LIMIT 1"),
+        {"assignee": city.caregiver.id, "provider": city.provider.id, "key": source_key, "at": at, "now": now})
 
 
 def test_an_earlier_scheduled_task_lowers_the_floor_and_is_swept(history, clock):
     now = clock()
     sweep_job(now=now)
     june = month_start(add_months(now.date(), -5)) + timedelta(days=3)
-    db.session.execute(text(
-        "INSERT INTO tasks (kind, service_type, elder_id, assignee_id, community_id, provider_id, source_key, "
-        "window_start_at, window_end_at, min_duration_minutes, status, status_changed_at, late_after_at, "
-        "missed_after_at, version, change_seq, "
-        "created_at, updated_at) "
-        "SELECT 'service', 'meal', e.id, :assignee, e.community_id, :provider, 'late-entry', :at, "
-        ":at + interval '1 hour', 30, 'scheduled', :now, :at, :at + interval '3 hours', 1, 1, :now, :now "
-        "FROM elders e LIMIT 1"), {"assignee": history.caregiver.id, "provider": history.provider.id, "at": june,
-                                   "now": now})
+    _insert_scheduled(history, "late-entry", june, now)
     db.session.commit()
     assert db.session.execute(text("SELECT starts_at FROM sweep_floor")).scalar() == june
     result = sweep_job(now=now)
